@@ -1,0 +1,31 @@
+# Every target sets up what it needs: a fresh clone needs only python3 (>= 3.11) and make.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $@
+
+demo: setup
+	$(BIN)/pingan demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: setup
+	$(PY) bench/load_roster.py
+
+clean:
+	rm -rf .pingan .pytest_cache .mypy_cache .ruff_cache

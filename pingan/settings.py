@@ -1,0 +1,39 @@
+"""One validated settings object, read from PINGAN_* environment variables.
+
+It lives in the core package (not config/) so that an installed worker finds it without the
+source tree; config/ holds data only (campaigns, calendars, templates).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PINGAN_", extra="ignore")
+
+    home: Path = Field(default=Path(".pingan"), description="working state: db, evidence, outputs")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite by default")
+    evidence_dir: Path | None = None
+    quarantine_dir: Path | None = None
+    max_file_bytes: int = 20 * 1024 * 1024
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'pingan.db').as_posix()}"
+
+    def resolved_evidence_dir(self) -> Path:
+        return self.evidence_dir or self.home / "evidence"
+
+    def resolved_quarantine_dir(self) -> Path:
+        return self.quarantine_dir or self.home / "quarantine"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
