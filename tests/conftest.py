@@ -1,0 +1,59 @@
+"""Shared fixtures: every database test runs on SQLite and, when configured, on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from pingan.db.session import make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_CONFIG = ROOT / "config" / "campaigns" / "xucheng-2017.yaml"
+PG_URL = os.environ.get("PINGAN_TEST_DATABASE_URL")
+PG_SKIP_REASON = (
+    "PostgreSQL 部分已跳过：未设置 PINGAN_TEST_DATABASE_URL "
+    "(例如 postgresql+psycopg://postgres@127.0.0.1:5432/test；.ci/run 会设置)"
+)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    state = f"ON: {PG_URL}" if PG_URL else "SKIPPED (no PINGAN_TEST_DATABASE_URL)"
+    return f"pingan: PostgreSQL tests {state}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL on an empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pingan.db'}"
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def seed_config() -> Path:
+    return SEED_CONFIG
