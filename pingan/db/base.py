@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, MetaData
+from sqlalchemy import JSON, MetaData, Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
@@ -29,3 +29,8 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Timestamps are stored naive in UTC; local dates are derived with the campaign timezone."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table of a mapped class, typed as a Table (``__table__`` is a FromClause)."""
+    return cast(Table, model.__table__)

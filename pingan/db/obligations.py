@@ -21,7 +21,9 @@ class ObligationRow(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    # No FK on campaign_id: the gate already ties the row to its campaign (and cascades),
+    # and each FK costs a trigger per row when a million obligations are materialised.
+    campaign_id: Mapped[int]
     gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"))
     # Copied from the gate so the daily evaluation is one UPDATE without a join.

@@ -33,8 +33,9 @@ class UnitRow(Base):
     village_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     category: Mapped[str | None] = mapped_column(String(64))
     # Who hears about this unit's late items at the "lead" rung of the ladder: the domain's
-    # lead unit for a cell, the coordinator for everyone else. Set at load time.
-    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    # lead unit for a cell, the coordinator for everyone else. Set at load time. Derived
+    # data, so no foreign key: on PostgreSQL each FK costs a trigger per inserted row.
+    supervisor_id: Mapped[int | None]
     # "active" or "withdrawn": a unit that leaves the roster is kept with its history.
     status: Mapped[str] = mapped_column(String(16), default="active")
     withdrawn_at: Mapped[datetime | None]

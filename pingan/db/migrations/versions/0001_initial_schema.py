@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 13:53:06.331621
+Create Date: 2026-11-29 14:03:40.981100
 """
 
 from collections.abc import Sequence
@@ -192,9 +192,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["domain_id"], ["domain.id"], name=op.f("fk_unit_domain_id_domain")
         ),
-        sa.ForeignKeyConstraint(
-            ["supervisor_id"], ["unit.id"], name=op.f("fk_unit_supervisor_id_unit")
-        ),
         sa.ForeignKeyConstraint(["village_id"], ["unit.id"], name=op.f("fk_unit_village_id_unit")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_unit")),
         sa.UniqueConstraint("campaign_id", "code", name=op.f("uq_unit_campaign_id_code")),
@@ -310,12 +307,6 @@ def upgrade() -> None:
         sa.Column("waived", sa.Boolean(), nullable=False),
         sa.Column("waived_reason", sa.String(length=500), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["campaign_id"],
-            ["campaign.id"],
-            name=op.f("fk_obligation_campaign_id_campaign"),
-            ondelete="CASCADE",
-        ),
         sa.ForeignKeyConstraint(
             ["gate_id"], ["gate.id"], name=op.f("fk_obligation_gate_id_gate"), ondelete="CASCADE"
         ),

@@ -1,0 +1,92 @@
+"""Load a campaign file and an optional roster into the database, all or nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select, text
+
+from pingan.campaign import Campaign, load_campaign, working_calendar
+from pingan.db.evaluate import replace_workdays, set_supervisors
+from pingan.db.load import LoadSummary, apply_roster, materialise_obligations, upsert_campaign
+from pingan.db.session import ensure_schema, session_scope
+from pingan.db.units import UnitRow
+from pingan.intake.roster import RosterResult, read_roster
+from pingan.problems import InputError, Problem
+
+
+@dataclass
+class LoadResult:
+    campaign: Campaign
+    summary: LoadSummary
+    roster: RosterResult | None
+    obligations_created: int
+
+
+def load(
+    engine: Engine,
+    config: Path,
+    roster: Path | None = None,
+    *,
+    skip_invalid: bool = False,
+    actor: str = "cli",
+) -> LoadResult:
+    campaign = load_campaign(config)
+    ensure_schema(engine)
+    with session_scope(engine) as session:
+        summary = upsert_campaign(session, campaign, actor)
+        result: RosterResult | None = None
+        if roster is not None:
+            known = set(
+                session.scalars(
+                    select(UnitRow.code).where(
+                        UnitRow.campaign_id == summary.campaign_id, UnitRow.kind == "village"
+                    )
+                )
+            )
+            result = read_roster(roster, campaign, known_villages=known)
+            # Problems not tied to a row (bad header, unreadable file) are never skippable.
+            whole_file = len(result.problems) > 0 and not result.invalid_lines
+            if result.problems and (not skip_invalid or whole_file or not result.rows):
+                # Raising inside the transaction rolls back the campaign upsert too.
+                raise InputError(result.problems)
+            rs = apply_roster(
+                session,
+                campaign,
+                summary.campaign_id,
+                result.rows,
+                actor,
+                keep_codes=result.invalid_codes,
+            )
+            if rs.added > 1000 and session.get_bind().dialect.name == "postgresql":
+                # Fresh statistics, or the planner picks nested loops for the inserts below.
+                session.execute(text("ANALYZE unit"))
+                session.execute(text("ANALYZE contact"))
+            for name in ("added", "changed", "withdrawn", "reactivated", "contacts_written"):
+                setattr(summary, name, getattr(rs, name))
+            summary.details = rs.details
+        created = materialise_obligations(session, campaign, summary.campaign_id)
+        set_supervisors(session, summary.campaign_id)
+        cal = working_calendar(campaign, config)
+        replace_workdays(session, campaign, summary.campaign_id, cal)
+    return LoadResult(campaign, summary, result, created)
+
+
+def require_campaign_id(engine: Engine, code: str) -> int:
+    from pingan.db.load import campaign_id_by_code
+
+    ensure_schema(engine)
+    with session_scope(engine) as session:
+        cid = campaign_id_by_code(session, code)
+    if cid is None:
+        raise InputError(
+            [
+                Problem(
+                    "参数",
+                    "CAMPAIGN",
+                    f"数据库中没有编码为 {code} 的创建活动，请先执行 pingan load",
+                )
+            ]
+        )
+    return cid
