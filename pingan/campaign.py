@@ -280,7 +280,7 @@ _UniqueKeyLoader.yaml_implicit_resolvers = {
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         try:
             hash(key)
         except TypeError:
@@ -297,7 +297,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
 
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 
 
@@ -415,9 +415,12 @@ def semantic_problems(c: Campaign, source: str) -> list[Problem]:
         add("targets.pass_rate", f"达标率目标须在 0 到 1 之间（当前值：{c.targets.pass_rate}）")
 
     phases = sorted(enumerate(c.phases), key=lambda ip: ip[1].starts_on)
-    for i, p in enumerate(c.phases):
-        if p.ends_on < p.starts_on:
-            add(f"phases[{i}]", f"阶段 {p.key} 结束日期 {p.ends_on} 早于开始日期 {p.starts_on}")
+    for i, ph in enumerate(c.phases):
+        if ph.ends_on < ph.starts_on:
+            add(
+                f"phases[{i}]",
+                f"阶段 {ph.key} 结束日期 {ph.ends_on} 早于开始日期 {ph.starts_on}",
+            )
     for (_, a), (j, b) in pairwise(phases):
         if b.starts_on <= a.ends_on:
             add(f"phases[{j}]", f"阶段 {b.key} 与阶段 {a.key} 日期重叠")
@@ -456,6 +459,9 @@ def semantic_problems(c: Campaign, source: str) -> list[Problem]:
         if g.evidence == "assessment" and g.owed_by != ["cells"]:
             add(f"{where}.evidence", "考核验收类事项只能由 cells(创建单位)承担")
 
+    file_kinds = [g.deliverable for g in c.gates if g.evidence == "files"]
+    for dup in _duplicates(file_kinds):
+        add("gates", f"材料类别 {dup} 被多个报送事项使用；收取材料时无法判断归属，请改用不同的类别")
     gate_keys = {g.key for g in c.gates}
     if c.targets.coverage_gate not in gate_keys:
         add("targets.coverage_gate", f"事项 {c.targets.coverage_gate} 不存在")
