@@ -1,0 +1,165 @@
+"""Benchmark submission intake against a plain copy-and-hash of the same files.
+
+Creates N small, distinct, valid PDF files spread over the cells of a synthetic roster,
+then times, on SQLite:
+
+* baseline: shutil.copyfile of every file into another folder plus its SHA-256;
+* collect: checks, content-addressed store (one filesystem sync per batch), database rows,
+  removal from the inbox.
+
+Dirty pages left by the set-up are flushed before each timed phase so they do not bill it.
+
+Prints one JSON object with both timings and their ratio.
+
+    .venv/bin/python bench/intake.py [--files N] [--batch-size B] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+
+from pingan.campaign import load_campaign
+from pingan.db.session import make_engine
+from pingan.intake.collect import IntakeReport, collect
+from pingan.intake.store import EvidenceStore, Quarantine
+from pingan.loading import load
+from pingan.synth import write_roster
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_CONFIG = ROOT / "config" / "campaigns" / "xucheng-2017.yaml"
+TZ = "Asia/Shanghai"
+# Inside the self-check window (2017-05-16 … 2017-10-31), which every cell owes.
+RECEIVED_AT = datetime(2017, 6, 1, 10, 0, tzinfo=ZoneInfo(TZ))
+TARGET_RATIO = 2.0
+FILES_PER_CELL = 5
+FILE_SIZE = 300
+
+
+def pdf(i: int) -> bytes:
+    body = f"%PDF-1.4\n% 平安细胞创建自查报告 第 {i} 份\n".encode()
+    padding = b"%" + b"x" * max(0, FILE_SIZE - len(body) - 8) + b"\n"
+    return body + padding + b"%%EOF\n"
+
+
+def cell_codes(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT code FROM unit WHERE kind = 'cell' AND status = 'active' ORDER BY code"
+                )
+            ).scalars()
+        )
+
+
+def make_inbox(inbox: Path, codes: list[str], files: int) -> list[Path]:
+    paths = []
+    for i in range(files):
+        folder = inbox / "self_check" / codes[i % len(codes)]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"自查报告-{i:06d}.pdf"
+        path.write_bytes(pdf(i))
+        paths.append(path)
+    return paths
+
+
+def baseline(paths: list[Path], dest: Path) -> float:
+    dest.mkdir()
+    start = time.perf_counter()
+    for i, src in enumerate(paths):
+        shutil.copyfile(src, dest / f"{i:06d}.pdf")
+        hashlib.sha256(src.read_bytes()).hexdigest()
+    return time.perf_counter() - start
+
+
+def prepared_database(work: Path, name: str, roster: Path) -> tuple[Engine, int]:
+    engine = make_engine(f"sqlite:///{work / name}")
+    return engine, load(engine, SEED_CONFIG, roster).summary.campaign_id
+
+
+def timed_collect(
+    engine: Engine,
+    campaign_id: int,
+    inbox: Path,
+    work: Path,
+    batch_size: int,
+) -> tuple[float, IntakeReport]:
+    start = time.perf_counter()
+    report = collect(
+        engine,
+        campaign_id,
+        str(inbox),
+        evidence=EvidenceStore(work / "evidence"),
+        quarantine=Quarantine(work / "quarantine"),
+        received_at=RECEIVED_AT,
+        tz=TZ,
+        max_bytes=20 * 1024 * 1024,
+        batch_size=batch_size,
+    )
+    return time.perf_counter() - start, report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    args = parser.parse_args(argv)
+    files: int = args.files
+
+    work = Path(tempfile.mkdtemp(prefix="pingan-bench-intake-"))
+    try:
+        campaign = load_campaign(SEED_CONFIG)
+        roster = work / "roster.csv"
+        write_roster(campaign, max(1, -(-files // FILES_PER_CELL)), 1, roster)
+
+        engine, campaign_id = prepared_database(work, "fsync.db", roster)
+        codes = cell_codes(engine)
+        paths = make_inbox(work / "inbox", codes, files)
+
+        os.sync()
+        baseline_seconds = baseline(paths, work / "baseline")
+        os.sync()
+        seconds, report = timed_collect(
+            engine, campaign_id, work / "inbox", work / "a", args.batch_size
+        )
+        engine.dispose()
+        if (report.accepted, report.rejected, report.duplicates) != (files, 0, 0):
+            print(f"unexpected intake result: {report}", file=sys.stderr)
+            return 1
+        ratio = seconds / baseline_seconds
+        result = {
+            "files": files,
+            "seconds": round(seconds, 3),
+            "files_per_s": round(files / seconds, 1),
+            "baseline_seconds": round(baseline_seconds, 3),
+            "baseline_files_per_s": round(files / baseline_seconds, 1),
+            "ratio": round(ratio, 2),
+            "target_ratio": TARGET_RATIO,
+            "meets_target": ratio <= TARGET_RATIO,
+            "batch_size": args.batch_size,
+            "submissions": report.submissions,
+        }
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    finally:
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
