@@ -118,16 +118,15 @@ def current_status(engine: Engine, handle: CampaignHandle, as_of: date) -> dict[
     transaction unless the stored evaluation is already for that date."""
     cid, campaign = handle.campaign_id, handle.campaign
     with Session(engine) as session:
-        # Intake clears status_as_of on rows it completes, so "all rows evaluated for this
-        # day" is exactly "min = max = as_of with no NULLs".
-        stored, newest, unevaluated = session.execute(
-            select(
-                func.min(ObligationRow.status_as_of),
-                func.max(ObligationRow.status_as_of),
-                func.count().filter(ObligationRow.status_as_of.is_(None)),
-            ).where(ObligationRow.campaign_id == cid)
-        ).one()
-        if stored != as_of or newest != as_of or unevaluated:
+        # Intake and waivers mark the rows they change (status_as_of NULL); otherwise the
+        # stored statuses are those of the campaign's last evaluation.
+        evaluated_on = session.scalar(select(CampaignRow.evaluated_on).where(CampaignRow.id == cid))
+        dirty = session.scalar(
+            select(func.count())
+            .select_from(ObligationRow)
+            .where(ObligationRow.campaign_id == cid, ObligationRow.status_as_of.is_(None))
+        )
+        if evaluated_on != as_of or dirty:
             try:
                 evaluate(session, campaign, cid, as_of)
             except CalendarNotLoaded as exc:
@@ -164,9 +163,7 @@ def waive(
                 select(UnitRow.code, UnitRow.id).where(
                     UnitRow.campaign_id == cid, UnitRow.code.in_(unit_codes)
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         for code in unit_codes:
             if code not in units:

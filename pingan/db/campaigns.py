@@ -24,6 +24,9 @@ class CampaignRow(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The date of the last evaluation; with no obligation marked dirty (status_as_of NULL)
+    # the stored statuses are those of this date.
+    evaluated_on: Mapped[date | None] = mapped_column(Date)
 
 
 class DomainRow(Base):

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from pingan.calendar import WorkingCalendar
 from pingan.campaign import Campaign
 from pingan.db.base import table, utcnow
-from pingan.db.campaigns import GateRow, WorkdayRow
+from pingan.db.campaigns import CampaignRow, GateRow, WorkdayRow
 from pingan.db.notifications import NotificationRow
 from pingan.db.obligations import ObligationRow
 from pingan.db.units import UnitRow
@@ -114,44 +114,61 @@ class CalendarNotLoaded(Exception):
 
 
 def evaluate(session: Session, campaign: Campaign, campaign_id: int, as_of: date) -> None:
-    """Two UPDATEs: working-day offsets, then status and ladder level from them."""
+    """One UPDATE … FROM the workday table: status, working-day offset and ladder level.
+
+    Rows whose values do not change are not written: late in a campaign most obligations
+    are done and stay as they are, which keeps PostgreSQL from rewriting (and bloating) a
+    million rows every day. Intake and waivers set ``status_as_of`` to NULL on the rows
+    they touch, which forces those rows through.
+    """
     last = session.scalar(
         select(func.max(WorkdayRow.day)).where(WorkdayRow.campaign_id == campaign_id)
     )
     if last is None or as_of > last:
         raise CalendarNotLoaded(as_of, last)
     as_of_ord = ordinal(session, campaign_id, as_of) if as_of >= table_start(campaign) else 0
-    due_ord = (
-        select(WorkdayRow.ordinal)
-        .where(WorkdayRow.campaign_id == campaign_id, WorkdayRow.day == OB.due_on)
-        .scalar_subquery()
-    )
-    session.execute(
-        update(table(ObligationRow))
-        .where(OB.campaign_id == campaign_id)
-        .values(wd_offset=literal(as_of_ord) - due_ord)
-    )
+    wd = table(WorkdayRow).c
     window = max(campaign.reminders.days_before)
+    offset = literal(as_of_ord) - wd.ordinal
     done_now = and_(OB.done_on.is_not(None), OB.done_on <= as_of)
-    overdue = and_(~OB.waived, ~done_now, literal(as_of) > OB.due_on)
+    pending = and_(~OB.waived, ~done_now)
+    overdue = and_(pending, literal(as_of) > OB.due_on)
     status = case(
         (OB.waived, literal("waived")),
         (done_now, case((OB.done_on <= OB.due_on, literal("done")), else_=literal("done_late"))),
         (literal(as_of) < OB.opens_on, literal("not_open")),
         (literal(as_of) > OB.due_on, literal("overdue")),
-        (-OB.wd_offset <= window, literal("due_soon")),
+        (-offset <= window, literal("due_soon")),
         else_=literal("open"),
     )
-    offset = OB.wd_offset
+    # The offset only means something while an item is open; 0 otherwise keeps rows stable.
+    new_offset = case((and_(pending, literal(as_of) >= OB.opens_on), offset), else_=literal(0))
+    new_days = case((overdue, offset), else_=literal(0))
+    new_level = case((overdue, _level_expr(Ladder.of(campaign), offset)), else_=literal(0))
     session.execute(
         update(table(ObligationRow))
-        .where(OB.campaign_id == campaign_id)
+        .where(
+            OB.campaign_id == campaign_id,
+            wd.campaign_id == campaign_id,
+            wd.day == OB.due_on,
+            or_(
+                OB.status_as_of.is_(None),
+                OB.status != status,
+                OB.wd_offset != new_offset,
+                OB.days_overdue != new_days,
+                OB.escalation_level != new_level,
+            ),
+        )
         .values(
             status=status,
+            wd_offset=new_offset,
+            days_overdue=new_days,
+            escalation_level=new_level,
             status_as_of=as_of,
-            days_overdue=case((overdue, offset), else_=literal(0)),
-            escalation_level=case((overdue, _level_expr(Ladder.of(campaign), offset)), else_=0),
         )
+    )
+    session.execute(
+        update(table(CampaignRow)).where(CampaignRow.id == campaign_id).values(evaluated_on=as_of)
     )
 
 
@@ -188,7 +205,8 @@ def _plan(session: Session, source: Any) -> int:
         .from_select(_COLUMNS, source)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
-    result = session.execute(stmt)
+    # psycopg reports -1 for INSERT … SELECT unless asked to keep the count.
+    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 

@@ -155,9 +155,7 @@ def upsert_campaign(session: Session, campaign: Campaign, actor: str) -> LoadSum
             select(UnitRow.code, UnitRow.id).where(
                 UnitRow.campaign_id == cid, UnitRow.kind.in_(("coordinator", "org"))
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     domain_ids = [dr.id for dr in domains.values()]
     session.execute(delete(DomainUnitRow).where(DomainUnitRow.domain_id.in_(domain_ids)))
@@ -224,9 +222,7 @@ def apply_roster(
     domain_ids = dict(
         session.execute(
             select(DomainRow.key, DomainRow.id).where(DomainRow.campaign_id == campaign_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     existing: dict[str, tuple[Any, ...]] = {
         r[0]: tuple(r[1:])
@@ -250,9 +246,7 @@ def apply_roster(
             select(DomainUnitRow.domain_id, DomainUnitRow.unit_id).where(
                 DomainUnitRow.role == "lead", DomainUnitRow.domain_id.in_(domain_ids.values())
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     coordinator_id = session.scalar(
         select(UnitRow.id).where(UnitRow.campaign_id == campaign_id, UnitRow.kind == "coordinator")
@@ -324,9 +318,7 @@ def apply_roster(
             select(UnitRow.code, UnitRow.id).where(
                 UnitRow.campaign_id == campaign_id, UnitRow.kind == "village"
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     upsert_kind("cell", village_ids)
 
@@ -375,9 +367,9 @@ _CONTACT_FIELDS = ("contact", "mobile", "email", "wecom", "dingtalk", "webhook")
 def _write_contacts(session: Session, campaign_id: int, rows: Sequence[RosterRow]) -> int:
     """Replace the contact of every roster unit whose contact details changed."""
     ids = dict(
-        session.execute(select(UnitRow.code, UnitRow.id).where(UnitRow.campaign_id == campaign_id))
-        .tuples()
-        .all()
+        session.execute(
+            select(UnitRow.code, UnitRow.id).where(UnitRow.campaign_id == campaign_id)
+        ).all()
     )
     current: dict[int, tuple[Any, ...]] = {
         r[0]: tuple(r[1:])
@@ -452,9 +444,7 @@ def materialise_obligations(session: Session, campaign: Campaign, campaign_id: i
     domain_ids = dict(
         session.execute(
             select(DomainRow.key, DomainRow.id).where(DomainRow.campaign_id == campaign_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     gate_rows = {
         g.key: g for g in session.scalars(select(GateRow).where(GateRow.campaign_id == campaign_id))

@@ -46,9 +46,7 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int
     keys = dict(
         session.execute(
             select(DomainRow.id, DomainRow.key).where(DomainRow.campaign_id == campaign_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     out: dict[str, dict[str, int]] = {}
     for dom_id, status, n in session.execute(
@@ -68,9 +66,7 @@ def status_report(
     domains = dict(
         session.execute(
             select(DomainRow.id, DomainRow.key).where(DomainRow.campaign_id == campaign_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     active_cell = (
         UnitRow.campaign_id == campaign_id,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 14:03:40.981100
+Create Date: 2026-11-29 14:18:07.861442
 """
 
 from collections.abc import Sequence
@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("starts_on", sa.Date(), nullable=False),
         sa.Column("ends_on", sa.Date(), nullable=False),
         sa.Column("loaded_at", sa.DateTime(), nullable=False),
+        sa.Column("evaluated_on", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign")),
         sa.UniqueConstraint("code", name=op.f("uq_campaign_code")),
     )
