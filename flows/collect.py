@@ -1,0 +1,24 @@
+"""Intake alone: take in what arrived in an inbox (or a manifest) and report it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow
+from pydantic import BaseModel, Field
+
+from tasks.ticking import as_dict, collect_task
+
+
+class CollectInput(BaseModel):
+    campaign: str = Field("xucheng-2017", title="创建活动编码")
+    inbox: str = Field(title="报送目录", description="本地路径或 fsspec 地址")
+    as_of: date | None = Field(None, title="收取日期", description="默认为当前时间")
+
+
+@flow(
+    name="pingan-collect",
+    description="收取报送材料：合格的登记入库，不合格的移入隔离区并说明原因。",
+)
+def collect(params: CollectInput) -> dict[str, object] | None:
+    return as_dict(collect_task(params.campaign, params.inbox, params.as_of))

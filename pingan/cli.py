@@ -1,0 +1,441 @@
+"""`pingan` command line. Thin: parses arguments, calls the core, prints in Chinese.
+
+User mistakes (bad files, unknown campaign, unreachable database) end with one line per
+problem and exit code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from pingan.problems import InputError, Problem
+
+app = typer.Typer(
+    help="pingan：平安细胞等创建活动的编排服务（方案 → 实施 → 自查 → 验收 → 命名挂牌）。",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="数据库维护。", no_args_is_help=True)
+roster_app = typer.Typer(help="名册工具。", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(roster_app, name="roster")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="数据库地址（SQLAlchemy URL），默认读取 PINGAN_DATABASE_URL，再默认 .pingan/pingan.db",
+    ),
+]
+ActorOption = Annotated[
+    str | None, typer.Option("--actor", help="操作人（记入审计日志），默认当前系统用户")
+]
+
+
+def friendly(fn: F) -> F:
+    """Turn user mistakes into one line per problem and exit code 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            for p in exc.problems:
+                err.print(str(p), markup=False, soft_wrap=True)
+            err.print(f"共 {len(exc.problems)} 个问题，未写入任何数据。", markup=False)
+            raise typer.Exit(2) from None
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "未知原因"
+            err.print(f"数据库不可用：{reason}", markup=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _engine(db: str | None) -> Engine:
+    from pingan.db.session import make_engine
+    from pingan.settings import get_settings
+
+    return make_engine(db or get_settings().resolved_database_url())
+
+
+def _actor(actor: str | None) -> str:
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _existing_file(path: Path, label: str) -> Path:
+    if not path.is_file():
+        raise InputError([Problem(str(path), "", f"{label}不存在或不是文件")])
+    return path
+
+
+# --- validate -----------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def validate(
+    config: Annotated[Path, typer.Argument(help="创建活动配置文件（YAML）")],
+) -> None:
+    """检查创建活动配置：字段、日期、单位与领域引用、评分细则、工作日历覆盖的年份。"""
+    from pingan.campaign import load_campaign
+
+    c = load_campaign(config)
+    gates = "、".join(f"{g.name[:12]}（{g.due_on:%m-%d}）" for g in c.gates)
+    out.print(f"配置有效：{c.name}", markup=False)
+    out.print(
+        f"  印发：{c.issuer} {c.issued_on}；时区 {c.timezone}；工作日历 {c.calendar.mode}",
+        markup=False,
+    )
+    out.print(
+        f"  {len(c.domains)} 个领域（{'、'.join(d.name for d in c.domains)}），"
+        f"{len(c.phases)} 个阶段（{c.starts_on} 至 {c.ends_on}），{len(c.gates)} 个报送事项",
+        markup=False,
+    )
+    out.print(f"  事项：{gates}", markup=False)
+    out.print(
+        f"  目标：覆盖率 {c.targets.coverage:.0%}，达标率 {c.targets.pass_rate:.0%}；"
+        f"逐级督办 {'→'.join(f'{s.after}日{s.notify}' for s in c.escalation.ladder)}",
+        markup=False,
+    )
+    assumed = [p.name for p in c.phases if p.assumed] + [g.name[:12] for g in c.gates if g.assumed]
+    if assumed:
+        out.print(f"  系统默认值（原文未规定）：{'、'.join(assumed)}", markup=False)
+
+
+# --- db -----------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade(db: DbOption = None) -> None:
+    """把数据库结构升级到最新版本（可重复执行）。"""
+    from pingan.db.session import current_revision, upgrade
+
+    engine = _engine(db)
+    upgrade(engine)
+    out.print(
+        f"数据库已是最新结构（版本 {current_revision(engine)}）：{engine.url!r}", markup=False
+    )
+
+
+# --- load ---------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def load(
+    config: Annotated[Path, typer.Argument(help="创建活动配置文件（YAML）")],
+    roster: Annotated[
+        Path | None, typer.Option("--roster", help="名册文件（CSV 或 XLSX），格式见 docs/roster.md")
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="跳过有问题的行，导入其余各行（问题行照常报告）")
+    ] = False,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """导入（或更新）创建活动及名册，并生成各单位的报送义务。"""
+    from pingan.loading import load as do_load
+
+    if roster is not None:
+        _existing_file(roster, "名册文件")
+    with err.status("正在导入……"):
+        result = do_load(
+            _engine(db), config, roster, skip_invalid=skip_invalid, actor=_actor(actor)
+        )
+    s = result.summary
+    out.print(f"已导入创建活动 {result.campaign.code}（{result.campaign.name}）", markup=False)
+    if result.roster is not None:
+        out.print(
+            f"  名册：新增 {s.added}，变更 {s.changed}，撤销 {s.withdrawn}，恢复 {s.reactivated}，"
+            f"联系人写入 {s.contacts_written}",
+            markup=False,
+        )
+        if result.roster.problems:
+            for p in result.roster.problems:
+                err.print(str(p), markup=False, soft_wrap=True)
+            err.print(
+                f"已跳过 {len(result.roster.invalid_lines)} 行有问题的记录（--skip-invalid）。",
+                markup=False,
+            )
+    out.print(f"  新生成报送义务 {result.obligations_created} 项", markup=False)
+
+
+# --- roster synth ------------------------------------------------------------------------
+
+
+@roster_app.command("synth")
+@friendly
+def roster_synth(
+    config: Annotated[Path, typer.Argument(help="创建活动配置文件（YAML）")],
+    cells: Annotated[
+        int, typer.Option("--cells", min=1, max=10_000_000, help="创建单位（细胞）数量")
+    ] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子，相同种子生成相同名册")] = 2017,
+    out_path: Annotated[Path, typer.Option("--out", help="输出的 CSV 文件")] = Path("roster.csv"),
+) -> None:
+    """生成一份明显为虚构的名册（演示、测试与压测用）。"""
+    from pingan.campaign import load_campaign
+    from pingan.synth import write_roster
+
+    campaign = load_campaign(config)
+    summary = write_roster(campaign, cells, seed, out_path)
+    per = "，".join(f"{campaign.domain(k).name} {n}" for k, n in summary.per_domain.items())
+    out.print(
+        f"已生成虚构名册 {summary.path}：{summary.villages} 个村（社区），"
+        f"{summary.cells} 个创建单位（{per}）",
+        markup=False,
+    )
+
+
+# --- units --------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def units(
+    campaign: Annotated[str, typer.Argument(help="创建活动编码，如 xucheng-2017")],
+    domain: Annotated[
+        str | None, typer.Option("--domain", help="只列出某一领域（键或名称）")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出全部记录")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="表格最多显示的行数")] = 50,
+    include_withdrawn: Annotated[
+        bool, typer.Option("--withdrawn", help="包括已撤销的单位")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """列出已导入的单位：协调机构、牵头和参与单位、村（社区）与创建单位。"""
+    from pingan.db.queries import list_units, unit_counts
+    from pingan.loading import require_campaign_id
+
+    engine = _engine(db)
+    cid = require_campaign_id(engine, campaign)
+    rows = list_units(engine, cid, domain=domain, include_withdrawn=include_withdrawn)
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"campaign": campaign, "units": rows}, ensure_ascii=False, indent=1)
+        )
+        sys.stdout.write("\n")
+        return
+    counts = unit_counts(engine, cid)
+    shown = f"，仅显示前 {limit} 个" if len(rows) > limit else ""
+    table = Table(title=f"{campaign} 单位（共 {len(rows)} 个{shown}）")
+    for col in ("编码", "名称", "类型", "领域", "村（社区）", "类别", "状态", "联系人", "手机"):
+        table.add_column(col)
+    for r in rows[:limit]:
+        table.add_row(
+            *(
+                str(r[k] or "")
+                for k in (
+                    "code",
+                    "name",
+                    "kind_label",
+                    "domain_name",
+                    "village_name",
+                    "category",
+                    "status_label",
+                    "contact",
+                    "mobile",
+                )
+            )
+        )
+    out.print(table)
+    out.print("  ".join(f"{k}：{v}" for k, v in counts.items()), markup=False)
+
+
+# --- tick, status, collect, waive ---------------------------------------------------------
+
+
+def _as_of(value: str | None) -> Any:
+    from pingan.calendar import parse_date
+
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise InputError([Problem("参数", "--as-of", str(exc))]) from None
+
+
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="按哪一天计算（YYYY-MM-DD），默认活动时区的今天")
+]
+CampaignArg = Annotated[str, typer.Argument(help="创建活动编码，如 xucheng-2017")]
+
+
+@app.command()
+@friendly
+def tick(
+    campaign: CampaignArg,
+    as_of: AsOfOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="只显示将要发出的通知（按收件单位分组），不写入任何数据"),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """每日巡检：计算各项报送义务的状态，安排截止前提醒和逾期逐级督办。"""
+    from pingan.ticking import evaluate_and_plan, open_campaign, resolve_as_of
+
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    day = resolve_as_of(handle, _as_of(as_of))
+    result = evaluate_and_plan(engine, handle, day, dry_run=dry_run)
+    if dry_run:
+        current = None
+        for m in result.previews:
+            if m.recipient_unit_id != current:
+                current = m.recipient_unit_id
+                out.rule(f"{m.recipient_name}（{m.recipient_code}）", style="dim")
+            out.print(f"[{m.kind}] {m.subject}", markup=False)
+            out.print(m.body, markup=False, soft_wrap=True)
+        out.print(f"（试运行，未写入数据库）共 {len(result.previews)} 条通知", markup=False)
+    _print_tick(result)
+
+
+def _print_tick(result: Any) -> None:
+    p = result.plan
+    o = result.status["obligations"]
+    out.print(
+        f"{result.as_of} 巡检{'（试运行）' if result.dry_run else ''}：提醒 {p.reminders} 条，"
+        f"逾期督办 {p.escalations} 条，督办汇总 {p.digests} 份",
+        markup=False,
+    )
+    out.print(
+        f"  义务：未开始 {o['not_open']}，进行中 {o['open']}，临近截止 {o['due_soon']}，"
+        f"逾期 {o['overdue']}，已完成 {o['done'] + o['done_late']}，已豁免 {o['waived']}",
+        markup=False,
+    )
+
+
+@app.command()
+@friendly
+def status(
+    campaign: CampaignArg,
+    as_of: AsOfOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+    db: DbOption = None,
+) -> None:
+    """创建进度：覆盖率、达标率（分领域）、各状态义务数、通知投递情况。不改变任何数据。"""
+    from pingan.ticking import current_status, open_campaign, resolve_as_of
+
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    report = current_status(engine, handle, resolve_as_of(handle, _as_of(as_of)))
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        return
+    from pingan.render.status_table import status_tables
+
+    for renderable in status_tables(report):
+        out.print(renderable)
+
+
+@app.command()
+@friendly
+def collect(
+    campaign: CampaignArg,
+    inbox: Annotated[str, typer.Option("--inbox", help="报送目录（本地路径或 fsspec 地址）")],
+    manifest: Annotated[
+        bool, typer.Option("--manifest", help="--inbox 指向一份清单 CSV（path,kind,unit）而非目录")
+    ] = False,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+) -> None:
+    """收取报送材料：逐个检查文件，合格的存入证据库并登记，不合格的移入隔离区并说明原因。"""
+    from pingan.collecting import collect_inbox
+
+    engine = _engine(db)
+    with err.status("正在收取材料……"):
+        report = collect_inbox(engine, campaign, inbox, manifest=manifest, as_of=_as_of(as_of))
+    out.print(
+        f"收取完成：合格 {report.accepted} 份（其中逾期 {report.late} 份），"
+        f"重复 {report.duplicates} 份，退回 {report.rejected} 份",
+        markup=False,
+    )
+    for path, _code, reason in report.rejections[:50]:
+        err.print(f"  退回 {path}：{reason}", markup=False, soft_wrap=True)
+
+
+@app.command()
+@friendly
+def waive(
+    campaign: CampaignArg,
+    gate: Annotated[str, typer.Option("--gate", help="事项键，如 self-check")],
+    unit: Annotated[list[str], typer.Option("--unit", help="单位编码，可重复")],
+    reason: Annotated[str, typer.Option("--reason", help="理由（记入审计日志）")],
+    reopen: Annotated[bool, typer.Option("--reopen", help="撤销豁免，恢复该项义务")] = False,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """豁免（或恢复）某些单位的某项报送义务，须写明理由，记入审计日志。"""
+    from pingan.ticking import open_campaign
+    from pingan.ticking import waive as do_waive
+
+    engine = _engine(db)
+    n = do_waive(
+        engine,
+        open_campaign(engine, campaign),
+        gate_key=gate,
+        unit_codes=unit,
+        reason=reason,
+        actor=_actor(actor),
+        reopen=reopen,
+    )
+    out.print(f"已{'恢复' if reopen else '豁免'} {n} 项义务", markup=False)
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录")] = Path(".pingan/demo"),
+    cells: Annotated[int, typer.Option("--cells", min=10, help="虚构创建单位数量")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 2017,
+) -> None:
+    """演示：用虚构名册走完 2017 年徐城街道"平安细胞"创建活动。"""
+    from pingan.demo import run_demo
+
+    run_demo(out_dir, cells=cells, seed=seed, console=out)
+
+
+def main() -> None:
+    # Offline machines: Prefect's telemetry would only log connection errors.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    # Keep third-party loggers from printing secrets or noise at DEBUG (see DESIGN.md).
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    app()
+
+
+if __name__ == "__main__":
+    main()

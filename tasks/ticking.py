@@ -1,0 +1,71 @@
+"""Tasks of the daily tick: open the campaign, collect, waive, evaluate and plan."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from pingan.collecting import collect_inbox
+from pingan.db.session import default_engine
+from pingan.intake.collect import IntakeReport
+from pingan.ticking import (
+    CampaignHandle,
+    TickResult,
+    evaluate_and_plan,
+    open_campaign,
+    resolve_as_of,
+    waive,
+)
+
+
+@task(name="打开创建活动", persist_result=False)
+def open_campaign_task(code: str, as_of: date | None) -> tuple[CampaignHandle, date]:
+    handle = open_campaign(default_engine(), code)
+    return handle, resolve_as_of(handle, as_of)
+
+
+@task(name="收取报送材料", persist_result=False, retries=2, retry_delay_seconds=5)
+def collect_task(code: str, inbox: str, as_of: date | None) -> IntakeReport:
+    report = collect_inbox(default_engine(), code, inbox, as_of=as_of)
+    get_run_logger().info(
+        "收取材料：合格 %d，重复 %d，退回 %d", report.accepted, report.duplicates, report.rejected
+    )
+    return report
+
+
+@task(name="豁免或恢复义务", persist_result=False)
+def waive_task(
+    handle: CampaignHandle, gate: str, units: list[str], reason: str, actor: str, reopen: bool
+) -> int:
+    return waive(
+        default_engine(),
+        handle,
+        gate_key=gate,
+        unit_codes=units,
+        reason=reason,
+        actor=actor,
+        reopen=reopen,
+    )
+
+
+@task(name="评估义务并安排通知", persist_result=False, retries=2, retry_delay_seconds=10)
+def evaluate_and_plan_task(handle: CampaignHandle, as_of: date, dry_run: bool) -> TickResult:
+    result = evaluate_and_plan(default_engine(), handle, as_of, dry_run=dry_run)
+    p = result.plan
+    get_run_logger().info(
+        "%s 巡检：提醒 %d，逾期督办 %d，汇总 %d", as_of, p.reminders, p.escalations, p.digests
+    )
+    return result
+
+
+def as_dict(report: IntakeReport | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "accepted": report.accepted,
+        "duplicates": report.duplicates,
+        "rejected": report.rejected,
+        "late": report.late,
+    }
