@@ -16,8 +16,10 @@ import contextlib
 import csv
 import io
 import os
+import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -51,13 +53,16 @@ _MAX_SUBMITTED_BY = 200
 _MAX_NOTE = 500
 _MAX_SOURCE = 16
 
+PROCESSED_DIR = ".processed"
 _TEMP_PREFIXES = (".", "~$")
 _TEMP_SUFFIXES = (".part", ".tmp")
 # Without O_NOFOLLOW (Windows) a swapped-in link is still caught by the listing.
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _MANIFEST_COLUMNS = ("path", "kind", "unit")
-# Threads wait on fsync rather than compute; more than the cores keeps the disk queue full.
-_IO_THREADS = 16
+# Without per-file fsync the work is small Python steps between syscalls, and threads only
+# fight over the GIL (measured: 16 threads 5-6 s, inline 3 s for 10k files). Raise this for
+# slow remote (fsspec) inboxes, where each read waits on the network.
+_IO_THREADS = 1
 
 
 @dataclass
@@ -175,7 +180,7 @@ def collect(
         submitted_by=submitted_by,
         progress=progress,
     ) as run:
-        _process(run, _list_inbox(inbox, report), report)
+        _process(run, _list_inbox(inbox, report, run.received_local.strftime("%Y%m%d")), report)
     return report
 
 
@@ -248,7 +253,12 @@ def _running(
         else received_at.astimezone(UTC)
     )
     local = aware.astimezone(ZoneInfo(tz))
-    with ThreadPoolExecutor(_IO_THREADS, thread_name_prefix="pingan-intake") as pool:
+    pool_cm: Any = (
+        ThreadPoolExecutor(_IO_THREADS, thread_name_prefix="pingan-intake")
+        if _IO_THREADS > 1
+        else _InlineExecutor()
+    )
+    with pool_cm as pool:
         yield _Run(
             engine=engine,
             campaign_id=campaign_id,
@@ -269,18 +279,31 @@ def _running(
 # --- sources ----------------------------------------------------------------------------
 
 
+class _InlineExecutor(Executor):
+    """Runs submitted work at once in the calling thread (Executor.map uses submit)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
 def _is_transient(segment: str) -> bool:
     lowered = segment.lower()
     return segment.startswith(_TEMP_PREFIXES) or lowered.endswith(_TEMP_SUFFIXES)
 
 
-def _list_inbox(inbox: str, report: IntakeReport) -> list[_Item]:
+def _list_inbox(inbox: str, report: IntakeReport, day: str) -> list[_Item]:
     fs, root = fsspec.core.url_to_fs(inbox)
     root = str(root).rstrip("/")
     if isinstance(fs, LocalFileSystem):
         found = list(_walk_local(root, report))
+        mover = _ProcessedMover(os.path.join(root, PROCESSED_DIR, day))
         items = [
-            _inbox_item(rel, size, _local_opener(path), _local_remover(path))
+            _inbox_item(rel, size, _local_opener(path), mover.remover(path, rel))
             for path, rel, size in found
         ]
     else:
@@ -314,6 +337,8 @@ def _walk_local(root: str, report: IntakeReport) -> Iterator[tuple[str, str, int
         except FileNotFoundError:
             continue
         for entry in entries:
+            if not prefix and entry.name == PROCESSED_DIR:
+                continue
             if _is_transient(entry.name) or entry.is_symlink():
                 report.skipped += 1
             elif entry.is_dir(follow_symlinks=False):
@@ -339,12 +364,35 @@ def _local_opener(path: str) -> Opener:
     return open_
 
 
-def _local_remover(path: str) -> Callable[[], None]:
-    def remove() -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+class _ProcessedMover:
+    """Takes handled files out of a local inbox by renaming them into
+    ``<inbox>/.processed/<YYYYMMDD>/<same path>``.
 
-    return remove
+    A rename on the same filesystem costs no copy and frees no blocks, where an unlink on a
+    disk mounted with ``discard`` waits for the TRIM; the sender's original is also kept,
+    as nothing in intake is ever deleted. Operators prune old days as their retention rules
+    allow.
+    """
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._dirs: set[str] = set()
+        self._lock = threading.Lock()
+
+    def remover(self, path: str, rel: str) -> Callable[[], None]:
+        def remove() -> None:
+            dest = os.path.join(self.base, rel)
+            folder = os.path.dirname(dest)
+            if folder not in self._dirs:
+                os.makedirs(folder, exist_ok=True)
+                with self._lock:
+                    self._dirs.add(folder)
+            if os.path.lexists(dest):  # the same name sent again the same day
+                dest = f"{dest}.{uuid.uuid4().hex[:8]}"
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(path, dest)
+
+        return remove
 
 
 def _fs_opener(fs: Any, path: str) -> Opener:
@@ -554,7 +602,7 @@ def _process_batch(
     report.late += sum(a.late for a in stored)
     report.duplicates += len(duplicates)
     report.submissions += submissions
-    _remove_delivered([a.item for a in (*stored, *duplicates)])
+    _remove_delivered([a.item for a in (*stored, *duplicates)], run.pool)
 
 
 def _inspect(run: _Run, item: _Item) -> FileVerdict | None:
@@ -758,8 +806,14 @@ def _write_batch(run: _Run, fresh: list[_Accepted]) -> tuple[list[_Accepted], li
     return stored, already, len(keys)
 
 
-def _remove_delivered(items: Sequence[_Item]) -> None:
-    """Clear recorded files from the inbox; only ever called after their rows are committed."""
-    for item in items:
-        if item.remove is not None:
-            item.remove()
+def _remove_delivered(items: Sequence[_Item], pool: Executor | None = None) -> None:
+    """Clear recorded files from the inbox; only ever called after their rows are committed.
+
+    Unlinks wait on the disk (on a filesystem mounted with discard, ~0.1 ms each), so
+    they overlap on the I/O threads."""
+    removers = [item.remove for item in items if item.remove is not None]
+    if pool is None:
+        for remove in removers:
+            remove()
+    else:
+        list(pool.map(lambda remove: remove(), removers))

@@ -30,7 +30,6 @@ from pingan.intake.checks import (
 )
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_TEMP_DIR = ".tmp"
 _TEMP_SUFFIX = ".part"
 # Stored evidence never changes after it is written; read-only makes an accidental
 # edit fail loudly instead of silently breaking the digest.
@@ -52,11 +51,15 @@ class EvidenceStore:
         self._unsynced = 0
 
     def path_for(self, sha256: str) -> Path:
-        """root/ab/cd/<sha256>; raises ValueError unless sha256 is 64 hex digits."""
+        """root/ab/<sha256>; raises ValueError unless sha256 is 64 hex digits.
+
+        One level of 256 folders: a million files is ~4k per folder, which ext4 and xfs
+        handle well, while a second level would cost a mkdir for almost every early file.
+        """
         digest = sha256.lower()
         if not _SHA256.fullmatch(digest):
             raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
-        return self.root / digest[:2] / digest[2:4] / digest
+        return self.root / digest[:2] / digest
 
     def has(self, sha256: str) -> bool:
         return self.path_for(sha256).is_file()
@@ -71,14 +74,14 @@ class EvidenceStore:
         dest = self.path_for(sha256)
         if dest.is_file():
             return dest
-        temp_dir = self.root / _TEMP_DIR
-        self._ensure_dir(temp_dir, sync)
-        temp, actual, _ = _copy_to_temp(src_open, temp_dir, sync=sync)
+        # The temp file lives beside its destination: the rename stays in one folder, and a
+        # single shared temp folder churned by every put made creating files there slow.
+        self._ensure_dir(dest.parent, sync)
+        temp, actual, _ = _copy_to_temp(src_open, dest.parent, sync=sync)
         try:
             if actual != sha256.lower():
                 raise ValueError(f"content digest {actual} does not match expected {sha256}")
             os.chmod(temp, _EVIDENCE_MODE)
-            self._ensure_dir(dest.parent, sync)
             # Another writer may have stored the same digest meanwhile; the content is
             # identical, so replacing it is harmless.
             os.replace(temp, dest)
@@ -102,16 +105,19 @@ class EvidenceStore:
 
         Only files older than older_than_s go, so a put still copying is left alone.
         """
-        temp_dir = self.root / _TEMP_DIR
-        if not temp_dir.is_dir():
+        if not self.root.is_dir():
             return 0
         cutoff = time.time() - older_than_s
         removed = 0
-        for entry in temp_dir.iterdir():
-            with contextlib.suppress(FileNotFoundError):
-                if entry.is_file() and entry.stat().st_mtime < cutoff:
-                    entry.unlink()
-                    removed += 1
+        folders = [p for p in self.root.iterdir() if p.is_dir()]
+        for folder in folders:
+            for entry in folder.iterdir():
+                if not (entry.name.startswith(".") and entry.name.endswith(_TEMP_SUFFIX)):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if entry.is_file() and entry.stat().st_mtime < cutoff:
+                        entry.unlink()
+                        removed += 1
         return removed
 
 
@@ -203,7 +209,7 @@ def _copy_to_temp(
 ) -> tuple[Path, str, int]:
     """Copy into a fresh temp file in directory (fsynced when sync); return (path, sha256, size)."""
     # O_EXCL with a per-process counter: mkstemp's random-name retries cost more than the copy.
-    temp = directory / f"{os.getpid()}-{next(_temp_counter)}-{time.monotonic_ns()}{_TEMP_SUFFIX}"
+    temp = directory / f".{os.getpid()}-{next(_temp_counter)}-{time.monotonic_ns()}{_TEMP_SUFFIX}"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     digest = hashlib.sha256()
     size = 0

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from pingan.campaign import load_campaign
 from pingan.intake import collect as collect_module
-from pingan.intake.collect import IntakeReport, collect, collect_manifest
+from pingan.intake.collect import PROCESSED_DIR, IntakeReport, collect, collect_manifest
 from pingan.intake.store import EvidenceStore, Quarantine
 from pingan.loading import load
 from pingan.synth import write_roster
@@ -82,7 +82,15 @@ class Setup:
             return list(conn.execute(text(sql), {"c": self.campaign_id, **params}))
 
     def inbox_files(self) -> list[Path]:
-        return sorted(p for p in self.inbox.rglob("*") if p.is_file())
+        """Files still waiting; handled ones are kept under .processed/, outside the queue."""
+        return sorted(
+            p
+            for p in self.inbox.rglob("*")
+            if p.is_file() and PROCESSED_DIR not in p.relative_to(self.inbox).parts
+        )
+
+    def processed_files(self) -> list[Path]:
+        return sorted(p for p in (self.inbox / PROCESSED_DIR).rglob("*") if p.is_file())
 
     def reason_notes(self) -> list[str]:
         return [p.read_text("utf-8") for p in sorted(self.quarantine.root.rglob("*.reason.txt"))]
@@ -124,6 +132,21 @@ def assert_rejected(env: Setup, report: IntakeReport, code: str) -> None:
 
 
 # --- accepted ---------------------------------------------------------------------------
+
+
+def test_handled_file_is_kept_under_processed_with_the_day_and_its_path(env: Setup) -> None:
+    cell = env.cell()
+    env.drop(f"self_check/{cell}/自查报告.pdf", pdf("自查报告"))
+    env.collect()
+    [kept] = env.processed_files()
+    assert kept.relative_to(env.inbox).parts == (
+        PROCESSED_DIR,
+        "20170601",
+        "self_check",
+        cell,
+        "自查报告.pdf",
+    )
+    assert kept.read_bytes() == pdf("自查报告")
 
 
 def test_accepted_file_is_recorded_stored_and_cleared_from_the_inbox(env: Setup) -> None:

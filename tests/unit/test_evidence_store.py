@@ -37,9 +37,9 @@ def files_under(root: Path) -> list[Path]:
 # --- EvidenceStore ----------------------------------------------------------------------
 
 
-def test_path_for_fans_out_by_the_first_two_byte_pairs(tmp_path: Path) -> None:
+def test_path_for_fans_out_by_the_first_byte(tmp_path: Path) -> None:
     store = EvidenceStore(tmp_path)
-    assert store.path_for(SHA) == tmp_path / SHA[:2] / SHA[2:4] / SHA
+    assert store.path_for(SHA) == tmp_path / SHA[:2] / SHA
 
 
 @pytest.mark.parametrize("bad", ["", "../" + "0" * 61, "g" * 64, "0" * 63, "0" * 65, SHA + "\n"])
@@ -105,8 +105,8 @@ def test_put_interrupted_by_a_read_error_leaves_no_file(tmp_path: Path) -> None:
 def test_sweep_temp_removes_only_old_leftovers(tmp_path: Path) -> None:
     store = EvidenceStore(tmp_path)
     store.put(opener_of(DATA), SHA)
-    temp_dir = tmp_path / ".tmp"
-    old, fresh = temp_dir / "crashed.part", temp_dir / "copying.part"
+    temp_dir = tmp_path / SHA[:2]
+    old, fresh = temp_dir / ".crashed.part", temp_dir / ".copying.part"
     old.write_bytes(b"half")
     fresh.write_bytes(b"half")
     two_hours_ago = time.time() - 7200
