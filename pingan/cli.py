@@ -21,6 +21,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from pingan.db.locks import LockHeld
 from pingan.problems import InputError, Problem
 
 app = typer.Typer(
@@ -64,6 +65,9 @@ def friendly(fn: F) -> F:
                 err.print(str(p), markup=False, soft_wrap=True)
             err.print(f"共 {len(exc.problems)} 个问题，未写入任何数据。", markup=False)
             raise typer.Exit(2) from None
+        except LockHeld as exc:
+            err.print(str(exc), markup=False)
+            raise typer.Exit(3) from None
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "未知原因"
             err.print(f"数据库不可用：{reason}", markup=False)

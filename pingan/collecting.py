@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from pingan.intake.collect import IntakeReport, collect, collect_manifest
 from pingan.intake.store import EvidenceStore, Quarantine
+from pingan.problems import InputError, Problem
 from pingan.settings import get_settings
 from pingan.ticking import open_campaign
 
@@ -31,6 +32,9 @@ def collect_inbox(
     submitted_by: str | None = None,
 ) -> IntakeReport:
     handle = open_campaign(engine, campaign_code)
+    if "://" not in inbox and not Path(inbox).exists():
+        label = "清单文件" if manifest else "报送目录"
+        raise InputError([Problem(inbox, "", f"{label}不存在")])
     settings = get_settings()
     tz = handle.campaign.timezone
     kwargs = {
