@@ -1,0 +1,273 @@
+"""Tick at scale: the Prefect tick flow vs the same SQL issued bare, and vs a naive
+one-task-per-cell flow, on SQLite and PostgreSQL.
+
+For each size (default 10k and 100k cells; --full adds 1M) and backend, a child process
+loads a synthetic roster, another measures — on the same database, reset in between — the
+bare evaluate-and-plan call and the `pingan-tick` flow for 2017-11-01 (the day after the
+self-check deadline: every cell's report is overdue, so every row is evaluated and one
+escalation per cell is planned). Peak RSS is that of the measuring process.
+
+Prefect's fixed cost per flow run is reported apart; the figure that matters is the
+marginal cost per cell (the slope between sizes) against the bare SQL's slope.
+
+Usage: python bench/tick.py [--sizes 10000 100000] [--full] [--backend sqlite]
+Targets (issue 3): flow ≤ 2× bare at 100k; task runs per tick independent of cell count;
+peak RSS < 1 GB at 1M.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _common import SEED, backends, emit, machine, pg_url  # noqa: E402
+
+AS_OF = date(2017, 11, 1)
+NAIVE_CELLS = 2000
+
+
+def _db_url(backend: str, workdir: Path, name: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / (name + '.db')}"
+    url = pg_url()
+    assert url
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{name}"
+
+
+def _child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"child {args} failed:\n{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- children -------------------------------------------------------------------------------
+
+
+def child_load(url: str, cells: int, workdir: Path) -> dict[str, Any]:
+    from sqlalchemy import create_engine, text
+
+    from pingan.campaign import load_campaign
+    from pingan.db.session import make_engine
+    from pingan.loading import load
+    from pingan.synth import write_roster
+
+    if url.startswith("postgresql"):
+        schema = url.rsplit("%3D", 1)[1]
+        admin = create_engine(url.split("?")[0])
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+    roster = workdir / f"roster-{cells}.csv"
+    write_roster(load_campaign(SEED), cells, 2017, roster)
+    engine = make_engine(url)
+    start = time.perf_counter()
+    result = load(engine, SEED, roster, actor="bench")
+    seconds = time.perf_counter() - start
+    roster.unlink()
+    return {"load_seconds": round(seconds, 2), "obligations": result.obligations_created}
+
+
+def _reset(engine: Any) -> None:
+    """Back to 'never evaluated, nothing planned', so both runs do the same work."""
+    from sqlalchemy import delete, update
+
+    from pingan.db.campaigns import CampaignRow
+    from pingan.db.notifications import NotificationRow
+    from pingan.db.obligations import ObligationRow
+
+    with engine.begin() as conn:
+        conn.execute(delete(NotificationRow))
+        conn.execute(
+            update(ObligationRow).values(
+                status="not_open",
+                status_as_of=None,
+                wd_offset=0,
+                days_overdue=0,
+                escalation_level=0,
+                notified_level=0,
+            )
+        )
+        conn.execute(update(CampaignRow).values(evaluated_on=None))
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE obligation")
+            conn.exec_driver_sql("VACUUM ANALYZE notification")
+
+
+def _task_runs_of_last_flow_run() -> int:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]
+        return len(
+            client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+        )
+
+
+def child_tick(url: str) -> dict[str, Any]:
+    import resource
+
+    from flows.tick import TickInput, tick
+    from pingan.db.session import make_engine
+    from pingan.ticking import evaluate_and_plan, open_campaign
+
+    engine = make_engine(url)
+    handle = open_campaign(engine, "xucheng-2017")
+    _reset(engine)
+    start = time.perf_counter()
+    bare = evaluate_and_plan(engine, handle, AS_OF)
+    bare_s = time.perf_counter() - start
+    _reset(engine)
+    # The first flow call starts Prefect's temporary server; time a warm-up apart.
+    warm_start = time.perf_counter()
+    tick(TickInput(as_of=date(2017, 4, 30), dry_run=True))
+    warmup_s = time.perf_counter() - warm_start
+    _reset(engine)
+    start = time.perf_counter()
+    outcome = tick(TickInput(as_of=AS_OF))
+    flow_s = time.perf_counter() - start
+    assert outcome["escalations"] == bare.plan.escalations, (outcome, bare.plan)
+    return {
+        "bare_seconds": round(bare_s, 3),
+        "flow_seconds": round(flow_s, 3),
+        "server_start_seconds": round(warmup_s, 2),
+        "task_runs": _task_runs_of_last_flow_run(),
+        "planned": bare.plan.total,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def child_naive(url: str) -> dict[str, Any]:
+    """The anti-pattern: one Prefect task per cell, each updating its own row."""
+    from prefect import flow, task
+    from sqlalchemy import select, update
+
+    from pingan.db.obligations import ObligationRow
+    from pingan.db.session import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        ids = list(conn.scalars(select(ObligationRow.id).limit(NAIVE_CELLS)))
+
+    @task(persist_result=False)
+    def evaluate_one(obligation_id: int) -> None:
+        with engine.begin() as conn:
+            conn.execute(
+                update(ObligationRow)
+                .where(ObligationRow.id == obligation_id)
+                .values(status="overdue", status_as_of=AS_OF)
+            )
+
+    @flow(name="naive-per-cell-tick")
+    def naive() -> None:
+        for oid in ids:
+            evaluate_one(oid)
+
+    naive()  # warm: server start
+    start = time.perf_counter()
+    naive()
+    seconds = time.perf_counter() - start
+    return {
+        "cells": len(ids),
+        "seconds": round(seconds, 2),
+        "per_cell_ms": round(1000 * seconds / len(ids), 2),
+        "extrapolated_1m_hours": round(seconds / len(ids) * 1_000_000 / 3600, 2),
+    }
+
+
+# --- parent ---------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--full", action="store_true", help="also 1,000,000 cells")
+    ap.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        kind, url, *rest = args.child
+        result = {
+            "load": lambda: child_load(url, int(rest[0]), Path(rest[1])),
+            "tick": lambda: child_tick(url),
+            "naive": lambda: child_naive(url),
+        }[kind]()
+        print(json.dumps(result))
+        return
+
+    sizes = sorted(set(args.sizes + ([1_000_000] if args.full else [])))
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        env = {
+            "PREFECT_HOME": str(workdir / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PYTHONPATH": f"{HERE.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        }
+        for backend in backends(args.backend):
+            rows = []
+            for n in sizes:
+                url = _db_url(backend, workdir, f"bench_tick_{n}")
+                loaded = _child(["--child", "load", url, str(n), str(workdir)], env)
+                measured = _child(["--child", "tick", url], {**env, "PINGAN_DATABASE_URL": url})
+                rows.append({"cells": n, **loaded, **measured})
+            naive_url = _db_url(backend, workdir, "bench_tick_naive")
+            _child(["--child", "load", naive_url, str(NAIVE_CELLS), str(workdir)], env)
+            naive = _child(["--child", "naive", naive_url], env)
+            for r in rows:
+                r["ratio_flow_to_bare"] = round(r["flow_seconds"] / r["bare_seconds"], 2)
+                r["cells_per_s"] = round(r["cells"] / r["flow_seconds"])
+            summary: dict[str, Any] = {"backend": backend, "sizes": rows, "naive_per_cell": naive}
+            if len(rows) >= 2:
+                a, b = rows[0], rows[-1]
+                dn = b["cells"] - a["cells"]
+                flow_slope = (b["flow_seconds"] - a["flow_seconds"]) / dn
+                bare_slope = (b["bare_seconds"] - a["bare_seconds"]) / dn
+                summary["marginal_us_per_cell"] = {
+                    "flow": round(flow_slope * 1e6, 2),
+                    "bare": round(bare_slope * 1e6, 2),
+                    "ratio": round(flow_slope / bare_slope, 2) if bare_slope > 0 else None,
+                }
+                summary["prefect_fixed_seconds"] = round(a["flow_seconds"] - a["bare_seconds"], 2)
+            at_100k = next((r for r in rows if r["cells"] == 100_000), None)
+            summary["targets"] = {
+                "flow_le_2x_bare_at_100k": at_100k["ratio_flow_to_bare"] <= 2.0
+                if at_100k
+                else None,
+                "task_runs_constant": len({r["task_runs"] for r in rows}) == 1,
+                "rss_under_1gb_at_1m": next(
+                    (r["peak_rss_mb"] < 1024 for r in rows if r["cells"] == 1_000_000), None
+                ),
+            }
+            results.append(summary)
+    emit(
+        {"benchmark": "tick", "as_of": AS_OF.isoformat(), "machine": machine(), "results": results}
+    )
+
+
+if __name__ == "__main__":
+    main()
