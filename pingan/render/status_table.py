@@ -45,8 +45,9 @@ def status_tables(report: dict[str, Any]) -> Iterator[Table]:
             f"{_pct(d['coverage'])} {_mark(d['coverage_met'])}",
             str(d["assessed"]),
             str(d["passed"]),
-            f"{_pct(d['pass_rate'])} {_mark(d['pass_rate_met'])}",
-            str(d["pass_shortfall"]),
+            # Before acceptance a 0% pass rate would read as failure; say it is not yet known.
+            f"{_pct(d['pass_rate'])} {_mark(d['pass_rate_met'])}" if d["assessed"] else "未验收",
+            str(d["pass_shortfall"]) if d["assessed"] else "—",
             str(d["awarded"]),
         )
     yield kpi
