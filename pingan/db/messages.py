@@ -129,7 +129,13 @@ def render_notifications(
                 "next_target": next_target,
                 "next_after": next_after,
             }
-        subject, body = render(r.kind, ctx, override)
+        variants: tuple[str, ...] = ()
+        if r.kind == "escalation":
+            # After the whole ladder has run once the coordinator already knows: say so.
+            variants = (str(r.level), "repeat" if r.level > len(ladder.steps) else "first")
+        elif r.kind == "digest":
+            variants = ("coordinator" if ctx.get("is_coordinator") else "lead",)
+        subject, body = render(r.kind, ctx, override, variants)
         out.append(
             RenderedMessage(
                 r.id, r.recipient_unit_id, r.code, r.name, r.kind, r.level, subject, body

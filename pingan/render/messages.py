@@ -42,8 +42,14 @@ def environment(override_dir: str | None = None) -> Environment:
 
 
 def render(
-    kind: str, context: Mapping[str, Any], override_dir: str | None = None
+    kind: str,
+    context: Mapping[str, Any],
+    override_dir: str | None = None,
+    variants: tuple[str, ...] = (),
 ) -> tuple[str, str]:
-    text = environment(override_dir).get_template(f"{kind}.txt.j2").render(**context)
+    """Render the most specific template that exists: ``{kind}-{variant}.txt.j2`` for each
+    variant in order (e.g. ``escalation-3``, ``escalation-coordinator``), then ``{kind}``."""
+    names = [f"{kind}-{v}.txt.j2" for v in variants] + [f"{kind}.txt.j2"]
+    text = environment(override_dir).select_template(names).render(**context)
     subject, _, body = text.strip().partition("\n")
     return subject.strip(), body.strip() + "\n"
