@@ -4,6 +4,7 @@ from pingan.db.assessments import AssessmentRow, AssessmentScoreRow, AwardRow, S
 from pingan.db.audit import AuditEventRow, CampaignLockRow
 from pingan.db.base import Base
 from pingan.db.campaigns import CampaignRow, DomainRow, GateRow, PhaseRow, WorkdayRow
+from pingan.db.deliveries import DeliveryRow, EndpointRateRow
 from pingan.db.notifications import NotificationRow
 from pingan.db.obligations import ObligationRow, SubmissionFileRow, SubmissionRow
 from pingan.db.units import ContactRow, DomainUnitRow, UnitRow
@@ -17,8 +18,10 @@ __all__ = [
     "CampaignLockRow",
     "CampaignRow",
     "ContactRow",
+    "DeliveryRow",
     "DomainRow",
     "DomainUnitRow",
+    "EndpointRateRow",
     "GateRow",
     "NotificationRow",
     "ObligationRow",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pingan.db.base import Base, utcnow
 
-NOTIFICATION_STATES = ("queued", "leased", "sent", "failed", "dead")
+NOTIFICATION_STATES = ("queued", "leased", "sent", "failed", "dead", "cancelled")
 
 
 class NotificationRow(Base):

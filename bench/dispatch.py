@@ -1,0 +1,211 @@
+"""Outbox dispatch throughput: `pingan.outbox.dispatch` of N webhook messages to a local HTTP
+sink vs bare sequential httpx POSTs of the same payloads, on SQLite and PostgreSQL.
+
+The sink (ThreadingHTTPServer on 127.0.0.1, HTTP/1.1 keep-alive, always 200) is the same
+for both; so are the httpx client settings. Rate limits are off and the messages are
+pre-rendered, so the difference is the dispatcher's own cost: claiming, one marking commit
+per message (what bounds duplicates after a crash), roll-up. Bare and dispatch runs
+alternate --repeat times; the medians are compared.
+
+Usage: python bench/dispatch.py [--messages 5000] [--repeat 3] [--backend sqlite]
+Target (issue): dispatch ≥ 50% of bare throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import httpx  # noqa: E402
+from _common import SEED, backends, emit, fresh_database, machine, peak_rss_mb  # noqa: E402
+from sqlalchemy import Engine, insert, text  # noqa: E402
+
+from pingan.campaign import load_campaign  # noqa: E402
+from pingan.channels.base import Message  # noqa: E402
+from pingan.channels.webhook import JsonWebhook, webhook_payload  # noqa: E402
+from pingan.db.notifications import NotificationRow  # noqa: E402
+from pingan.loading import load  # noqa: E402
+from pingan.outbox import dispatch, outbox_counts  # noqa: E402
+from pingan.synth import write_roster  # noqa: E402
+from pingan.ticking import open_campaign  # noqa: E402
+
+TARGET = 0.5
+REF = "secret:bench-sink"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.received = 0
+        lock = threading.Lock()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    sink.received += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Resolver:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def resolve(self, reference: str) -> str:
+        if reference != REF:
+            raise KeyError(reference)
+        return self.url
+
+
+def client() -> httpx.Client:
+    """The same settings for both sides (the channel's own defaults)."""
+    return httpx.Client(timeout=10, follow_redirects=False)
+
+
+def plan(engine: Engine, campaign_id: int, n: int, tag: str) -> list[Message]:
+    """Every unit reachable by the sink only; n pre-rendered bulletins spread over them."""
+    with engine.begin() as conn:
+        units = list(
+            conn.execute(
+                text("SELECT id FROM unit WHERE campaign_id = :c ORDER BY id"), {"c": campaign_id}
+            ).scalars()
+        )
+        conn.execute(text("DELETE FROM contact"))
+        conn.execute(
+            text("INSERT INTO contact (unit_id, webhook_ref) VALUES (:u, :w)"),
+            [{"u": u, "w": REF} for u in units],
+        )
+        rows = [
+            {
+                "campaign_id": campaign_id,
+                "dedupe_key": f"{campaign_id}:bench:{tag}:{i:06d}",
+                "kind": "bulletin",
+                "recipient_unit_id": units[i % len(units)],
+                "planned_on": date(2017, 5, 22),
+                "subject": f"【徐城街道平安细胞创建】工作通报第 {i} 号",
+                "body": "各单位：\n请于本周五前报送平安细胞创建工作进展情况。\n街道综治中心\n" * 3,
+            }
+            for i in range(n)
+        ]
+        conn.execute(insert(NotificationRow), rows)
+    return [Message(r["subject"], r["body"], dedupe_key=r["dedupe_key"]) for r in rows]
+
+
+def bare(url: str, messages: list[Message]) -> float:
+    """What dispatch must at least do: POST each payload, in order, and check the status."""
+    with client() as c:
+        start = time.perf_counter()
+        for m in messages:
+            body = json.dumps(webhook_payload(m), ensure_ascii=False).encode("utf-8")
+            headers = {
+                "Content-Type": "application/json; charset=utf-8",
+                "Idempotency-Key": str(m.dedupe_key),
+            }
+            c.post(url, content=body, headers=headers).raise_for_status()
+        return time.perf_counter() - start
+
+
+def run(backend: str, n: int, repeat: int, batch: int, workdir: Path) -> dict[str, Any]:
+    sink = Sink()
+    roster = workdir / "roster.csv"
+    write_roster(load_campaign(SEED), 20, 2017, roster)
+    bare_s: list[float] = []
+    dispatch_s: list[float] = []
+    try:
+        with fresh_database(backend, workdir) as engine:
+            load(engine, SEED, roster, actor="bench")
+            handle = open_campaign(engine, "xucheng-2017")
+            for r in range(repeat):
+                messages = plan(engine, handle.campaign_id, n, f"r{r}")
+                bare_s.append(bare(sink.url, messages))
+                with client() as c:
+                    channel = JsonWebhook(Resolver(sink.url), client=c, timeout=10)
+                    start = time.perf_counter()
+                    report = dispatch(
+                        engine,
+                        handle.campaign,
+                        handle.campaign_id,
+                        {"webhook": channel},
+                        rate_per_minute={},
+                        batch=batch,
+                    )
+                    dispatch_s.append(time.perf_counter() - start)
+                assert report.sent == n, report
+            counts = outbox_counts(engine, handle.campaign_id)
+    finally:
+        sink.close()
+    b, d = statistics.median(bare_s), statistics.median(dispatch_s)
+    return {
+        "backend": backend,
+        "messages": n,
+        "batch": batch,
+        "bare_s": [round(x, 3) for x in bare_s],
+        "dispatch_s": [round(x, 3) for x in dispatch_s],
+        "bare_msgs_per_s": round(n / b),
+        "dispatch_msgs_per_s": round(n / d),
+        "ratio": round(b / d, 3),
+        "target_ratio": TARGET,
+        "meets_target": b / d >= TARGET,
+        "sink_received": sink.received,
+        "deliveries": counts,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--messages", type=int, default=5000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        results = [
+            run(b, args.messages, args.repeat, args.batch, Path(tmp))
+            for b in backends(args.backend)
+        ]
+    emit(
+        {
+            "benchmark": "dispatch",
+            "note": "dispatch = expand + claim + send + mark (one commit per message) + "
+            "roll-up, rate limits off, pre-rendered texts; bare = sequential httpx POSTs of "
+            "the same payloads with the same client settings; ratio = dispatch/bare throughput",
+            "machine": machine(),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+            "results": results,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
