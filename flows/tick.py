@@ -8,6 +8,7 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from tasks.artifacts import publish_tick_artifacts
+from tasks.delivery import dispatch_task
 from tasks.limits import campaign_slot
 from tasks.ticking import (
     as_dict,
@@ -36,6 +37,8 @@ class TickInput(BaseModel):
         None, title="报送目录", description="本地路径或 fsspec 地址；留空不收取"
     )
     waivers: list[WaiverInput] = Field(default_factory=list, title="豁免或恢复")
+    dispatch: bool = Field(True, title="随即投递通知")
+    respect_quiet_hours: bool = Field(True, title="遵守免打扰时段与非工作日")
 
 
 @flow(
@@ -53,7 +56,10 @@ def tick(params: TickInput | None = None) -> dict[str, object]:
         for w in params.waivers if not params.dry_run else []:
             waive_task(handle, w.gate, w.units, w.reason, w.actor, w.reopen)
         result = evaluate_and_plan_task(handle, as_of, params.dry_run)
-    publish_tick_artifacts(result, as_dict(intake))
+    delivery = None
+    if params.dispatch and not params.dry_run:
+        delivery = dispatch_task(handle, params.respect_quiet_hours).as_dict()
+    publish_tick_artifacts(result, as_dict(intake), delivery)
     return {
         "as_of": as_of.isoformat(),
         "dry_run": params.dry_run,
@@ -61,4 +67,5 @@ def tick(params: TickInput | None = None) -> dict[str, object]:
         "escalations": result.plan.escalations,
         "digests": result.plan.digests,
         "obligations": result.status["obligations"],
+        "delivery": delivery,
     }

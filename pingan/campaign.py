@@ -147,6 +147,16 @@ class Escalation(_Model):
     repeat_every: int | None = Field(default=None, ge=1, le=365)
 
 
+class NotificationSettings(_Model):
+    quiet_hours: str | None = Field(
+        default="20:00-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$", description="local time"
+    )
+    working_days_only: bool = True
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    base_backoff_s: float = Field(default=60, gt=0)
+    robot_rate_per_minute: int = Field(default=20, ge=1, le=1000)
+
+
 class CalendarConfig(_Model):
     mode: Literal["cn", "weekdays", "calendar"] = "cn"
     overrides_dir: str = "../calendars"
@@ -180,6 +190,7 @@ class Campaign(_Model):
     reminders: Reminders = Reminders()
     escalation: Escalation
     award: AwardConfig = AwardConfig()
+    notifications: NotificationSettings = NotificationSettings()
 
     # -- lookups used everywhere else -------------------------------------------------------
     def domain(self, key: str) -> Domain:

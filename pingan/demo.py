@@ -82,6 +82,7 @@ def plan_drops(engine: Engine, campaign_id: int, seed: int) -> list[Drop]:
 
 def run_demo(out_dir: Path, *, cells: int, seed: int, console: Console) -> None:
     from pingan.collecting import collect_inbox
+    from pingan.dispatching import run_dispatch
     from pingan.loading import load
     from pingan.ticking import evaluate_and_plan, open_campaign
 
@@ -92,6 +93,9 @@ def run_demo(out_dir: Path, *, cells: int, seed: int, console: Console) -> None:
     os.environ["PINGAN_HOME"] = str(out_dir)
     db_url = f"sqlite:///{out_dir / 'pingan.db'}"
     os.environ["PINGAN_DATABASE_URL"] = db_url
+    # Nothing leaves the machine: every channel writes to one JSONL message log.
+    os.environ["PINGAN_CHANNEL_OVERRIDE"] = "file"
+    os.environ["PINGAN_OUTBOX_FILE"] = str(out_dir / "messages.jsonl")
     get_settings.cache_clear()
     engine = make_engine(db_url)
 
@@ -123,10 +127,12 @@ def run_demo(out_dir: Path, *, cells: int, seed: int, console: Console) -> None:
                 report = collect_inbox(engine, campaign.code, str(inbox), as_of=day)
                 totals.update(accepted=report.accepted, late=report.late, rejected=report.rejected)
             result = evaluate_and_plan(engine, handle, day)
+            sent = run_dispatch(handle, engine=engine, respect_quiet_hours=False)
             totals.update(
                 reminders=result.plan.reminders,
                 escalations=result.plan.escalations,
                 digests=result.plan.digests,
+                sent=sent.sent,
             )
             status.update(f"3. 逐日巡检：{day}")
             day += timedelta(days=1)
@@ -134,14 +140,14 @@ def run_demo(out_dir: Path, *, cells: int, seed: int, console: Console) -> None:
         f"3. 逐日巡检 {START} 至 {END - timedelta(days=1)}：收取合格材料 {totals['accepted']} 份"
         f"（逾期 {totals['late']} 份），退回 {totals['rejected']} 份；"
         f"提醒 {totals['reminders']} 条，逾期督办 {totals['escalations']} 条，"
-        f"督办汇总 {totals['digests']} 份",
+        f"督办汇总 {totals['digests']} 份；投递 {totals['sent']} 条",
         markup=False,
     )
 
     console.print(f"4. 以 Prefect 流程运行 {END} 的巡检（发布进度工件）……", markup=False)
     from flows.tick import TickInput, tick
 
-    outcome = tick(TickInput(campaign=campaign.code, as_of=END))
+    outcome = tick(TickInput(campaign=campaign.code, as_of=END, respect_quiet_hours=False))
     console.print(
         f"   完成：提醒 {outcome['reminders']}，督办 {outcome['escalations']}，"
         f"汇总 {outcome['digests']}",
@@ -162,6 +168,7 @@ def run_demo(out_dir: Path, *, cells: int, seed: int, console: Console) -> None:
     console.print(f"通知（按类型）：{levels}", markup=False)
     settings = get_settings()
     console.print(f"数据库：{out_dir / 'pingan.db'}", markup=False)
+    console.print(f"消息记录（每行一条已投递的通知）：{out_dir / 'messages.jsonl'}", markup=False)
     console.print(f"证据库：{settings.resolved_evidence_dir()}", markup=False)
     console.print(f"隔离区（退回的文件及原因）：{settings.resolved_quarantine_dir()}", markup=False)
     console.print(

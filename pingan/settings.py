@@ -21,6 +21,19 @@ class Settings(BaseSettings):
     evidence_dir: Path | None = None
     quarantine_dir: Path | None = None
     max_file_bytes: int = 20 * 1024 * 1024
+    # Delivery. Secrets are never here: only references resolved at send time.
+    smtp_ref: str | None = Field(
+        default=None, description="secret reference of the SMTP URL, e.g. secret:smtp"
+    )
+    wecom_base_url: str = "https://qyapi.weixin.qq.com"
+    dingtalk_base_url: str = "https://oapi.dingtalk.com"
+    channel_override: str | None = Field(
+        default=None, description="'file' sends every message to outbox_file (demo)"
+    )
+    outbox_file: Path | None = None
+
+    def resolved_outbox_file(self) -> Path:
+        return self.outbox_file or self.home / "outbox.jsonl"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -14,7 +14,9 @@ from pingan.ticking import TickResult
 
 @task(name="发布巡检结果", persist_result=False)
 def publish_tick_artifacts(
-    result: TickResult, intake: dict[str, Any] | None = None
+    result: TickResult,
+    intake: dict[str, Any] | None = None,
+    delivery: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
     slug = artifact_slug(result.status["campaign"])
     table_key = f"{slug}-status-colours"
@@ -26,7 +28,7 @@ def publish_tick_artifacts(
     )
     create_markdown_artifact(
         key=summary_key,
-        markdown=summary_markdown(result, intake),
+        markdown=summary_markdown(result, intake, delivery),
         description=f"{result.as_of} 巡检摘要",
     )
     return table_key, summary_key

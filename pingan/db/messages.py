@@ -189,13 +189,26 @@ def digest_context(
         .order_by(DomainRow.id, village.code, ObligationRow.days_overdue.desc(), unit.code)
     ).all()
     grouped: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    flat: list[dict[str, Any]] = []
     for r in rows:
         if r.domain:
-            grouped[r.domain][r.village or "街道直属"].append(r)
+            dname, vname = r.domain, r.village or "街道直属"
         elif r.unit_kind == "village":
-            grouped["村（社区）"][r.unit].append(r)
+            dname, vname = "村（社区）", r.unit
         else:
-            grouped["街道各单位"]["街道直属"].append(r)
+            dname, vname = "街道各单位", "街道直属"
+        grouped[dname][vname].append(r)
+        flat.append(
+            {
+                "domain": dname,
+                "village": vname,
+                "unit": r.unit,
+                "gate": r.gate,
+                "due_on": r.due_on,
+                "days_overdue": r.days_overdue,
+                "level": r.escalation_level,
+            }
+        )
     domains: list[dict[str, Any]] = []
     for dname, villages in grouped.items():
         vlist: list[dict[str, Any]] = []
@@ -225,4 +238,5 @@ def digest_context(
         "unit_count": len({r.unit_id for r in rows}),
         "new_count": 0,
         "domains": domains,
+        "items": flat,  # every item, for the attached list (the body shows the first few)
     }

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from pingan.campaign import Campaign
 from pingan.db.assessments import AssessmentRow, AwardRow
 from pingan.db.campaigns import DomainRow, GateRow
+from pingan.db.deliveries import delivery_counts
 from pingan.db.notifications import NOTIFICATION_STATES, NotificationRow
 from pingan.db.obligations import ObligationRow
 from pingan.db.units import DomainUnitRow, UnitRow
@@ -179,4 +180,5 @@ def status_report(
         "obligations": totals,
         "obligations_by_colour": by_colour,
         "notifications": notif,
+        "deliveries": delivery_counts(session, campaign_id),
     }

@@ -66,6 +66,7 @@ def status_tables(report: dict[str, Any]) -> Iterator[Table]:
         "sent": "已发",
         "failed": "失败待重试",
         "dead": "放弃",
+        "cancelled": "已取消（事项已完成）",
     }
     for state in report["notifications"]:
         nt.add_column(labels.get(state, state), justify="right")

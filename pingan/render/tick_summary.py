@@ -40,7 +40,9 @@ def _met(flag: bool | None) -> str:
     return "" if flag is None else ("✅" if flag else "❌")
 
 
-def summary_markdown(result: Any, intake: dict[str, Any] | None = None) -> str:
+def summary_markdown(
+    result: Any, intake: dict[str, Any] | None = None, delivery: dict[str, Any] | None = None
+) -> str:
     s = result.status
     t = s["targets"]
     lines = [
@@ -75,6 +77,12 @@ def summary_markdown(result: Any, intake: dict[str, Any] | None = None) -> str:
         lines.append(
             f"- 收取材料：合格 {intake['accepted']} 份（逾期 {intake['late']}），"
             f"重复 {intake['duplicates']}，退回 {intake['rejected']}"
+        )
+    if delivery:
+        lines.append(
+            f"- 投递：已发 {delivery.get('sent', 0)}，待重试 {delivery.get('failed', 0)}，"
+            f"放弃 {delivery.get('dead', 0)}，因限流或免打扰顺延 "
+            f"{delivery.get('rate_limited', 0) + delivery.get('deferred', 0)}"
         )
     lines += [
         "",

@@ -1,0 +1,24 @@
+"""Deliver the outbox: one task per dispatch run, whatever the number of messages."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+
+from pingan.dispatching import run_dispatch
+from pingan.outbox import DispatchReport
+from pingan.ticking import CampaignHandle
+from tasks.secrets import prefect_resolvers
+
+
+@task(name="投递通知", persist_result=False)
+def dispatch_task(
+    handle: CampaignHandle, respect_quiet_hours: bool = True, wait_up_to_s: float = 0
+) -> DispatchReport:
+    report = run_dispatch(
+        handle,
+        resolvers=prefect_resolvers(),
+        respect_quiet_hours=respect_quiet_hours,
+        wait_up_to_s=wait_up_to_s,
+    )
+    get_run_logger().info("投递：%s", report.summary_zh())
+    return report
