@@ -58,7 +58,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pingan.campaign import Campaign
-from pingan.channels.base import Channel, ChannelName, DeliveryError, Message, Target
+from pingan.channels.base import (
+    Attachment,
+    Channel,
+    ChannelName,
+    DeliveryError,
+    Message,
+    Target,
+)
 from pingan.db.base import table, utcnow
 from pingan.db.deliveries import (
     DELIVERY_STATES,
@@ -67,11 +74,13 @@ from pingan.db.deliveries import (
     EndpointRateRow,
     delivery_counts,
 )
-from pingan.db.messages import render_notifications
+from pingan.db.messages import digest_context, render_notifications
 from pingan.db.notifications import NotificationRow
 from pingan.db.obligations import ObligationRow
 from pingan.db.units import ContactRow, UnitRow
+from pingan.gates import Ladder
 from pingan.problems import InputError, Problem
+from pingan.render.late_list import late_list_xlsx
 
 D = table(DeliveryRow)
 DC = D.c
@@ -663,12 +672,65 @@ def _messages(
             session.commit()
         fresh = {r.id: r for r in load(missing)}
         rows = [fresh.get(r.id, r) for r in rows]
+    live = [r for r in rows if not r.done and r.subject is not None and r.body is not None]
+    with Session(bind=conn) as session:
+        extras = _extras(session, campaign, campaign_id, [r.id for r in live], today)
     messages = {
-        r.id: Message(subject=r.subject, body=r.body, dedupe_key=r.dedupe_key)
-        for r in rows
-        if not r.done and r.subject is not None and r.body is not None
+        r.id: Message(
+            subject=r.subject,
+            body=r.body,
+            markdown=_markdown(r.subject, r.body),
+            dedupe_key=r.dedupe_key,
+            **extras.get(r.id, {}),
+        )
+        for r in live
     }
     return messages, errors, cancelled
+
+
+def _markdown(subject: str, body: str) -> str:
+    """Robots render markdown: a bold title, then the body with its line breaks kept."""
+    return f"**{subject}**\n\n" + "\n".join(line.strip() for line in body.splitlines())
+
+
+def _extras(
+    session: Session, campaign: Campaign, campaign_id: int, nids: Sequence[int], today: date
+) -> dict[int, dict[str, Any]]:
+    """@mentions (the recipient's registered mobiles) and, for digests, the full list of
+    late items as an XLSX attachment (email carries it; robots ignore attachments)."""
+    if not nids:
+        return {}
+    heads = {
+        nid: (unit_id, kind, planned_on or today)
+        for nid, unit_id, kind, planned_on in session.execute(
+            select(NC.id, NC.recipient_unit_id, NC.kind, NC.planned_on).where(NC.id.in_(list(nids)))
+        )
+    }
+    mobiles: dict[int, set[str]] = {}
+    for unit_id, mobile in session.execute(
+        select(ContactRow.unit_id, ContactRow.mobile).where(
+            ContactRow.unit_id.in_({u for u, _, _ in heads.values()}),
+            ContactRow.mobile.is_not(None),
+        )
+    ):
+        if mobile:
+            mobiles.setdefault(unit_id, set()).add(mobile)
+    ladder = Ladder.of(campaign)
+    out: dict[int, dict[str, Any]] = {}
+    for nid, (unit_id, kind, day) in heads.items():
+        extra: dict[str, Any] = {"mentions": tuple(sorted(mobiles.get(unit_id, ())))}
+        if kind == "digest":
+            ctx = digest_context(session, campaign_id, ladder, unit_id)
+            title = f"{campaign.short_name or campaign.name} 逾期事项清单（截至 {day}）"
+            extra["attachments"] = (
+                Attachment(
+                    f"late-items-{day.isoformat()}.xlsx",
+                    late_list_xlsx(title, ctx["items"]),
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ),
+            )
+        out[nid] = extra
+    return out
 
 
 def _fast_commits(conn: Connection, on: bool) -> None:

@@ -90,6 +90,7 @@ def render_notifications(
             NotificationRow.kind,
             NotificationRow.level,
             NotificationRow.recipient_unit_id,
+            NotificationRow.planned_on,
             recipient.code,
             recipient.name,
             recipient.kind.label("recipient_kind"),
@@ -107,6 +108,8 @@ def render_notifications(
     ).all()
     out: list[RenderedMessage] = []
     for r in rows:
+        # A message speaks of the day it was planned for, even when sent later.
+        common = {**common, "today": r.planned_on or today}
         if r.kind == "digest":
             ctx = {
                 **common,
