@@ -347,6 +347,12 @@ def load_campaign(path: Path | str, *, check_calendar: bool = True) -> Campaign:
     problems = semantic_problems(campaign, str(path))
     if check_calendar:
         problems += calendar_problems(campaign, path)
+    if campaign.templates_dir is not None:
+        # Stored absolute, so the database copy of the campaign still finds the templates.
+        templates = (path.parent / campaign.templates_dir).resolve()
+        if not templates.is_dir():
+            problems.append(Problem(str(path), "templates_dir", f"模板目录 {templates} 不存在"))
+        campaign = campaign.model_copy(update={"templates_dir": str(templates)})
     if problems:
         raise InputError(problems)
     return campaign

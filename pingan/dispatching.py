@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -89,6 +90,9 @@ def run_dispatch(
         "quiet": quiet_policy(engine, handle) if respect_quiet_hours else None,
         "channel_override": override,
         "wait_up_to_s": wait_up_to_s,
+        "templates_dir": Path(handle.campaign.templates_dir)
+        if handle.campaign.templates_dir
+        else None,
     }
     if now_fn is not None:
         kwargs["now_fn"] = now_fn

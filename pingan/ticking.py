@@ -106,7 +106,10 @@ def evaluate_and_plan(
                         .order_by(NotificationRow.recipient_unit_id, NotificationRow.id)
                     )
                 )
-                previews = render_notifications(session, campaign, cid, ids, as_of, templates_dir)
+                templates = templates_dir or (
+                    Path(campaign.templates_dir) if campaign.templates_dir else None
+                )
+                previews = render_notifications(session, campaign, cid, ids, as_of, templates)
                 session.rollback()
             else:
                 session.commit()
