@@ -527,7 +527,7 @@ def demo(
     cells: Annotated[int, typer.Option("--cells", min=10, help="虚构创建单位数量")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 2017,
 ) -> None:
-    """演示：用虚构名册走完 2017 年徐城街道"平安细胞"创建活动。"""
+    """演示：用虚构名册走完 2017 年徐城街道“平安细胞”创建活动。"""
     from pingan.demo import run_demo
 
     run_demo(out_dir, cells=cells, seed=seed, console=out)
