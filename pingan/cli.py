@@ -32,9 +32,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="数据库维护。", no_args_is_help=True)
+assess_app = typer.Typer(
+    help="考核验收评分：生成评分表、导入评分（含复查）。", no_args_is_help=True
+)
 roster_app = typer.Typer(help="名册工具。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(roster_app, name="roster")
+app.add_typer(assess_app, name="assess")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -515,6 +519,76 @@ def outbox(
     out.print(table)
     counts = outbox_counts(engine, handle.campaign_id)
     out.print("  ".join(f"{k}：{v}" for k, v in counts.items()), markup=False)
+
+
+# --- assessment ----------------------------------------------------------------------------
+
+
+@assess_app.command("template")
+@friendly
+def assess_template(
+    campaign: CampaignArg,
+    out_path: Annotated[Path, typer.Option("--out", help="输出的 XLSX 文件")],
+    domain: Annotated[
+        list[str] | None, typer.Option("--domain", help="只生成某些领域（键），可重复")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """生成考核验收评分表：每个领域一个工作表，每个在册创建单位一行，每个评分项一列。"""
+    from pingan.db.assessing import active_cells
+    from pingan.intake.scores import write_template
+    from pingan.ticking import open_campaign
+
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    cells = sorted(active_cells(engine, handle.campaign_id).values(), key=lambda c: c.code)
+    path = write_template(handle.campaign, cells, out_path, domains=domain or None)
+    out.print(f"已生成评分表 {path}（{len(cells)} 个在册创建单位）", markup=False)
+
+
+@assess_app.command("import")
+@friendly
+def assess_import(
+    campaign: CampaignArg,
+    file: Annotated[Path, typer.Argument(help="填好的评分表（XLSX 或 CSV）")],
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """导入评分：全部检查通过才写入；未达标单位再次导入即为复查（保留历次记录）。"""
+    from pingan.db.assessing import active_cells, store_scores
+    from pingan.db.session import session_scope
+    from pingan.intake.scores import acceptance_window, read_scores
+    from pingan.ticking import open_campaign, resolve_as_of
+
+    _existing_file(file, "评分表")
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    today = resolve_as_of(handle, _as_of(as_of))
+    result = read_scores(
+        file,
+        handle.campaign,
+        active_cells(engine, handle.campaign_id),
+        today=today,
+        window=acceptance_window(handle.campaign),
+    )
+    if result.problems:
+        raise InputError(result.problems)
+    with session_scope(engine) as session:
+        counts = store_scores(
+            session,
+            handle.campaign,
+            handle.campaign_id,
+            result.rows,
+            source="spreadsheet",
+            actor=_actor(actor),
+            file_name=str(file),
+        )
+    out.print(
+        f"已导入评分 {counts['assessed']} 个单位（达标 {counts['passed']}，"
+        f"其中复查 {counts['reassessed']}）",
+        markup=False,
+    )
 
 
 # --- demo ---------------------------------------------------------------------------------
