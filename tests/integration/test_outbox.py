@@ -294,7 +294,8 @@ def test_claim_leases_each_row_once_across_two_concurrent_owners(db: Loaded, db_
     assert not set(a) & set(b)
     assert len(a) + len(b) == total
     owners = Counter(r.lease_owner for r in deliveries(db))
-    assert owners == {"a": len(a), "b": len(b)}
+    # Counter equality treats a missing owner as zero: one thread may win every claim.
+    assert owners == Counter({"a": len(a), "b": len(b)})
 
 
 def test_claim_skips_rows_not_yet_due(db: Loaded) -> None:
