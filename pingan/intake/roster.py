@@ -9,7 +9,6 @@ set operations, and only rows that fail a screen are checked one by one (see _Ch
 
 from __future__ import annotations
 
-import codecs
 import csv
 import gc
 import re
@@ -28,11 +27,11 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 
 from pingan.campaign import Campaign
+from pingan.intake.tabular import detect_encoding, preflight
 from pingan.problems import Problem
 
 Kind = Literal["cell", "village", "unit"]
 
-MAX_FILE_BYTES: Final = 200 * 1024 * 1024
 MAX_DATA_ROWS: Final = 2_000_000
 # A file of blank lines costs time without adding data rows, so physical rows are capped too.
 MAX_TOTAL_ROWS: Final = 2 * MAX_DATA_ROWS
@@ -41,7 +40,6 @@ MAX_NAME_CHARS: Final = 200
 # Sizes of the contact table's columns.
 MAX_CONTACT_CHARS: Final = 100
 MAX_EMAIL_CHARS: Final = 254
-_CHUNK = 1024 * 1024
 # Rows screened together: enough that the per-chunk overhead vanishes, few enough that a
 # chunk's cells stay in the CPU cache.
 _CHUNK_ROWS = 512
@@ -861,22 +859,10 @@ def read_roster(
     def fail(message: str, where: str = "") -> RosterResult:
         return RosterResult([], [Problem(source, where, message)], set())
 
+    problem = preflight(path, "名册", _q(path.suffix or "（无扩展名）"))
+    if problem is not None:
+        return fail(problem)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        return fail(
-            f"不支持的文件类型 {_q(path.suffix or '（无扩展名）')}，名册须为 .csv 或 .xlsx 文件"
-            "（.xls 请在 Excel 中另存为 .xlsx）"
-        )
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return fail("文件不存在")
-    except OSError as exc:
-        return fail(f"无法读取文件：{exc.strerror or exc}")
-    if size > MAX_FILE_BYTES:
-        return fail(f"文件过大（{size / 1024 / 1024:.0f} MB），名册文件上限为 200 MB")
-    if size == 0:
-        return fail("文件为空（0 字节）")
     try:
         with _cyclic_gc_paused():
             if suffix == ".csv":
@@ -901,26 +887,10 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _detect_encoding(path: Path) -> str | None:
-    with path.open("rb") as fh:
-        candidates = ["utf-8-sig"] if fh.read(3) == codecs.BOM_UTF8 else ["utf-8", "gb18030"]
-        for encoding in candidates:
-            fh.seek(0)
-            decoder = codecs.getincrementaldecoder(encoding)()
-            try:
-                while chunk := fh.read(_CHUNK):
-                    decoder.decode(chunk)
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                continue
-            return encoding
-    return None
-
-
 def _read_csv(
     path: Path, source: str, campaign: Campaign, known_villages: Collection[str]
 ) -> RosterResult:
-    encoding = _detect_encoding(path)
+    encoding = detect_encoding(path)
     if encoding is None:
         message = (
             "无法识别文件编码：既不是 UTF-8，也不是 GBK/GB18030；"

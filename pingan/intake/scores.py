@@ -12,7 +12,6 @@ here touches the database or the clock.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import math
 import os
@@ -34,10 +33,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from pingan.campaign import Campaign, Domain
+from pingan.intake.tabular import detect_encoding, preflight
 from pingan.problems import InputError, Problem
 from pingan.scoring import ScoreSheet, check_sheet
 
-MAX_FILE_BYTES: Final = 200 * 1024 * 1024
 # Excel's own row limit; a CSV longer than any workbook is not a score sheet.
 MAX_ROWS: Final = 1_048_576
 MAX_CELL_CHARS: Final = 1000
@@ -48,7 +47,6 @@ _HEADER_SEARCH_ROWS = 10
 # table, few enough that a sheet claiming 16,384 columns costs nothing.
 _EXTRA_COLUMNS = 32
 _FIRST_DATA_ROW = 4  # title, Chinese header, machine keys
-_CHUNK = 1024 * 1024
 
 Kind = Literal["fixed", "c", "d", "v"]
 
@@ -1006,22 +1004,10 @@ def read_scores(
     def fail(message: str) -> ImportResult:
         return ImportResult([], [Problem(source, "", message)])
 
+    problem = preflight(path, "评分表", _q(path.suffix or "（无扩展名）"))
+    if problem is not None:
+        return fail(problem)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        return fail(
-            f"不支持的文件类型 {_q(path.suffix or '（无扩展名）')}，评分表须为 .xlsx 或 .csv 文件"
-            "（.xls 请在 Excel 中另存为 .xlsx）"
-        )
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return fail("文件不存在")
-    except OSError as exc:
-        return fail(f"无法读取文件：{exc.strerror or exc}")
-    if size > MAX_FILE_BYTES:
-        return fail(f"文件过大（{size / 1024 / 1024:.0f} MB），评分表文件上限为 200 MB")
-    if size == 0:
-        return fail("文件为空（0 字节）")
     try:
         if suffix == ".csv":
             return _read_csv(path, reader)
@@ -1030,22 +1016,6 @@ def read_scores(
         return fail(f"无法读取文件：{exc.strerror or exc}")
     except _Stop as stop:
         return fail(str(stop))
-
-
-def _detect_encoding(path: Path) -> str | None:
-    with path.open("rb") as fh:
-        candidates = ["utf-8-sig"] if fh.read(3) == codecs.BOM_UTF8 else ["utf-8", "gb18030"]
-        for encoding in candidates:
-            fh.seek(0)
-            decoder = codecs.getincrementaldecoder(encoding)()
-            try:
-                while chunk := fh.read(_CHUNK):
-                    decoder.decode(chunk)
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                continue
-            return encoding
-    return None
 
 
 def _csv_records(reader: Iterator[list[str]]) -> Iterator[Sequence[Any] | _Broken]:
@@ -1066,7 +1036,7 @@ def _csv_records(reader: Iterator[list[str]]) -> Iterator[Sequence[Any] | _Broke
 
 
 def _read_csv(path: Path, reader: _Import) -> ImportResult:
-    encoding = _detect_encoding(path)
+    encoding = detect_encoding(path)
     if encoding is None:
         return ImportResult(
             [],
