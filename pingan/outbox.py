@@ -54,7 +54,6 @@ from sqlalchemy import (
     union,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pingan.campaign import Campaign
@@ -67,6 +66,7 @@ from pingan.channels.base import (
     Target,
 )
 from pingan.db.base import table, utcnow
+from pingan.db.bulk import insert_or_ignore, rowcount
 from pingan.db.deliveries import (
     DELIVERY_STATES,
     PENDING_STATES,
@@ -116,15 +116,6 @@ ROLLUP_EVERY_S = 5.0
 
 def _usable(col: Any) -> Any:
     return and_(col.is_not(None), col != "")
-
-
-def _insert_ignore(conn: Connection | Session, tbl: Any) -> Any:
-    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(tbl)
-
-
-def _rowcount(result: Any) -> int:
-    return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
 # --- expand ----------------------------------------------------------------------------------
@@ -188,7 +179,7 @@ def expand(
     result = ExpandResult()
     if source is not None:
         stmt = (
-            _insert_ignore(session, D)
+            insert_or_ignore(session, D)
             .from_select(
                 [
                     "notification_id",
@@ -207,7 +198,7 @@ def expand(
         )
         # psycopg reports -1 for INSERT … SELECT unless asked to keep the count.
         res = session.execute(stmt, execution_options={"preserve_rowcount": True})
-        result.deliveries = _rowcount(res)
+        result.deliveries = rowcount(res)
     if channel_override is not None:
         return result
 
@@ -222,7 +213,7 @@ def expand(
         .values(state="dead", last_error=NO_CONTACT),
         execution_options={"preserve_rowcount": True},
     )
-    result.dead = _rowcount(res)
+    result.dead = rowcount(res)
     enabled_cols = [v for k, v in CONTACT_COLUMNS.items() if channels is None or k in channels]
     if len(enabled_cols) < len(CONTACT_COLUMNS):
         wanted = has_contact(enabled_cols) if enabled_cols else literal(False)
@@ -232,7 +223,7 @@ def expand(
             .values(state="dead", last_error=NO_ENABLED),
             execution_options={"preserve_rowcount": True},
         )
-        result.dead += _rowcount(res)
+        result.dead += rowcount(res)
     return result
 
 
@@ -491,7 +482,7 @@ def _take_slot(conn: Connection, endpoint: str, limit: int, now: datetime) -> tu
     """
     stale = RT.c.window_start <= now - timedelta(seconds=RATE_WINDOW_S)
     stmt = (
-        _insert_ignore(conn, RT)
+        insert_or_ignore(conn, RT)
         .values(endpoint=endpoint, window_start=now, used=1)
         .on_conflict_do_update(
             index_elements=["endpoint"],
@@ -563,7 +554,7 @@ def _rollup(conn: Connection, deliveries_of: Any) -> int:
         ),
         execution_options={"preserve_rowcount": True},
     )
-    return _rowcount(res)
+    return rowcount(res)
 
 
 def rollup_notifications(conn: Connection, notification_ids: Sequence[int]) -> None:
@@ -1176,7 +1167,7 @@ def retry(
                 update(N).where(where).values(**requeue),
                 execution_options={"preserve_rowcount": True},
             )
-            result.notifications = _rowcount(res)
+            result.notifications = rowcount(res)
         nids = sorted({n for _, n in touched})
         for i in range(0, len(nids), 1000):
             _rollup(conn, DC.notification_id.in_(nids[i : i + 1000]))

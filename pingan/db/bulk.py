@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
@@ -63,3 +64,15 @@ def _sqlite(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def insert_or_ignore(bind: Connection | Session, tbl: Any) -> Any:
+    """An INSERT that accepts ``.on_conflict_do_nothing()`` on SQLite and PostgreSQL alike."""
+    name = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(tbl)
+
+
+def rowcount(result: Any) -> int:
+    """Rows a statement touched; execute it with ``preserve_rowcount`` — psycopg reports -1
+    for INSERT … SELECT otherwise — and read -1/None as 0."""
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)

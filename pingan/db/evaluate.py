@@ -24,12 +24,12 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pingan.calendar import WorkingCalendar
 from pingan.campaign import Campaign
 from pingan.db.base import table, utcnow
+from pingan.db.bulk import insert_or_ignore, rowcount
 from pingan.db.campaigns import CampaignRow, GateRow, WorkdayRow
 from pingan.db.notifications import NotificationRow
 from pingan.db.obligations import ObligationRow
@@ -172,11 +172,6 @@ def evaluate(session: Session, campaign: Campaign, campaign_id: int, as_of: date
     )
 
 
-def _insert_ignore(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(NT)
-
-
 def _key(*parts: Any) -> Any:
     expr: Any = literal(str(parts[0]))
     for p in parts[1:]:
@@ -201,13 +196,11 @@ _COLUMNS = [
 
 def _plan(session: Session, source: Any) -> int:
     stmt = (
-        _insert_ignore(session)
+        insert_or_ignore(session, NT)
         .from_select(_COLUMNS, source)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
-    # psycopg reports -1 for INSERT … SELECT unless asked to keep the count.
-    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
-    return max(int(getattr(result, "rowcount", 0) or 0), 0)
+    return rowcount(session.execute(stmt, execution_options={"preserve_rowcount": True}))
 
 
 def plan_notifications(
