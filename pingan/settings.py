@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,16 @@ class Settings(BaseSettings):
         default=None, description="'file' sends every message to outbox_file (demo)"
     )
     outbox_file: Path | None = None
+    # Outputs (certificates, public lists, reports) land under output_dir/<campaign slug>/.
+    output_dir: Path | None = None
+    # A TTF/TTC with CJK glyphs, embedded in PDFs and charts; found on the system when unset.
+    font_path: Path | None = None
+    # Submission portal. The secret signs personal links; rotating it revokes every link.
+    portal_base_url: str | None = Field(
+        default=None, description="public base URL of `pingan portal`, e.g. https://pa.example.cn"
+    )
+    portal_secret: SecretStr | None = None
+    portal_link_days: int = 60
 
     def resolved_outbox_file(self) -> Path:
         return self.outbox_file or self.home / "outbox.jsonl"
@@ -39,6 +49,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'pingan.db').as_posix()}"
+
+    def resolved_output_dir(self) -> Path:
+        return self.output_dir or self.home / "output"
 
     def resolved_evidence_dir(self) -> Path:
         return self.evidence_dir or self.home / "evidence"
