@@ -11,15 +11,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from pingan.render.cells import safe_cell as _cell
+
 HEADERS = ("领域", "村（社区）", "单位", "事项", "截止日期", "逾期工作日", "督办次数")
-_FORMULA_START = ("=", "+", "-", "@")
-
-
-def _cell(value: Any) -> Any:
-    # A name typed as "=HYPERLINK(…)" must stay text in the operator's spreadsheet.
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def late_list_xlsx(title: str, items: Iterable[Mapping[str, Any]]) -> bytes:
