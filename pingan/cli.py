@@ -607,6 +607,13 @@ def demo(
     run_demo(out_dir, cells=cells, seed=seed, console=out)
 
 
+# Command groups that live in their own modules; imported last because they use the helpers
+# above.
+from pingan import cli_award  # noqa: E402
+
+cli_award.register(app)
+
+
 def main() -> None:
     # Offline machines: Prefect's telemetry would only log connection errors.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

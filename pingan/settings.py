@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     )
     portal_secret: SecretStr | None = None
     portal_link_days: int = 60
+    # Keys the award verification codes; without it a random key is kept in home/award.key.
+    award_secret: SecretStr | None = None
 
     def resolved_outbox_file(self) -> Path:
         return self.outbox_file or self.home / "outbox.jsonl"

@@ -1,0 +1,132 @@
+"""Tasks of acceptance and awards: each wraps one call of pingan.awarding."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from pingan import awarding
+from pingan.campaign import artifact_slug
+from pingan.db.awarding import AcceptanceResults, SignOff
+from pingan.db.session import default_engine
+from pingan.intake.scores import CellRef
+from pingan.render.acceptance import (
+    awards_markdown,
+    failed_markdown,
+    results_table,
+    signoff_markdown,
+)
+from pingan.ticking import CampaignHandle
+
+
+@task(name="核对现场评分单位", persist_result=False)
+def onsite_cells_task(handle: CampaignHandle, codes: Sequence[str]) -> list[CellRef]:
+    return awarding.onsite_cells(default_engine(), handle, codes)
+
+
+@task(name="保存现场评分", persist_result=False)
+def store_onsite_task(
+    handle: CampaignHandle,
+    cells: Sequence[CellRef],
+    values: Mapping[str, Any],
+    assessed_on: date,
+    actor: str,
+) -> dict[str, int]:
+    counts = awarding.store_onsite(
+        default_engine(), handle, cells, values, assessed_on=assessed_on, actor=actor
+    )
+    get_run_logger().info("现场评分已保存：%s", counts)
+    return counts
+
+
+@task(name="统计验收结果", persist_result=False)
+def results_task(handle: CampaignHandle, as_of: date) -> AcceptanceResults:
+    return awarding.results(default_engine(), handle, as_of)
+
+
+@task(name="发布验收结果", persist_result=False)
+def publish_results_task(handle: CampaignHandle, res: AcceptanceResults) -> None:
+    slug = artifact_slug(handle.campaign.code)
+    create_table_artifact(
+        key=f"{slug}-acceptance-results",
+        table=results_table(res),
+        description=f"{handle.campaign.name}：截至 {res.as_of} 各领域考核验收结果",
+    )
+    create_markdown_artifact(
+        key=f"{slug}-acceptance-failed",
+        markdown=failed_markdown(res),
+        description="未达标单位及原因",
+    )
+
+
+@task(name="记录签批", persist_result=False)
+def signoff_task(
+    handle: CampaignHandle,
+    approver: str,
+    approved: bool,
+    comment: str | None,
+    exclusions: Mapping[str, str],
+    actor: str,
+) -> SignOff:
+    s = awarding.sign_off(
+        default_engine(),
+        handle,
+        approver=approver,
+        approved=approved,
+        comment=comment,
+        exclusions=exclusions,
+        actor=actor,
+        source="prefect-ui",
+    )
+    create_markdown_artifact(
+        key=f"{artifact_slug(handle.campaign.code)}-signoff",
+        markdown=signoff_markdown(s),
+        description="综治委签批",
+    )
+    return s
+
+
+@task(name="撤销命名", persist_result=False)
+def revoke_task(handle: CampaignHandle, target: str, reason: str, actor: str) -> str:
+    a = awarding.revoke(default_engine(), handle, target=target, reason=reason, actor=actor)
+    get_run_logger().info("已撤销 %s（%s）", a.number, a.cell_name)
+    return a.number
+
+
+@task(name="命名编号并安排通知", persist_result=False)
+def grant_task(handle: CampaignHandle, as_of: date, actor: str, notify: bool) -> awarding.AwardRun:
+    run = awarding.grant(default_engine(), handle, as_of=as_of, actor=actor, notify=notify)
+    get_run_logger().info(
+        "命名 %d 个（待下次签批 %d，暂缓 %d），通知 %d 条",
+        len(run.new_award_ids),
+        run.waiting,
+        run.excluded,
+        run.notices,
+    )
+    return run
+
+
+@task(name="生成证书与公示名单", persist_result=False)
+def documents_task(
+    handle: CampaignHandle, award_ids: Sequence[int] | None, regenerate: bool
+) -> dict[str, Any]:
+    docs = awarding.write_documents(
+        default_engine(), handle, award_ids=None if regenerate else award_ids
+    )
+    return docs.as_dict()
+
+
+@task(name="发布命名结果", persist_result=False)
+def publish_awards_task(
+    handle: CampaignHandle, new: int, documents: Mapping[str, Any] | None
+) -> None:
+    awards = awarding.listing(default_engine(), handle)
+    create_markdown_artifact(
+        key=f"{artifact_slug(handle.campaign.code)}-awards",
+        markdown=awards_markdown(awards, documents, new),
+        description="命名挂牌结果",
+    )
