@@ -444,9 +444,6 @@ class Documents:
         }
 
 
-CERT_CHUNK = 2000
-
-
 def _certificate_data(campaign: Campaign, a: AwardListing) -> Any:
     from pingan.render.certificate import CertificateData
 
@@ -470,15 +467,7 @@ def certificate_path(root: Path, a: AwardListing) -> Path:
     from pingan.render.certificate import safe_stem
 
     sub = "revoked" if a.revoked_at is not None else a.domain
-    return root / sub / f"{safe_stem(a.number)}.pdf"
-
-
-def _write_chunk(items: list[tuple[Any, str]]) -> int:
-    from pingan.render.certificate import write_certificate
-
-    for data, path in items:
-        write_certificate(data, Path(path))
-    return len(items)
+    return root / sub / f"{a.seq:04d}-{safe_stem(a.cell_code)}.pdf"
 
 
 def write_documents(
@@ -494,6 +483,7 @@ def write_documents(
     A revoked award's certificate moves to ``revoked/`` so a print run of a domain's folder
     never includes it. Large runs use one process per core: rendering is CPU-bound.
     """
+    from pingan.render.certificate import write_certificates
     from pingan.render.public_list import (
         PublicListEntry,
         write_public_list_pdf,
@@ -511,17 +501,25 @@ def write_documents(
                 certificate_path(certs, a).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(live, certificate_path(certs, a))
     wanted = set(award_ids) if award_ids is not None else None
-    todo = [
-        (_certificate_data(campaign, a), str(certificate_path(certs, a)))
-        for a in awards
-        if a.revoked_at is None and (wanted is None or a.id in wanted)
-    ]
-    for sub in {Path(p).parent for _, p in todo}:
-        sub.mkdir(parents=True, exist_ok=True)
-    written = _render_all(todo, workers)
+    todo: dict[str, list[AwardListing]] = defaultdict(list)
+    for a in awards:
+        if a.revoked_at is None and (wanted is None or a.id in wanted):
+            todo[a.domain].append(a)
+    written = 0
+    for domain, items in todo.items():
+        names = {a.number: certificate_path(certs, a).name for a in items}
+        n = workers if workers is not None else min(os.cpu_count() or 1, -(-len(items) // 500))
+        written += len(
+            write_certificates(
+                (_certificate_data(campaign, a) for a in items),
+                certs / domain,
+                filename=lambda d, names=names: names[d.number],  # type: ignore[misc]
+                workers=max(n, 1),
+            )
+        )
     entries = [
         PublicListEntry(
-            domain_title=a.title,
+            domain=a.title,
             number=a.number,
             cell_name=a.cell_name,
             cell_code=a.cell_code,
@@ -541,17 +539,3 @@ def write_documents(
     write_public_list_pdf(title, subtitle, entries, pdf)
     write_public_list_xlsx(title, entries, xlsx)
     return Documents(certs, written, pdf, xlsx)
-
-
-def _render_all(todo: list[tuple[Any, str]], workers: int | None) -> int:
-    chunks = [todo[i : i + CERT_CHUNK] for i in range(0, len(todo), CERT_CHUNK)]
-    n = workers if workers is not None else min(os.cpu_count() or 1, len(chunks))
-    if n <= 1 or len(chunks) <= 1:
-        return sum(_write_chunk(c) for c in chunks)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    # spawn: the parent may hold database connections and Prefect threads.
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
-        return sum(pool.map(_write_chunk, chunks))

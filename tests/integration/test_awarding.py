@@ -145,13 +145,15 @@ def test_rerunning_the_award_changes_no_number_and_awards_nobody_twice(seeded: L
     score_cells(seeded.engine, seeded.handle, {c: "pass" for c in by["campus"] + by["family"]})
     _approve(seeded)
     _grant(seeded)
-    before = [(a.cell_code, a.number, a.verification_code) for a in awarding.listing(
-        seeded.engine, seeded.handle
-    )]
+    before = [
+        (a.cell_code, a.number, a.verification_code)
+        for a in awarding.listing(seeded.engine, seeded.handle)
+    ]
     run = _grant(seeded)
-    after = [(a.cell_code, a.number, a.verification_code) for a in awarding.listing(
-        seeded.engine, seeded.handle
-    )]
+    after = [
+        (a.cell_code, a.number, a.verification_code)
+        for a in awarding.listing(seeded.engine, seeded.handle)
+    ]
     assert run.new_award_ids == [] and before == after
     assert len({n for _, n, _ in after}) == len(after)
 
@@ -238,3 +240,42 @@ def test_without_a_configured_secret_a_key_file_is_created_once(tmp_path: Path) 
     first = awarding.award_key(s)
     assert awarding.award_key(s) == first and len(first) == 64
     assert (tmp_path / "award.key").stat().st_mode & 0o077 == 0
+
+
+def test_documents_hold_one_certificate_per_award_and_the_public_list(
+    seeded: Loaded, tmp_path: Path
+) -> None:
+    from pypdf import PdfReader
+
+    campus = cells_by_domain(seeded.engine, seeded.handle)["campus"]
+    score_cells(seeded.engine, seeded.handle, {campus[0]: "pass", campus[1]: "pass"})
+    _approve(seeded)
+    run = _grant(seeded)
+    docs = awarding.write_documents(
+        seeded.engine, seeded.handle, award_ids=run.new_award_ids, out_dir=tmp_path / "out"
+    )
+    assert docs.certificates == 2
+    assert len(list((docs.certificates_dir / "campus").glob("*.pdf"))) == 2
+    text = "".join(p.extract_text() for p in PdfReader(docs.public_list_pdf).pages)
+    assert "徐城平安校园〔2017〕第002号" in text
+
+
+def test_revocation_moves_the_certificate_aside_and_lists_the_reason(
+    seeded: Loaded, tmp_path: Path
+) -> None:
+    from pypdf import PdfReader
+
+    campus = cells_by_domain(seeded.engine, seeded.handle)["campus"]
+    score_cells(seeded.engine, seeded.handle, {campus[0]: "pass", campus[1]: "pass"})
+    _approve(seeded)
+    run = _grant(seeded)
+    out = tmp_path / "out"
+    awarding.write_documents(seeded.engine, seeded.handle, award_ids=run.new_award_ids, out_dir=out)
+    awarding.revoke(
+        seeded.engine, seeded.handle, target=campus[0], reason="发生重大事故", actor="t"
+    )
+    docs = awarding.write_documents(seeded.engine, seeded.handle, award_ids=[], out_dir=out)
+    assert len(list((docs.certificates_dir / "campus").glob("*.pdf"))) == 1
+    assert len(list((docs.certificates_dir / "revoked").glob("*.pdf"))) == 1
+    text = "".join(p.extract_text() for p in PdfReader(docs.public_list_pdf).pages)
+    assert "已撤销命名" in text and "发生重大事故" in text
