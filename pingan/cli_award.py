@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from pingan.cli import (
+from pingan.cli_common import (
     ActorOption,
     AsOfOption,
     CampaignArg,
