@@ -42,9 +42,18 @@ def channels_for(
     settings: Settings, resolvers: Sequence[SecretResolver] = ()
 ) -> tuple[dict[ChannelName, Channel], ChannelName | None]:
     quiet_apprise_logger()
-    if settings.channel_override == "file":
-        return file_channels(settings.resolved_outbox_file()), "file"
     resolver = ChainResolver(EnvSecretResolver(), *resolvers)
+    if settings.channel_override == "file":
+        sinks = file_channels(settings.resolved_outbox_file())
+        if settings.smtp_ref and settings.mirror_mail_to:
+            # Demo with --smtp: every message is also mailed to one local mailbox.
+            from pingan.channels.email import EmailChannel
+            from pingan.channels.mirror import MirrorChannel
+
+            mail = EmailChannel(resolver, settings.smtp_ref)
+            sink = MirrorChannel(sinks["file"], mail, settings.mirror_mail_to)
+            sinks = dict.fromkeys(sinks, sink)
+        return sinks, "file"
     channels = build_channels(
         resolver,
         smtp_ref=settings.smtp_ref,

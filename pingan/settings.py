@@ -31,6 +31,8 @@ class Settings(BaseSettings):
         default=None, description="'file' sends every message to outbox_file (demo)"
     )
     outbox_file: Path | None = None
+    # With channel_override=file and smtp_ref: also mail every message here (demo --smtp).
+    mirror_mail_to: str | None = None
     # Outputs (certificates, public lists, reports) land under output_dir/<campaign slug>/.
     output_dir: Path | None = None
     # A TTF/TTC with CJK glyphs, embedded in PDFs and charts; found on the system when unset.
