@@ -54,13 +54,16 @@ def store_scores(
     file_name: str,
 ) -> dict[str, int]:
     """Write every row or none; returns counts (assessed, passed, reassessed)."""
-    ids = dict(
-        session.execute(
-            select(UnitRow.code, UnitRow.id).where(
-                UnitRow.campaign_id == campaign_id, UnitRow.code.in_([r.cell for r in rows])
-            )
-        ).all()
-    )
+    codes = [r.cell for r in rows]
+    ids: dict[str, int] = {}
+    for i in range(0, len(codes), 5000):  # PostgreSQL takes at most 65,535 parameters
+        ids.update(
+            session.execute(
+                select(UnitRow.code, UnitRow.id).where(
+                    UnitRow.campaign_id == campaign_id, UnitRow.code.in_(codes[i : i + 5000])
+                )
+            ).all()
+        )
     latest: dict[int, tuple[int, bool]] = {}
     for unit_id, rnd, passed in session.execute(
         select(AssessmentRow.unit_id, AssessmentRow.round, AssessmentRow.passed)
@@ -173,12 +176,13 @@ def _complete_assessment_gates(
     for uid, day in done:
         by_day.setdefault(day, []).append(uid)
     for day, units in by_day.items():
-        session.execute(
-            update(ObligationRow)
-            .where(
-                ObligationRow.gate_id.in_(gates),
-                ObligationRow.unit_id.in_(units),
-                ObligationRow.done_on.is_(None),
+        for i in range(0, len(units), 5000):
+            session.execute(
+                update(ObligationRow)
+                .where(
+                    ObligationRow.gate_id.in_(gates),
+                    ObligationRow.unit_id.in_(units[i : i + 5000]),
+                    ObligationRow.done_on.is_(None),
+                )
+                .values(done_on=day, status_as_of=None)
             )
-            .values(done_on=day, status_as_of=None)
-        )
