@@ -1,0 +1,56 @@
+"""Tasks of the report flow: build the report, plan the weekly bulletin, publish artifacts."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
+
+from pingan.campaign import artifact_slug
+from pingan.db.bulletin import BulletinPlan
+from pingan.db.session import default_engine
+from pingan.render.report import ReportPaths
+from pingan.reporting import ReportRun, plan_weekly_bulletin, run_report
+from pingan.ticking import CampaignHandle
+
+
+@task(name="生成进展报告", persist_result=False, retries=1, retry_delay_seconds=10)
+def build_report_task(handle: CampaignHandle, as_of: date, out_dir: str | None) -> ReportRun:
+    run = run_report(default_engine(), handle, as_of, Path(out_dir) if out_dir else None)
+    get_run_logger().info("已生成 %s 的报告：%s，%s", as_of, run.paths.html, run.paths.xlsx)
+    return run
+
+
+@task(name="安排周通报", persist_result=False, retries=2, retry_delay_seconds=5)
+def plan_bulletin_task(handle: CampaignHandle, as_of: date, paths: ReportPaths) -> BulletinPlan:
+    plan = plan_weekly_bulletin(default_engine(), handle, as_of, paths)
+    get_run_logger().info(
+        "周通报 %s：收件单位 %d 个，新安排 %d 份", plan.week, plan.recipients, plan.planned
+    )
+    return plan
+
+
+@task(name="发布报告", persist_result=False)
+def publish_report_artifacts(
+    campaign_code: str, run: ReportRun, bulletin: BulletinPlan | None
+) -> tuple[str, str]:
+    slug = artifact_slug(campaign_code)
+    summary_key, link_key = f"{slug}-report", f"{slug}-report-link"
+    markdown = run.markdown
+    if bulletin is not None:
+        markdown += (
+            f"\n## 周通报\n- {bulletin.week}：收件单位 {bulletin.recipients} 个，"
+            f"本次新安排 {bulletin.planned} 份（每周每单位一份）\n"
+        )
+    create_markdown_artifact(
+        key=summary_key, markdown=markdown, description=f"{run.as_of} 创建工作进展报告摘要"
+    )
+    create_link_artifact(
+        key=link_key,
+        link=run.paths.html.resolve().as_uri(),
+        link_text=f"{run.as_of} 创建工作进展报告（HTML）",
+        description="报告文件位于运行该流程的机器上",
+    )
+    return summary_key, link_key
