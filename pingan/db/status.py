@@ -122,6 +122,23 @@ def status_report(
         assessed[key] = assessed.get(key, 0) + int(n)
         if ok:
             passed[key] = passed.get(key, 0) + int(n)
+    # Pass rate is passed / covered: only a covered cell's pass counts towards it, or a cell
+    # that never joined the campaign could lift the rate past 100%.
+    covered_cell = (
+        select(ObligationRow.unit_id)
+        .where(
+            ObligationRow.gate_id == coverage_gate,
+            ObligationRow.done_on.is_not(None),
+            ObligationRow.done_on <= as_of,
+        )
+        .scalar_subquery()
+    )
+    passed_covered = per_domain(
+        assessed_q.with_only_columns(UnitRow.domain_id, func.count())
+        .where(AssessmentRow.passed.is_(True), UnitRow.id.in_(covered_cell))
+        .group_by(None)
+        .group_by(UnitRow.domain_id)
+    )
     awarded = per_domain(
         select(AwardRow.domain_id, func.count())
         .where(
@@ -137,8 +154,9 @@ def status_report(
             return m.get(key, 0) if key else sum(m.values())
 
         c, cov, a, p, w = (pick(m) for m in (cells, covered, assessed, passed, awarded))
+        pc = pick(passed_covered)
         # How many more cells must pass for the pass-rate target, given today's coverage.
-        shortfall = max(0, math.ceil(round(campaign.targets.pass_rate * cov, 6)) - p)
+        shortfall = max(0, math.ceil(round(campaign.targets.pass_rate * cov, 6)) - pc)
         return {
             "cells": c,
             "covered": cov,
@@ -146,9 +164,9 @@ def status_report(
             "passed": p,
             "awarded": w,
             "coverage": _ratio(cov, c),
-            "pass_rate": _ratio(p, cov),
+            "pass_rate": _ratio(pc, cov),
             "coverage_met": cov >= c * campaign.targets.coverage if c else None,
-            "pass_rate_met": p >= cov * campaign.targets.pass_rate if cov else None,
+            "pass_rate_met": pc >= cov * campaign.targets.pass_rate if cov else None,
             "pass_shortfall": shortfall,
         }
 
