@@ -23,7 +23,7 @@ from pingan.db.deliveries import DeliveryRow
 from pingan.db.evaluate import CalendarNotLoaded
 from pingan.db.notifications import NotificationRow
 from pingan.db.obligations import ObligationRow
-from pingan.db.status import obligation_domain_expr
+from pingan.db.status import covered_units, obligation_domain_expr
 from pingan.db.units import DomainUnitRow, UnitRow
 from pingan.gates import STATUSES, TARGET_LABELS, Ladder, Status, status_of
 from pingan.problems import InputError, Problem
@@ -151,15 +151,14 @@ def domain_reports(
         .where(*_active_cells(campaign_id))
         .group_by(UnitRow.domain_id)
     )
+    coverage_gate = select(GateRow.id).where(
+        GateRow.campaign_id == campaign_id, GateRow.key == campaign.targets.coverage_gate
+    )
     covered = per_domain(
         select(UnitRow.domain_id, func.count())
-        .join(ObligationRow, ObligationRow.unit_id == UnitRow.id)
-        .join(GateRow, GateRow.id == ObligationRow.gate_id)
         .where(
             *_active_cells(campaign_id),
-            GateRow.campaign_id == campaign_id,
-            GateRow.key == campaign.targets.coverage_gate,
-            ObligationRow.done_on <= as_of,
+            UnitRow.id.in_(covered_units(campaign_id, coverage_gate.scalar_subquery(), as_of)),
         )
         .group_by(UnitRow.domain_id)
     )

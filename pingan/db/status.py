@@ -11,7 +11,7 @@ import math
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
 from pingan.campaign import Campaign
@@ -61,6 +61,21 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int
     return out
 
 
+def covered_units(campaign_id: int, coverage_gate: Any, as_of: date) -> Any:
+    """Cells the campaign has reached by ``as_of``: they sent the coverage gate's report, or
+    the assessment team assessed them. A cell assessed in person has plainly been covered,
+    and counting it keeps passed ≤ covered, so the pass rate can never exceed 100%."""
+    reported = select(ObligationRow.unit_id).where(
+        ObligationRow.gate_id == coverage_gate,
+        ObligationRow.done_on.is_not(None),
+        ObligationRow.done_on <= as_of,
+    )
+    assessed = select(AssessmentRow.unit_id).where(
+        AssessmentRow.campaign_id == campaign_id, AssessmentRow.assessed_on <= as_of
+    )
+    return union(reported, assessed).subquery().select()
+
+
 def status_report(
     session: Session, campaign: Campaign, campaign_id: int, as_of: date
 ) -> dict[str, Any]:
@@ -88,13 +103,7 @@ def status_report(
     )
     covered = per_domain(
         select(UnitRow.domain_id, func.count())
-        .join(ObligationRow, ObligationRow.unit_id == UnitRow.id)
-        .where(
-            *active_cell,
-            ObligationRow.gate_id == coverage_gate,
-            ObligationRow.done_on.is_not(None),
-            ObligationRow.done_on <= as_of,
-        )
+        .where(*active_cell, UnitRow.id.in_(covered_units(campaign_id, coverage_gate, as_of)))
         .group_by(UnitRow.domain_id)
     )
     latest = (
@@ -122,23 +131,6 @@ def status_report(
         assessed[key] = assessed.get(key, 0) + int(n)
         if ok:
             passed[key] = passed.get(key, 0) + int(n)
-    # Pass rate is passed / covered: only a covered cell's pass counts towards it, or a cell
-    # that never joined the campaign could lift the rate past 100%.
-    covered_cell = (
-        select(ObligationRow.unit_id)
-        .where(
-            ObligationRow.gate_id == coverage_gate,
-            ObligationRow.done_on.is_not(None),
-            ObligationRow.done_on <= as_of,
-        )
-        .scalar_subquery()
-    )
-    passed_covered = per_domain(
-        assessed_q.with_only_columns(UnitRow.domain_id, func.count())
-        .where(AssessmentRow.passed.is_(True), UnitRow.id.in_(covered_cell))
-        .group_by(None)
-        .group_by(UnitRow.domain_id)
-    )
     awarded = per_domain(
         select(AwardRow.domain_id, func.count())
         .where(
@@ -154,9 +146,8 @@ def status_report(
             return m.get(key, 0) if key else sum(m.values())
 
         c, cov, a, p, w = (pick(m) for m in (cells, covered, assessed, passed, awarded))
-        pc = pick(passed_covered)
         # How many more cells must pass for the pass-rate target, given today's coverage.
-        shortfall = max(0, math.ceil(round(campaign.targets.pass_rate * cov, 6)) - pc)
+        shortfall = max(0, math.ceil(round(campaign.targets.pass_rate * cov, 6)) - p)
         return {
             "cells": c,
             "covered": cov,
@@ -164,9 +155,9 @@ def status_report(
             "passed": p,
             "awarded": w,
             "coverage": _ratio(cov, c),
-            "pass_rate": _ratio(pc, cov),
+            "pass_rate": _ratio(p, cov),
             "coverage_met": cov >= c * campaign.targets.coverage if c else None,
-            "pass_rate_met": pc >= cov * campaign.targets.pass_rate if cov else None,
+            "pass_rate_met": p >= cov * campaign.targets.pass_rate if cov else None,
             "pass_shortfall": shortfall,
         }
 
