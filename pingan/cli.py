@@ -540,10 +540,11 @@ def demo(
 
 
 # Command groups that live in their own modules.
-from pingan import cli_award, cli_deploy, cli_report  # noqa: E402
+from pingan import cli_award, cli_deploy, cli_portal, cli_report  # noqa: E402
 
 cli_award.register(app)
 cli_deploy.register(app)
+cli_portal.register(app)
 cli_report.register(app)
 
 

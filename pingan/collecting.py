@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from pingan.intake.collect import IntakeReport, collect, collect_manifest
+from pingan.intake.collect import (
+    AuditFor,
+    FileOutcome,
+    IntakeReport,
+    collect,
+    collect_file,
+    collect_manifest,
+)
 from pingan.intake.store import EvidenceStore, Quarantine
 from pingan.problems import InputError, Problem
 from pingan.settings import get_settings
@@ -48,3 +55,48 @@ def collect_inbox(
     if manifest:
         return collect_manifest(engine, handle.campaign_id, Path(inbox), **kwargs)  # type: ignore[arg-type]
     return collect(engine, handle.campaign_id, inbox, **kwargs)  # type: ignore[arg-type]
+
+
+def collect_upload(
+    engine: Engine,
+    campaign_id: int,
+    tz: str,
+    *,
+    unit_code: str,
+    gate_id: int,
+    kind: str,
+    name: str,
+    path: Path,
+    received_at: datetime,
+    evidence_dir: Path | None = None,
+    quarantine_dir: Path | None = None,
+    max_bytes: int | None = None,
+    submitted_by: str | None = None,
+    audit: AuditFor | None = None,
+) -> FileOutcome:
+    """One uploaded file (already spooled to path) through the inbox's checks and writes.
+
+    The spooled file is the upload's inbox copy: it is removed once recorded or quarantined.
+    Stores are made per call: EvidenceStore counts unsynced puts and is not shared
+    between the portal's threads.
+    """
+    settings = get_settings()
+    return collect_file(
+        engine,
+        campaign_id,
+        kind=kind,
+        unit=unit_code,
+        name=name,
+        opener=lambda: path.open("rb"),
+        size=path.stat().st_size,
+        evidence=EvidenceStore(evidence_dir or settings.resolved_evidence_dir()),
+        quarantine=Quarantine(quarantine_dir or settings.resolved_quarantine_dir()),
+        received_at=received_at,
+        tz=tz,
+        max_bytes=settings.max_file_bytes if max_bytes is None else max_bytes,
+        gate_id=gate_id,
+        remove=lambda: path.unlink(missing_ok=True),
+        source="portal",
+        submitted_by=submitted_by,
+        audit=audit,
+    )

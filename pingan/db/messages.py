@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from pingan.campaign import Campaign
 from pingan.db.campaigns import DomainRow, GateRow
+from pingan.db.links import FIRST_VERSION, PortalLinkRow
 from pingan.db.notifications import NotificationRow
 from pingan.db.obligations import ObligationRow
 from pingan.db.units import UnitRow
 from pingan.gates import TARGET_LABELS, Ladder
+from pingan.portal.tokens import PortalSettings, personal_link
 from pingan.render.messages import render
 
 DIGEST_ITEMS_PER_VILLAGE = 20
@@ -69,6 +72,12 @@ def _next_rung(
     return label, after
 
 
+def link_moment(day: date, tz: str) -> datetime:
+    """The moment a message's personal link is signed for: the start of the day the message
+    speaks of, so a message renders to the same text whenever it is rendered."""
+    return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(tz))
+
+
 def render_notifications(
     session: Session,
     campaign: Campaign,
@@ -76,9 +85,17 @@ def render_notifications(
     ids: Sequence[int],
     today: date,
     templates_dir: Path | None = None,
+    portal: PortalSettings | None = None,
 ) -> list[RenderedMessage]:
+    """Render planned notifications. Each text addressed to a unit (not the coordinator)
+    carries the unit's personal portal link (``portal_link``) when the portal's base URL
+    and secret are configured (portal, default the PINGAN_* settings); else it is None."""
     if not ids:
         return []
+    if portal is None:
+        from pingan.settings import get_settings
+
+        portal = get_settings()
     override = str(templates_dir) if templates_dir else None
     ladder = Ladder.of(campaign)
     common = _common(campaign, today)
@@ -98,8 +115,10 @@ def render_notifications(
             ObligationRow.due_on,
             ObligationRow.wd_offset,
             supervisor.name.label("supervisor_name"),
+            func.coalesce(PortalLinkRow.version, FIRST_VERSION).label("link_version"),
         )
         .join(recipient, recipient.id == NotificationRow.recipient_unit_id)
+        .outerjoin(PortalLinkRow, PortalLinkRow.unit_id == recipient.id)
         .outerjoin(ObligationRow, ObligationRow.id == NotificationRow.obligation_id)
         .outerjoin(GateRow, GateRow.id == ObligationRow.gate_id)
         .outerjoin(supervisor, supervisor.id == recipient.supervisor_id)
@@ -110,6 +129,18 @@ def render_notifications(
     for r in rows:
         # A message speaks of the day it was planned for, even when sent later.
         common = {**common, "today": r.planned_on or today}
+        link = (
+            None
+            if r.recipient_kind == "coordinator"  # it owes nothing: its page would be empty
+            else personal_link(
+                campaign.code,
+                r.code,
+                r.link_version,
+                link_moment(common["today"], campaign.timezone),
+                portal,
+            )
+        )
+        common["portal_link"] = link
         if r.kind == "digest":
             ctx = {
                 **common,

@@ -5,6 +5,7 @@ from pingan.db.audit import AuditEventRow, CampaignLockRow
 from pingan.db.base import Base
 from pingan.db.campaigns import CampaignRow, DomainRow, GateRow, PhaseRow, WorkdayRow
 from pingan.db.deliveries import DeliveryRow, EndpointRateRow
+from pingan.db.links import PortalLinkRow
 from pingan.db.notifications import NotificationRow
 from pingan.db.obligations import ObligationRow, SubmissionFileRow, SubmissionRow
 from pingan.db.units import ContactRow, DomainUnitRow, UnitRow
@@ -26,6 +27,7 @@ __all__ = [
     "NotificationRow",
     "ObligationRow",
     "PhaseRow",
+    "PortalLinkRow",
     "SignOffRow",
     "SubmissionFileRow",
     "SubmissionRow",

@@ -23,17 +23,29 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, Literal, cast
 from zoneinfo import ZoneInfo
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from pingan.db.audit import AuditEventRow
 from pingan.db.campaigns import GateRow
 from pingan.db.obligations import ObligationRow, SubmissionFileRow, SubmissionRow
 from pingan.db.units import UnitRow
-from pingan.intake.checks import REASONS, FileVerdict, Opener, check_relative_name, inspect_file
+from pingan.intake.checks import (
+    ALLOWED_TYPES,
+    REASONS,
+    FileVerdict,
+    Opener,
+    _allowed_label,
+    _format_size,
+    _too_large,
+    check_relative_name,
+    inspect_file,
+)
 from pingan.intake.store import EvidenceStore, Quarantine
 from pingan.problems import InputError, Problem
 
@@ -83,6 +95,50 @@ def intake_message(reason_code: str, /, **fields: object) -> str:
     return INTAKE_REASONS[reason_code].format(**fields)
 
 
+def too_large_message(actual_at_least: int, limit: int) -> str:
+    """The too_large reason for a file refused before it was all read (an upload cut off
+    while streaming), worded exactly as inspect_file words it."""
+    reason = _too_large(actual_at_least, limit).reason
+    assert reason is not None
+    return reason
+
+
+def size_label(n: int) -> str:
+    """A size as rejection messages write it (truncated: "20 MB", "1.5 KB", "12 字节")."""
+    return _format_size(n)
+
+
+def allowed_types_label() -> str:
+    """The accepted file types as rejection messages list them."""
+    return _allowed_label(ALLOWED_TYPES)
+
+
+OutcomeState = Literal["accepted", "duplicate", "rejected", "skipped"]
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    """What became of one file. For accepted and duplicate files, submission_id and
+    received_on are those of the submission that recorded the content (for a duplicate,
+    the earlier one)."""
+
+    state: OutcomeState
+    reason_code: str | None = None
+    reason: str | None = None
+    obligation_id: int | None = None
+    submission_id: int | None = None
+    received_on: date | None = None
+    sha256: str | None = None
+    size: int | None = None
+    media_type: str | None = None
+    late: bool = False
+
+
+# Builds the audit row (actor, action, entity, entity_id, after) for a file that was just
+# recorded; it is inserted in the same transaction as the submission it describes.
+AuditFor = Callable[[FileOutcome], dict[str, Any]]
+
+
 # --- internal records -------------------------------------------------------------------
 
 
@@ -99,6 +155,9 @@ class _Item:
     submitted_by: str | None = None
     note: str | None = None
     problem: tuple[str, str] | None = None
+    # Narrows the kind's gates to one (an upload names the gate it answers).
+    gate_id: int | None = None
+    outcome: FileOutcome | None = None
 
 
 @dataclass(slots=True)
@@ -141,6 +200,7 @@ class _Run:
     batch_size: int
     progress: Callable[[int, int], None] | None
     pool: Executor
+    audit: AuditFor | None = None
 
 
 # --- public API -------------------------------------------------------------------------
@@ -226,6 +286,66 @@ def collect_manifest(
     return report
 
 
+def collect_file(
+    engine: Engine,
+    campaign_id: int,
+    *,
+    kind: str,
+    unit: str,
+    name: str,
+    opener: Opener,
+    size: int | None,
+    evidence: EvidenceStore,
+    quarantine: Quarantine,
+    received_at: datetime,
+    tz: str,
+    max_bytes: int,
+    gate_id: int | None = None,
+    remove: Callable[[], None] | None = None,
+    source: str = "portal",
+    submitted_by: str | None = None,
+    note: str | None = None,
+    audit: AuditFor | None = None,
+) -> FileOutcome:
+    """Take one file through exactly the checks and writes of an inbox run.
+
+    The file answers the unit's obligation for kind (for gate_id alone when given). A
+    rejected file is copied to the quarantine and remove() is called, as for an inbox
+    file; remove() is also called once an accepted or duplicate file is recorded. audit,
+    when given, adds an audit row for an accepted file in the transaction that records it.
+    """
+    item = _Item(
+        name,
+        kind,
+        unit,
+        name,
+        size,
+        opener,
+        remove,
+        note=note,
+        gate_id=gate_id,
+    )
+    if note is not None and len(note) > _MAX_NOTE:
+        raise ValueError(f"note must be at most {_MAX_NOTE} characters")
+    with _running(
+        engine,
+        campaign_id,
+        evidence,
+        quarantine,
+        received_at=received_at,
+        tz=tz,
+        max_bytes=max_bytes,
+        source=source,
+        batch_size=1,
+        submitted_by=submitted_by,
+        progress=None,
+        audit=audit,
+    ) as run:
+        _process(run, [item], IntakeReport())
+    assert item.outcome is not None
+    return item.outcome
+
+
 @contextlib.contextmanager
 def _running(
     engine: Engine,
@@ -240,6 +360,7 @@ def _running(
     batch_size: int,
     submitted_by: str | None,
     progress: Callable[[int, int], None] | None,
+    audit: AuditFor | None = None,
 ) -> Iterator[_Run]:
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
@@ -273,6 +394,7 @@ def _running(
             batch_size=batch_size,
             progress=progress,
             pool=pool,
+            audit=audit,
         )
 
 
@@ -545,7 +667,10 @@ def _process_batch(
     units, obligations = _lookup(run, kinds, {i.unit for i in candidates})
     owed: list[tuple[_Item, _Obligation]] = []
     for item in candidates:
-        chosen = _choose_obligation(run, kinds[item.kind], units, obligations, item)
+        gates = kinds[item.kind]
+        if item.gate_id is not None:
+            gates = [g for g in gates if g.id == item.gate_id]
+        chosen = _choose_obligation(run, gates, units, obligations, item)
         if isinstance(chosen, tuple):
             _reject(run, item, chosen, report)
         else:
@@ -558,9 +683,10 @@ def _process_batch(
     for (item, obligation), verdict in zip(owed, verdicts, strict=True):
         if verdict is None:
             report.skipped += 1  # taken away by its sender since the listing
+            item.outcome = FileOutcome("skipped")
         elif not verdict.ok:
             assert verdict.reason_code is not None and verdict.reason is not None
-            _reject(run, item, (verdict.reason_code, verdict.reason), report)
+            _reject(run, item, (verdict.reason_code, verdict.reason), report, verdict)
         else:
             assert verdict.sha256 is not None and verdict.detected_type is not None
             accepted.append(
@@ -592,11 +718,33 @@ def _process_batch(
     orphans = [a for a in duplicates if (a.obligation_id, a.sha256) not in kept]
     duplicates = [a for a in duplicates if (a.obligation_id, a.sha256) in kept]
     report.skipped += len(firsts) - len(fresh) + len(orphans)
+    for a in (*firsts, *orphans):
+        if (a.obligation_id, a.sha256) not in kept:
+            a.item.outcome = FileOutcome("skipped", sha256=a.sha256, size=a.size)
 
     if fresh:
-        stored, already, submissions = _write_batch(run, fresh)
+        try:
+            stored, already, submissions = _write_batch(run, fresh)
+        except IntegrityError:
+            # A concurrent writer (another worker, or an upload sent twice at once)
+            # recorded some of this content between our check and our insert; a second
+            # pass sees its rows and counts them as duplicates.
+            stored, already, submissions = _write_batch(run, fresh)
     else:
         stored, already, submissions = [], [], 0
+    recorded_by = {
+        (a.obligation_id, a.sha256): a.item.outcome
+        for a in (*stored, *already)
+        if a.item.outcome is not None
+    }
+    for a in duplicates:
+        first = recorded_by.get((a.obligation_id, a.sha256))
+        a.item.outcome = _outcome(
+            a,
+            "duplicate",
+            first.submission_id if first else None,
+            first.received_on if first else None,
+        )
     duplicates += already
     report.accepted += len(stored)
     report.late += sum(a.late for a in stored)
@@ -615,7 +763,9 @@ def _inspect(run: _Run, item: _Item) -> FileVerdict | None:
 def _store(run: _Run, a: _Accepted) -> bool:
     """Copy into the evidence store; False if the file vanished or changed since inspection."""
     try:
-        run.evidence.put(a.item.opener, a.sha256, sync=False)
+        # A batch of one (an upload) syncs its own file and folder: cheaper than the
+        # filesystem-wide sync that makes a large batch durable at once.
+        run.evidence.put(a.item.opener, a.sha256, sync=run.batch_size == 1)
     # ValueError: the digest no longer matches, i.e. the sender is still writing it.
     except (ValueError, FileNotFoundError):
         return False
@@ -697,15 +847,45 @@ def _choose_obligation(
     return max(open_, key=lambda o: (o.opens_on, o.id))
 
 
-def _reject(run: _Run, item: _Item, problem: tuple[str, str], report: IntakeReport) -> None:
+def _outcome(
+    a: _Accepted, state: OutcomeState, submission_id: int | None, received_on: date | None
+) -> FileOutcome:
+    return FileOutcome(
+        state,
+        obligation_id=a.obligation_id,
+        submission_id=submission_id,
+        received_on=received_on,
+        sha256=a.sha256,
+        size=a.size,
+        media_type=a.media_type,
+        late=a.late,
+    )
+
+
+def _reject(
+    run: _Run,
+    item: _Item,
+    problem: tuple[str, str],
+    report: IntakeReport,
+    verdict: FileVerdict | None = None,
+) -> None:
     code, message = problem
     if run.quarantine is not None and item.remove is not None:
         try:
             run.quarantine.put(item.opener, item.rel, code, message, run.received_local)
         except FileNotFoundError:
             report.skipped += 1
+            item.outcome = FileOutcome("skipped")
             return
         item.remove()
+    item.outcome = FileOutcome(
+        "rejected",
+        reason_code=code,
+        reason=message,
+        sha256=verdict.sha256 if verdict else None,
+        size=verdict.size if verdict else item.size,
+        media_type=verdict.detected_type if verdict else None,
+    )
     report.rejected += 1
     report.by_reason[code] = report.by_reason.get(code, 0) + 1
     if len(report.rejections) < MAX_REJECTIONS_KEPT:
@@ -742,16 +922,26 @@ def _write_batch(run: _Run, fresh: list[_Accepted]) -> tuple[list[_Accepted], li
     with _durable_transaction(run.engine) as conn:
         # Checked inside the transaction, so an earlier run that committed but crashed
         # before clearing the inbox makes these duplicates rather than a constraint error.
-        recorded = set(
-            conn.execute(
-                select(SubmissionFileRow.obligation_id, SubmissionFileRow.sha256).where(
+        recorded: dict[tuple[int, str], tuple[int, date]] = {
+            (oid, sha): (sid, on)
+            for oid, sha, sid, on in conn.execute(
+                select(
+                    SubmissionFileRow.obligation_id,
+                    SubmissionFileRow.sha256,
+                    SubmissionFileRow.submission_id,
+                    SubmissionRow.received_on,
+                )
+                .join(SubmissionRow, SubmissionRow.id == SubmissionFileRow.submission_id)
+                .where(
                     SubmissionFileRow.obligation_id.in_({a.obligation_id for a in fresh}),
                     SubmissionFileRow.sha256.in_({a.sha256 for a in fresh}),
                 )
             )
-        )
+        }
         stored = [a for a in fresh if (a.obligation_id, a.sha256) not in recorded]
         already = [a for a in fresh if (a.obligation_id, a.sha256) in recorded]
+        for a in already:
+            a.item.outcome = _outcome(a, "duplicate", *recorded[(a.obligation_id, a.sha256)])
         if not stored:
             return stored, already, 0
 
@@ -795,6 +985,19 @@ def _write_batch(run: _Run, fresh: list[_Accepted]) -> tuple[list[_Accepted], li
                 for a in groups[key]
             ],
         )
+        for key, submission_id in zip(keys, ids, strict=True):
+            for a in groups[key]:
+                a.item.outcome = _outcome(a, "accepted", submission_id, run.received_on)
+        if run.audit is not None:
+            audit = run.audit
+            conn.execute(
+                insert(AuditEventRow),
+                [
+                    {"campaign_id": run.campaign_id, "at": run.received_at, **audit(outcome)}
+                    for a in stored
+                    if (outcome := a.item.outcome) is not None
+                ],
+            )
         conn.execute(
             update(ObligationRow)
             .where(
