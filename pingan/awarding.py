@@ -35,10 +35,13 @@ from pingan.db.awarding import (
 from pingan.db.base import table, utcnow
 from pingan.db.bulk import insert_or_ignore
 from pingan.db.locks import campaign_lock
+from pingan.db.messages import link_moment
 from pingan.db.notifications import NotificationRow
 from pingan.db.session import session_scope
 from pingan.db.units import UnitRow
 from pingan.intake.scores import CellRef
+from pingan.portal.links import link_versions
+from pingan.portal.tokens import personal_link
 from pingan.problems import InputError, Problem
 from pingan.render.messages import render
 from pingan.settings import Settings, get_settings
@@ -240,6 +243,10 @@ def plan_notices(
             ).all()
         )
     now = utcnow()
+    settings = get_settings()
+    links_on = bool(settings.portal_base_url and settings.portal_secret)
+    versions = link_versions(session, unit_ids.values()) if links_on else {}
+    signed_at = link_moment(today, campaign.timezone)
     rows: list[dict[str, Any]] = []
     per_lead: dict[str, list[AwardListing]] = defaultdict(list)
     for a in awards:
@@ -253,6 +260,11 @@ def plan_notices(
             "number": a.number,
             "code": a.verification_code,
             "issued_on": a.issued_on,
+            "portal_link": personal_link(
+                campaign.code, a.cell_code, versions[unit_ids[a.cell_code]], signed_at, settings
+            )
+            if links_on
+            else None,
         }
         subject, body = render("award", ctx, override)
         rows.append(

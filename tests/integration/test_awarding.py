@@ -279,3 +279,23 @@ def test_revocation_moves_the_certificate_aside_and_lists_the_reason(
     assert len(list((docs.certificates_dir / "revoked").glob("*.pdf"))) == 1
     text = "".join(p.extract_text() for p in PdfReader(docs.public_list_pdf).pages)
     assert "已撤销命名" in text and "发生重大事故" in text
+
+
+def test_award_notice_carries_the_cells_portal_link_when_configured(
+    seeded: Loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pingan.settings import get_settings
+
+    monkeypatch.setenv("PINGAN_PORTAL_BASE_URL", "https://pa.example.cn")
+    monkeypatch.setenv("PINGAN_PORTAL_SECRET", "s" * 40)
+    get_settings.cache_clear()
+    campus = cells_by_domain(seeded.engine, seeded.handle)["campus"]
+    score_cells(seeded.engine, seeded.handle, {campus[0]: "pass"})
+    _approve(seeded)
+    _grant(seeded)
+    with seeded.engine.connect() as conn:
+        body = conn.execute(
+            select(NotificationRow.body).where(NotificationRow.dedupe_key.like("award:%"))
+        ).scalar_one()
+    get_settings.cache_clear()
+    assert "https://pa.example.cn/u/" in body
