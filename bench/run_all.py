@@ -1,0 +1,300 @@
+"""Run every benchmark and write one markdown table (figure, same-run baseline, ratio) into
+the README between the `bench:start` / `bench:end` markers.
+
+Each benchmark runs in its own process (its JSON is read from stdout), on SQLite and, when
+PINGAN_TEST_DATABASE_URL or PINGAN_BENCH_PG_URL is set, PostgreSQL. The default run takes
+about half an hour on 2 cores; `--full` adds the 1M-cell ticks and renders all 90,000
+certificates (a few hours in all).
+
+    .venv/bin/python bench/run_all.py [--full] [--only load tick …] [--no-readme] [--json F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+README = ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+Row = tuple[str, str, str, str, str]  # benchmark, what, figure vs baseline, ratio, target
+
+
+def _run(args: list[str], timeout: float = 4 * 3600) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env.setdefault("DO_NOT_TRACK", "1")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    out = proc.stdout
+    # The JSON object is the last thing a benchmark prints.
+    payload: dict[str, Any] = json.loads(out[out.index("{") :] if out.lstrip()[:1] != "{" else out)
+    payload["_wall_s"] = round(time.monotonic() - started, 1)
+    return payload
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def load(full: bool) -> list[Row]:
+    data = _run(["bench/load_roster.py", "--cells", "100000"])
+    return [
+        (
+            "`bench/load_roster.py`",
+            f"{r['backend']}: `pingan load` of {_n(r['cells'])} cells vs bare executemany",
+            f"{r['load_seconds']} s vs {r['bare_executemany_seconds']} s",
+            f"**{r['ratio']}×**",
+            f"≤ {r['target_ratio']}×",
+        )
+        for r in data["results"]
+    ]
+
+
+def tick(full: bool) -> list[Row]:
+    args = ["bench/tick.py", "--sizes", "10000", "100000"] + (["--full"] if full else [])
+    data = _run(args)
+    rows: list[Row] = []
+    for res in data["results"]:
+        for r in res["sizes"]:
+            rows.append(
+                (
+                    "`bench/tick.py`",
+                    f"{res['backend']}: tick flow at {_n(r['cells'])} cells vs the same SQL bare "
+                    f"({r['task_runs']} task runs, {_n(r['peak_rss_mb'])} MB peak RSS)",
+                    f"{r['flow_seconds']} s vs {r['bare_seconds']} s",
+                    f"**{r['ratio_flow_to_bare']}×**",
+                    "≤ 2× at 100k" if r["cells"] == 100_000 else "—",
+                )
+            )
+        naive = res.get("naive_per_cell") or {}
+        if "per_cell_ms" in naive:
+            rows.append(
+                (
+                    "`bench/tick.py`",
+                    f"{res['backend']}: the naive design, one Prefect task per cell "
+                    f"({_n(naive['cells'])} cells)",
+                    f"{naive['per_cell_ms']} ms per cell ≈ {naive['extrapolated_1m_hours']} h "
+                    "per 1M cells",
+                    "—",
+                    "—",
+                )
+            )
+    return rows
+
+
+def intake(full: bool) -> list[Row]:
+    r = _run(["bench/intake.py", "--files", "10000"])
+    return [
+        (
+            "`bench/intake.py`",
+            f"sqlite: `pingan collect` of {_n(r['files'])} PDFs vs copyfile + sha256 (medians)",
+            f"{r['seconds']} s vs {r['baseline_seconds']} s",
+            f"**{r['ratio']}×**",
+            f"≤ {r['target_ratio']}×",
+        )
+    ]
+
+
+def dispatch(full: bool) -> list[Row]:
+    data = _run(["bench/dispatch.py", "--messages", "5000"])
+    return [
+        (
+            "`bench/dispatch.py`",
+            f"{r['backend']}: {_n(r['messages'])} messages through the outbox vs bare httpx posts",
+            f"{_n(r['dispatch_msgs_per_s'])} vs {_n(r['bare_msgs_per_s'])} msg/s",
+            f"**{r['ratio']:.0%}**",
+            f"≥ {r['target_ratio']:.0%}",
+        )
+        for r in data["results"]
+    ]
+
+
+def award(full: bool) -> list[Row]:
+    args = ["bench/award.py", "--cells", "100000"] + ([] if full else ["--certificates", "10000"])
+    data = _run(args)
+    rows: list[Row] = []
+    for backend in ("sqlite", "postgresql"):
+        r = data.get(backend)
+        if not r:
+            continue
+        rows.append(
+            (
+                "`bench/award.py`",
+                f"{backend}: import {_n(r['scores'])} scores (all checks, rounds, audit) vs "
+                "csv + bare executemany of the same rows",
+                f"{r['import_s']} s vs {r['baseline_import_s']} s "
+                f"({_n(r['import_rows_per_s'])} rows/s)",
+                f"**{r['import_ratio']}×**",
+                "—",
+            )
+        )
+        rows.append(
+            (
+                "`bench/award.py`",
+                f"{backend}: award {_n(r['awards'])} cells (numbers, codes, {_n(r['notices'])} "
+                "notices)",
+                f"{r['grant_s']} s ({_n(r['awards_per_s'])} awards/s)",
+                "—",
+                "—",
+            )
+        )
+    c = data.get("certificates")
+    if c:
+        rows.append(
+            (
+                "`bench/award.py`",
+                f"{_n(c['certificates'])} certificate PDFs ({c['processes']} processes) vs "
+                "one-line A4 PDFs with the same font (1 process)",
+                f"{_n(c['certificates_per_s'])} vs "
+                f"{_n(c['baseline_one_line_pdfs_per_s_one_process'])} PDFs/s",
+                f"{c['certificate_vs_one_line_pdf']}× slower per PDF",
+                "—",
+            )
+        )
+        rows.append(
+            (
+                "`bench/award.py`",
+                f"public list of {_n(c['public_list_entries'])} awards, PDF + XLSX",
+                f"{c['public_list_pdf_xlsx_s']} s",
+                "—",
+                "—",
+            )
+        )
+    return rows
+
+
+def portal(full: bool) -> list[Row]:
+    data = _run(["bench/portal.py", "--uploads", "200"])
+    return [
+        (
+            "`bench/portal.py`",
+            f"{r['backend']}: {r['concurrent_uploads']} concurrent uploads to one "
+            "`pingan portal` vs a bare FastAPI endpoint writing the bytes (medians of "
+            f"{r['rounds']}; recorded once each: {'yes' if r['none_lost_none_twice'] else 'NO'})",
+            f"{r['portal_requests_per_s']} vs {r['baseline_requests_per_s']} req/s; p95 "
+            f"{r['portal_p95_latency_s']} vs {r['baseline_p95_latency_s']} s",
+            f"**{r['throughput_ratio']:.2f}×**",
+            "none lost",
+        )
+        for r in data["results"]
+    ]
+
+
+def demo(full: bool) -> list[Row]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.monotonic()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN_")}
+        proc = subprocess.run(
+            [sys.executable, "-m", "pingan.cli", "demo", "--out", f"{tmp}/demo"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        seconds = time.monotonic() - started
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-2000:])
+        summary = json.loads(Path(f"{tmp}/demo/summary.json").read_text(encoding="utf-8"))
+    return [
+        (
+            "`pingan demo`",
+            f"whole campaign, 2,000 cells, {summary['ticks']} tick flows + acceptance, award, "
+            "report flows",
+            f"{seconds:.0f} s wall",
+            f"**{seconds / 120:.2f}** of the budget",
+            "< 120 s",
+        )
+    ]
+
+
+BENCHES: dict[str, Callable[[bool], list[Row]]] = {
+    "load": load,
+    "tick": tick,
+    "intake": intake,
+    "dispatch": dispatch,
+    "award": award,
+    "portal": portal,
+    "demo": demo,
+}
+
+
+def table(rows: list[Row], full: bool) -> str:
+    cpu = _cpu_model()
+    lines = [
+        f"Produced by `bench/run_all.py{' --full' if full else ''}` on "
+        f"{datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} CPUs ({cpu}), Python "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}. Each figure is "
+        "compared with a baseline measured in the same run.",
+        "",
+        "| benchmark | what is measured | figure vs baseline | ratio | target |",
+        "|---|---|---|---|---|",
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def write_readme(markdown: str) -> None:
+    text = README.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise SystemExit(f"README.md has no {START} … {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{START}\n{markdown}\n{END}{tail}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--full", action="store_true", help="1M-cell ticks, all 90k certificates")
+    ap.add_argument("--only", nargs="+", choices=list(BENCHES))
+    ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--json", type=Path, help="also write every row as JSON here")
+    args = ap.parse_args(argv)
+    rows: list[Row] = []
+    failures = []
+    for name in args.only or list(BENCHES):
+        print(f"running {name} …", file=sys.stderr, flush=True)
+        try:
+            rows += BENCHES[name](args.full)
+        except Exception as exc:  # one broken benchmark must not lose the others' figures
+            failures.append(f"{name}: {exc}")
+            print(f"{name} failed: {exc}", file=sys.stderr)
+    markdown = table(rows, args.full)
+    print(markdown)
+    if args.json:
+        args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
+    if not args.no_readme and not failures:
+        write_readme(markdown)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
