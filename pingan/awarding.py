@@ -43,6 +43,7 @@ from pingan.intake.scores import CellRef
 from pingan.portal.links import link_versions
 from pingan.portal.tokens import personal_link
 from pingan.problems import InputError, Problem
+from pingan.progress import Progress, nothing
 from pingan.render.messages import render
 from pingan.settings import Settings, get_settings
 from pingan.ticking import CampaignHandle, holder_name
@@ -489,6 +490,7 @@ def write_documents(
     award_ids: Sequence[int] | None = None,
     out_dir: Path | None = None,
     workers: int | None = None,
+    progress: Progress = nothing,
 ) -> Documents:
     """Certificates for ``award_ids`` (every valid award when None), then the public list.
 
@@ -518,6 +520,8 @@ def write_documents(
         if a.revoked_at is None and (wanted is None or a.id in wanted):
             todo[a.domain].append(a)
     written = 0
+    total = sum(len(v) for v in todo.values())
+    progress(0, total)
     for domain, items in todo.items():
         names = {a.number: certificate_path(certs, a).name for a in items}
         n = workers if workers is not None else min(os.cpu_count() or 1, -(-len(items) // 500))
@@ -527,8 +531,10 @@ def write_documents(
                 certs / domain,
                 filename=lambda d, names=names: names[d.number],  # type: ignore[misc]
                 workers=max(n, 1),
+                on_written=lambda k, base=written: progress(base + k, total),  # type: ignore[misc]
             )
         )
+        progress(written, total)
     entries = [
         PublicListEntry(
             domain=a.title,

@@ -27,6 +27,7 @@ from pingan.cli_common import (
     err,
     friendly,
     out,
+    progress_bar,
 )
 from pingan.problems import InputError, Problem
 
@@ -118,9 +119,14 @@ def load(
 
     if roster is not None:
         _existing_file(roster, "名册文件")
-    with err.status("正在导入……"):
+    with progress_bar("导入活动与名册（步骤）") as progress:
         result = do_load(
-            _engine(db), config, roster, skip_invalid=skip_invalid, actor=_actor(actor)
+            _engine(db),
+            config,
+            roster,
+            skip_invalid=skip_invalid,
+            actor=_actor(actor),
+            progress=progress,
         )
     s = result.summary
     out.print(f"已导入创建活动 {result.campaign.code}（{result.campaign.name}）", markup=False)
@@ -309,8 +315,10 @@ def collect(
     from pingan.collecting import collect_inbox
 
     engine = _engine(db)
-    with err.status("正在收取材料……"):
-        report = collect_inbox(engine, campaign, inbox, manifest=manifest, as_of=_as_of(as_of))
+    with progress_bar("收取材料（文件）") as progress:
+        report = collect_inbox(
+            engine, campaign, inbox, manifest=manifest, as_of=_as_of(as_of), progress=progress
+        )
     out.print(
         f"收取完成：合格 {report.accepted} 份（其中逾期 {report.late} 份），"
         f"重复 {report.duplicates} 份，退回 {report.rejected} 份",
@@ -366,12 +374,13 @@ def dispatch(
     from pingan.ticking import open_campaign
 
     engine = _engine(db)
-    with err.status("正在投递……"):
+    with progress_bar("投递通知（条）") as progress:
         report = run_dispatch(
             open_campaign(engine, campaign),
             engine=engine,
             respect_quiet_hours=not ignore_quiet_hours,
             wait_up_to_s=wait,
+            progress=progress,
         )
     out.print(report.summary_zh(), markup=False)
 

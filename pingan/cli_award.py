@@ -22,6 +22,7 @@ from pingan.cli_common import (
     err,
     friendly,
     out,
+    progress_bar,
 )
 from pingan.problems import InputError, Problem
 
@@ -200,9 +201,14 @@ def award(
         actor=_actor(actor),
         notify=notify,
     )
-    docs = awarding.write_documents(
-        engine, handle, award_ids=None if regenerate else run.new_award_ids, workers=workers
-    )
+    with progress_bar("生成证书（份）") as progress:
+        docs = awarding.write_documents(
+            engine,
+            handle,
+            award_ids=None if regenerate else run.new_award_ids,
+            workers=workers,
+            progress=progress,
+        )
     out.print(
         f"本次命名 {len(run.new_award_ids)} 个单位，生成证书 {docs.certificates} 份，"
         f"安排通知 {run.notices} 条",

@@ -7,7 +7,8 @@ cycle: pingan.cli imports them to register their commands.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -19,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from pingan.db.locks import LockHeld
 from pingan.problems import InputError, Problem
+from pingan.progress import Progress
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -97,3 +99,25 @@ AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="按哪一天计算（YYYY-MM-DD），默认活动时区的今天")
 ]
 CampaignArg = Annotated[str, typer.Argument(help="创建活动编码，如 xucheng-2017")]
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Progress]:
+    """A progress bar on stderr (stdout stays clean for --json), gone when the work ends."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

@@ -18,6 +18,7 @@ from pingan.intake.collect import (
 )
 from pingan.intake.store import EvidenceStore, Quarantine
 from pingan.problems import InputError, Problem
+from pingan.progress import Progress
 from pingan.settings import get_settings
 from pingan.ticking import open_campaign
 
@@ -37,6 +38,7 @@ def collect_inbox(
     manifest: bool = False,
     as_of: date | None = None,
     submitted_by: str | None = None,
+    progress: Progress | None = None,
 ) -> IntakeReport:
     handle = open_campaign(engine, campaign_code)
     if "://" not in inbox and not Path(inbox).exists():
@@ -51,6 +53,7 @@ def collect_inbox(
         "tz": tz,
         "max_bytes": settings.max_file_bytes,
         "submitted_by": submitted_by,
+        "progress": progress,
     }
     if manifest:
         return collect_manifest(engine, handle.campaign_id, Path(inbox), **kwargs)  # type: ignore[arg-type]

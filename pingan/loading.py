@@ -14,6 +14,7 @@ from pingan.db.session import ensure_schema, session_scope
 from pingan.db.units import UnitRow
 from pingan.intake.roster import RosterResult, read_roster
 from pingan.problems import InputError, Problem
+from pingan.progress import Progress, nothing
 
 
 @dataclass
@@ -24,6 +25,9 @@ class LoadResult:
     obligations_created: int
 
 
+LOAD_STEPS = 5
+
+
 def load(
     engine: Engine,
     config: Path,
@@ -31,11 +35,16 @@ def load(
     *,
     skip_invalid: bool = False,
     actor: str = "cli",
+    progress: Progress = nothing,
 ) -> LoadResult:
+    """Steps reported to ``progress``: campaign, roster read, units written, obligations,
+    working days."""
     campaign = load_campaign(config)
     ensure_schema(engine)
     with session_scope(engine) as session:
+        progress(0, LOAD_STEPS)
         summary = upsert_campaign(session, campaign, actor)
+        progress(1, LOAD_STEPS)
         result: RosterResult | None = None
         if roster is not None:
             known = set(
@@ -46,6 +55,7 @@ def load(
                 )
             )
             result = read_roster(roster, campaign, known_villages=known)
+            progress(2, LOAD_STEPS)
             # Problems not tied to a row (bad header, unreadable file) are never skippable.
             whole_file = len(result.problems) > 0 and not result.invalid_lines
             if result.problems and (not skip_invalid or whole_file or not result.rows):
@@ -66,10 +76,13 @@ def load(
             for name in ("added", "changed", "withdrawn", "reactivated", "contacts_written"):
                 setattr(summary, name, getattr(rs, name))
             summary.details = rs.details
+        progress(3, LOAD_STEPS)
         created = materialise_obligations(session, campaign, summary.campaign_id)
         set_supervisors(session, summary.campaign_id)
+        progress(4, LOAD_STEPS)
         cal = working_calendar(campaign, config)
         replace_workdays(session, campaign, summary.campaign_id, cal)
+    progress(LOAD_STEPS, LOAD_STEPS)
     return LoadResult(campaign, summary, result, created)
 
 

@@ -80,6 +80,7 @@ from pingan.db.obligations import ObligationRow
 from pingan.db.units import ContactRow, UnitRow
 from pingan.gates import Ladder
 from pingan.problems import InputError, Problem
+from pingan.progress import Progress, nothing
 from pingan.render.late_list import late_list_xlsx
 
 D = table(DeliveryRow)
@@ -760,6 +761,7 @@ def dispatch(
     max_batches: int | None = None,
     channel_override: ChannelName | None = None,
     templates_dir: Path | None = None,
+    progress: Progress = nothing,
 ) -> DispatchReport:
     """Send everything due now, batch by batch, then return what happened.
 
@@ -795,6 +797,8 @@ def dispatch(
         # rate slot, a roll-up), and a commit per message is one round trip, not three.
         conn.execution_options(isolation_level="AUTOCOMMIT")
         _fast_commits(conn, True)
+        total = _due_count(conn, campaign_id, now_fn())
+        progress(0, total)
         try:
             while max_batches is None or report.batches < max_batches:
                 now = now_fn()
@@ -837,6 +841,8 @@ def dispatch(
                     rates=rates,
                     templates_dir=templates_dir,
                 )
+                handled = report.sent + report.failed + report.dead + report.cancelled
+                progress(min(handled, total), max(total, handled))
                 if len(unrolled) >= ROLLUP_EVERY or time.monotonic() - rolled_at >= ROLLUP_EVERY_S:
                     rollup_notifications(conn, sorted(unrolled))
                     unrolled.clear()

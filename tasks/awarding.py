@@ -21,6 +21,7 @@ from pingan.render.acceptance import (
     signoff_markdown,
 )
 from pingan.ticking import CampaignHandle
+from tasks.progress import progress_artifact
 
 
 @task(name="核对现场评分单位", persist_result=False)
@@ -115,7 +116,10 @@ def documents_task(
     handle: CampaignHandle, award_ids: Sequence[int] | None, regenerate: bool
 ) -> dict[str, Any]:
     docs = awarding.write_documents(
-        default_engine(), handle, award_ids=None if regenerate else award_ids
+        default_engine(),
+        handle,
+        award_ids=None if regenerate else award_ids,
+        progress=progress_artifact(f"{handle.campaign.code}-certificates-progress", "证书生成进度"),
     )
     return docs.as_dict()
 

@@ -7,6 +7,7 @@ from prefect import get_run_logger, task
 from pingan.dispatching import run_dispatch
 from pingan.outbox import DispatchReport
 from pingan.ticking import CampaignHandle
+from tasks.progress import progress_artifact
 from tasks.secrets import prefect_resolvers
 
 
@@ -19,6 +20,7 @@ def dispatch_task(
         resolvers=prefect_resolvers(),
         respect_quiet_hours=respect_quiet_hours,
         wait_up_to_s=wait_up_to_s,
+        progress=progress_artifact(f"{handle.campaign.code}-dispatch-progress", "投递进度"),
     )
     get_run_logger().info("投递：%s", report.summary_zh())
     return report

@@ -18,6 +18,7 @@ from pingan.ticking import (
     resolve_as_of,
     waive,
 )
+from tasks.progress import progress_artifact
 
 
 @task(name="打开创建活动", persist_result=False)
@@ -28,7 +29,13 @@ def open_campaign_task(code: str, as_of: date | None) -> tuple[CampaignHandle, d
 
 @task(name="收取报送材料", persist_result=False, retries=2, retry_delay_seconds=5)
 def collect_task(code: str, inbox: str, as_of: date | None) -> IntakeReport:
-    report = collect_inbox(default_engine(), code, inbox, as_of=as_of)
+    report = collect_inbox(
+        default_engine(),
+        code,
+        inbox,
+        as_of=as_of,
+        progress=progress_artifact(f"{code}-intake-progress", "收取材料进度"),
+    )
     get_run_logger().info(
         "收取材料：合格 %d，重复 %d，退回 %d", report.accepted, report.duplicates, report.rejected
     )

@@ -482,6 +482,7 @@ def write_certificates(
     fsync: bool = False,
     workers: int = 1,
     batch_size: int = 200,
+    on_written: Callable[[int], None] | None = None,
 ) -> list[Path]:
     """One PDF per certificate under out_dir, in input order (default name: the cell code).
 
@@ -515,6 +516,8 @@ def write_certificates(
             with atomic_output(path, fsync=fsync) as fh:
                 fh.write(blob)
             written.append(path)
+            if on_written is not None and len(written) % batch_size == 0:
+                on_written(len(written))
     else:
         font_path = configured_font_path()
         ctx = multiprocessing.get_context("spawn")
@@ -526,8 +529,12 @@ def write_certificates(
                 pending.append(pool.submit(_write_batch, batch, out_dir, fsync, font_path))
                 if len(pending) >= 2 * workers:  # bounded look-ahead keeps memory flat
                     written.extend(pending.popleft().result())
+                    if on_written is not None:
+                        on_written(len(written))
             while pending:
                 written.extend(pending.popleft().result())
+                if on_written is not None:
+                    on_written(len(written))
     if fsync:
         _fsync_dir(out_dir)
     return written

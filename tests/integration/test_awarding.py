@@ -299,3 +299,21 @@ def test_award_notice_carries_the_cells_portal_link_when_configured(
         ).scalar_one()
     get_settings.cache_clear()
     assert "https://pa.example.cn/u/" in body
+
+
+def test_certificate_generation_reports_progress_to_the_end(
+    seeded: Loaded, tmp_path: Path
+) -> None:
+    campus = cells_by_domain(seeded.engine, seeded.handle)["campus"]
+    score_cells(seeded.engine, seeded.handle, {campus[0]: "pass", campus[1]: "pass"})
+    _approve(seeded)
+    run = _grant(seeded)
+    calls: list[tuple[int, int]] = []
+    awarding.write_documents(
+        seeded.engine,
+        seeded.handle,
+        award_ids=run.new_award_ids,
+        out_dir=tmp_path / "out",
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert calls[0] == (0, 2) and calls[-1] == (2, 2)
