@@ -7,6 +7,7 @@ from pathlib import Path
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
 from sqlalchemy import func, select
 
 from flows.report import ReportInput, report
@@ -27,8 +28,11 @@ def _load(db_url: str, config: Path, tmp_path: Path) -> None:
 
 def _latest_artifact(key: str) -> object:
     with get_client(sync_client=True) as client:
+        # Newest first: the SQLite and PostgreSQL runs of a test share one Prefect server.
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
         )
     assert found, key
     return found[0].data
