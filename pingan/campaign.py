@@ -17,14 +17,22 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from pingan.calendar import CalendarError, WorkingCalendar, load_overrides
 from pingan.problems import InputError, Problem
 
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
+_CODE = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+_KEY = r"[a-z][a-z0-9_-]{0,63}"
+Code = Annotated[str, Field(pattern=f"^{_CODE}$")]
+Key = Annotated[str, Field(pattern=f"^{_KEY}$")]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
+# Shorter where the text becomes a database column: unit.name, domain.name and phase.name
+# are 200 characters, unit.category 64 (PostgreSQL refuses longer values at load time).
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Category = Annotated[str, Field(min_length=1, max_length=64)]
+# award.number: the formatted certificate number.
+_AWARD_NUMBER_CHARS = 100
 
 # Who can owe a gate. "cells" may be narrowed to some domains with Gate.domains.
 OwedBy = Literal["coordinator", "lead_units", "participants", "villages", "cells"]
@@ -44,7 +52,7 @@ class Office(_Model):
 
 class Coordinator(_Model):
     code: Code
-    name: Text
+    name: Name
     office: Office | None = None
 
 
@@ -52,7 +60,7 @@ class UnitDef(_Model):
     """An organisation named in the campaign document (lead units, participating units)."""
 
     code: Code
-    name: Text
+    name: Name
     group: bool = Field(
         default=False,
         description="True when the document names a group of units without listing members",
@@ -95,10 +103,10 @@ class Rubric(_Model):
 
 class Domain(_Model):
     key: Key
-    name: Text
+    name: Name
     lead: Code
     participants: list[Code] = []
-    cell_categories: list[Text] = Field(min_length=1)
+    cell_categories: list[Category] = Field(min_length=1)
     title: Text = Field(description="命名挂牌 title awarded to a passed cell, e.g. 平安校园")
     rubric: Rubric
     description: str | None = None
@@ -106,7 +114,7 @@ class Domain(_Model):
 
 class Phase(_Model):
     key: Key
-    name: Text
+    name: Name
     starts_on: date
     ends_on: date
     assumed: bool = False
@@ -170,6 +178,31 @@ class AwardConfig(_Model):
     note: str | None = None
 
 
+def _hhmm(value: object) -> object:
+    if isinstance(value, int):
+        # YAML 1.1 reads an unquoted 10:00 as the sexagesimal number 600.
+        raise ValueError('时间须加引号，如 "10:00"')
+    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError('时间应为 HH:MM（24 小时制），如 "09:00"')
+    return value
+
+
+HHMM = Annotated[str, BeforeValidator(_hhmm)]
+
+
+class ScheduleConfig(_Model):
+    """When the Prefect deployments run, in the campaign's local time (deployments/build.py)."""
+
+    tick_at: HHMM = Field(default="09:00", description="daily tick, first phase to the award")
+    acceptance_at: HHMM = Field(default="10:00", description="once, first day of acceptance")
+    report_weekday: Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"] = "MO"
+    report_at: HHMM = "10:00"
+    dispatch_every_minutes: Literal[5, 10, 12, 15, 20, 30, 60] | None = Field(
+        default=60,
+        description="outside the quiet hours; null: only the tick's own dispatch and manual runs",
+    )
+
+
 class Campaign(_Model):
     code: Code
     name: Text
@@ -191,6 +224,7 @@ class Campaign(_Model):
     escalation: Escalation
     award: AwardConfig = AwardConfig()
     notifications: NotificationSettings = NotificationSettings()
+    schedule: ScheduleConfig = ScheduleConfig()
 
     # -- lookups used everywhere else -------------------------------------------------------
     def domain(self, key: str) -> Domain:
@@ -233,7 +267,7 @@ _PYDANTIC_MESSAGES = {
     "string_type": "应为文本",
     "string_pattern_mismatch": "格式不符：编码只能由字母、数字、- 和 _ 组成（键须小写字母开头）",
     "string_too_short": "不能为空",
-    "string_too_long": "过长",
+    "string_too_long": "过长（最多 {max_length} 个字符）",
     "float_parsing": "应为数字",
     "float_type": "应为数字",
     "int_parsing": "应为整数",
@@ -249,7 +283,19 @@ _PYDANTIC_MESSAGES = {
     "model_attributes_type": "应为一组字段（映射）",
     "bool_parsing": "应为 true 或 false",
     "bool_type": "应为 true 或 false",
+    "value_error": "{error}",
+    "dict_type": "应为一组字段（映射）",
+    "string_unicode": "含有无法识别的字符",
+    "int_parsing_size": "数值过大",
+    "less_than": "必须小于 {lt}",
+    "too_long": "最多 {max_length} 项",
+    "date_from_datetime_inexact": "应为日期（YYYY-MM-DD），不含时间",
+    "recursion_loop": "结构嵌套过深",
 }
+# Pydantic's own text is English; a type not mapped above still gets a Chinese line.
+_PYDANTIC_FALLBACK = "取值无效"
+# A pasted paragraph or a long list is not worth echoing whole.
+_MAX_SHOWN = 80
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -262,14 +308,17 @@ def _loc(loc: tuple[int | str, ...]) -> str:
 def _pydantic_problems(source: str, err: ValidationError) -> list[Problem]:
     problems = []
     for e in err.errors():
-        template = _PYDANTIC_MESSAGES.get(e["type"])
+        template = _PYDANTIC_MESSAGES.get(e["type"], _PYDANTIC_FALLBACK)
         ctx = {k: v for k, v in (e.get("ctx") or {}).items()}
         try:
-            message = template.format(**ctx) if template else e["msg"]
+            message = template.format(**ctx)
         except (KeyError, IndexError):
-            message = e["msg"]
+            message = _PYDANTIC_FALLBACK
         if e["type"] not in ("missing",) and "input" in e and not isinstance(e["input"], dict):
-            message += f"（当前值：{e['input']!r}）"
+            shown = repr(e["input"])
+            if len(shown) > _MAX_SHOWN:
+                shown = shown[:_MAX_SHOWN] + "…"
+            message += f"（当前值：{shown}）"
         problems.append(Problem(source, _loc(tuple(e["loc"])), message))
     return problems
 
@@ -329,15 +378,43 @@ def read_yaml(path: Path) -> Any:
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
         what = getattr(exc, "problem", None) or str(exc)
         raise InputError([Problem(source, where, f"YAML 语法错误：{what}")]) from None
+    except RecursionError:
+        # PyYAML parses nesting by recursion: thousands of "[" exhaust the stack.
+        raise InputError(
+            [Problem(source, "", "YAML 嵌套层次过深，不是有效的创建活动配置")]
+        ) from None
+
+
+# C0 controls but tab and line breaks, and DEL: PostgreSQL refuses NUL in text and JSON,
+# and the rest only hide or garble what a name shows.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _control_problems(data: Any, source: str) -> list[Problem]:
+    problems: list[Problem] = []
+    pending: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
+    while pending:  # not recursive: the YAML may nest as deep as the parser allowed
+        node, loc = pending.pop()
+        if isinstance(node, dict):
+            pending.extend((v, (*loc, str(k))) for k, v in node.items())
+        elif isinstance(node, list):
+            pending.extend((v, (*loc, i)) for i, v in enumerate(node))
+        elif isinstance(node, str) and _CONTROL.search(node):
+            problems.append(Problem(source, _loc(loc), "含有控制字符（如 NUL），请删除后重试"))
+    return sorted(problems, key=lambda p: p.where)
 
 
 def parse_campaign(data: Any, source: str) -> Campaign:
     if not isinstance(data, dict):
         raise InputError([Problem(source, "", "文件内容应为一组字段（YAML 映射）")])
+    problems = _control_problems(data, source)
     try:
-        return Campaign.model_validate(data)
+        campaign = Campaign.model_validate(data)
     except ValidationError as err:
-        raise InputError(_pydantic_problems(source, err)) from None
+        raise InputError(problems + _pydantic_problems(source, err)) from None
+    if problems:
+        raise InputError(problems)
+    return campaign
 
 
 def load_campaign(path: Path | str, *, check_calendar: bool = True) -> Campaign:
@@ -349,10 +426,14 @@ def load_campaign(path: Path | str, *, check_calendar: bool = True) -> Campaign:
         problems += calendar_problems(campaign, path)
     if campaign.templates_dir is not None:
         # Stored absolute, so the database copy of the campaign still finds the templates.
-        templates = (path.parent / campaign.templates_dir).resolve()
-        if not templates.is_dir():
-            problems.append(Problem(str(path), "templates_dir", f"模板目录 {templates} 不存在"))
-        campaign = campaign.model_copy(update={"templates_dir": str(templates)})
+        try:
+            templates = (path.parent / campaign.templates_dir).resolve()
+        except _BAD_PATH:
+            problems.append(Problem(str(path), "templates_dir", _bad_dir(campaign.templates_dir)))
+        else:
+            if not templates.is_dir():
+                problems.append(Problem(str(path), "templates_dir", f"模板目录 {templates} 不存在"))
+            campaign = campaign.model_copy(update={"templates_dir": str(templates)})
     if problems:
         raise InputError(problems)
     return campaign
@@ -367,16 +448,42 @@ def working_calendar(campaign: Campaign, path: Path | None) -> WorkingCalendar:
     return WorkingCalendar.from_config(campaign.calendar.mode, directory)
 
 
+_MAX_YEAR_PROBLEMS = 3
+# Path.resolve: ValueError for a NUL, RuntimeError for a symlink loop, OSError otherwise.
+_BAD_PATH = (ValueError, RuntimeError, OSError)
+
+
+def _bad_dir(value: str) -> str:
+    return f"目录路径 {value[:_MAX_SHOWN]!r} 无效（含有不允许的字符或无法解析）"
+
+
 def calendar_problems(campaign: Campaign, path: Path) -> list[Problem]:
     source = str(path)
     try:
         directory = overrides_dir(campaign, path)
+    except _BAD_PATH:
+        return [
+            Problem(source, "calendar.overrides_dir", _bad_dir(campaign.calendar.overrides_dir))
+        ]
+    try:
         cal = WorkingCalendar(
             campaign.calendar.mode, load_overrides(directory), overrides_dir=directory
         )
     except CalendarError as exc:
         return [Problem(source, "calendar.overrides_dir", str(exc))]
-    return [Problem(source, "calendar", p) for p in cal.check_years(campaign.years())]
+    except OSError as exc:
+        return [
+            Problem(source, "calendar.overrides_dir", f"无法读取工作日历覆盖目录：{exc.strerror}")
+        ]
+    messages = cal.check_years(campaign.years())
+    if len(messages) > _MAX_YEAR_PROBLEMS:
+        # A typo such as 0017 for 2017 would otherwise list two thousand years one by one.
+        rest = len(messages) - _MAX_YEAR_PROBLEMS
+        messages = [
+            *messages[:_MAX_YEAR_PROBLEMS],
+            f"另有 {rest} 个年份同样无法确定节假日安排，请核对各阶段的日期",
+        ]
+    return [Problem(source, "calendar", p) for p in messages]
 
 
 def _duplicates(values: list[str]) -> list[str]:
@@ -498,7 +605,22 @@ def semantic_problems(c: Campaign, source: str) -> list[Problem]:
             f"编号格式含未知占位符 {{{exc.args[0]}}}（可用：prefix、title、year、seq、domain）",
         )
     except Exception as exc:  # any format error is the user's: report it, never raise
-        add("award.number_format", f"编号格式无效（{exc}）")
+        add("award.number_format", f"编号格式无效（{exc or type(exc).__name__}）")
+    else:
+        for i, d in enumerate(c.domains):
+            try:
+                number = c.award.number_format.format(
+                    prefix=c.award.prefix, title=d.title, year=9999, seq=999_999, domain=d.name
+                )
+            except Exception as exc:  # "{title[5]}" on a shorter title, say
+                add(f"domains[{i}].title", f"编号格式无法用于本领域（{exc or type(exc).__name__}）")
+                continue
+            if len(number) > _AWARD_NUMBER_CHARS:
+                add(
+                    "award.number_format",
+                    f"领域 {d.key} 的命名编号可长达 {len(number)} 个字符，"
+                    f"超过上限 {_AWARD_NUMBER_CHARS} 个（请缩短前缀或 domains[{i}].title）",
+                )
     if c.award.issued_on is not None and c.award.issued_on < c.starts_on:
         add("award.issued_on", f"命名日期 {c.award.issued_on} 早于活动开始日期 {c.starts_on}")
     return out
@@ -522,6 +644,22 @@ def _rubric_problems(r: Rubric, where: str, source: str) -> list[Problem]:
         if d.max_points > r.total:
             out.append(Problem(source, f"{where}.deductions[{i}].max_points", "扣分上限高于总分"))
     return out
+
+
+_CODE_RE = re.compile(_CODE)
+_KEY_RE = re.compile(_KEY)
+
+
+def is_code(text: str) -> bool:
+    """Whether text is a well-formed campaign or unit code. Anything else names nothing, so
+    a caller can answer "not found" without sending it to the database, which may refuse
+    it outright (PostgreSQL and NUL; a lone surrogate cannot even be encoded)."""
+    return _CODE_RE.fullmatch(text) is not None
+
+
+def is_key(text: str) -> bool:
+    """Whether text is a well-formed key (domain, phase, gate); see is_code."""
+    return _KEY_RE.fullmatch(text) is not None
 
 
 _SLUG = re.compile(r"[^a-z0-9-]+")

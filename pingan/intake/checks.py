@@ -101,7 +101,9 @@ def _sniff_zip(head: bytes, open_zip: Callable[[], zipfile.ZipFile] | None) -> s
         with open_zip() if open_zip is not None else zipfile.ZipFile(io.BytesIO(head)) as zf:
             names = zf.namelist()
     # ValueError: a member name flagged as UTF-8 that is not, i.e. a damaged archive.
-    except (zipfile.BadZipFile, EOFError, ValueError):
+    # NotImplementedError: a directory entry asking for a newer ZIP version than Python
+    # reads (one flipped byte does it); such a file must be rejected, not stop intake.
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
         return None
     if "[Content_Types].xml" in names:
         if any(n.startswith("word/") for n in names):

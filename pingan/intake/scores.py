@@ -12,6 +12,7 @@ here touches the database or the clock.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -35,6 +36,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from pingan.campaign import Campaign, Domain
 from pingan.intake.tabular import detect_encoding, preflight
 from pingan.problems import InputError, Problem
+from pingan.render.cells import safe_cell
 from pingan.scoring import ScoreSheet, check_sheet
 
 # Excel's own row limit; a CSV longer than any workbook is not a score sheet.
@@ -277,26 +279,37 @@ def write_template(
         seen.add(cell.code)
         by_domain[cell.domain].append(cell)
 
-    book = openpyxl.Workbook(write_only=True)
     titles = _sheet_titles(campaign)
     window = acceptance_window(campaign)
-    for key in keys:
-        members = sorted(by_domain[key], key=lambda c: (c.village or "", c.code))
-        _write_sheet(book, campaign, campaign.domain(key), titles[key], members, window)
-
-    out.parent.mkdir(parents=True, exist_ok=True)
     # Same directory so os.replace is a rename; a reader sees the old file or the new one.
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Opened before the sheets are built: a write-only sheet never saved complains
+        # when it is collected.
         with tmp.open("xb") as fh:
+            book = openpyxl.Workbook(write_only=True)
+            for key in keys:
+                members = sorted(by_domain[key], key=lambda c: (c.village or "", c.code))
+                _write_sheet(book, campaign, campaign.domain(key), titles[key], members, window)
             book.save(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, out)
+    except OSError as exc:
+        # A folder that is a file, a read-only place, a full disk: the operator's to fix.
+        _discard(tmp)
+        reason = exc.strerror or type(exc).__name__
+        raise InputError([Problem(str(out), "", f"无法写入评分表：{reason}")]) from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
     return out
+
+
+def _discard(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def _write_sheet(
@@ -356,9 +369,11 @@ def _write_sheet(
 
 
 def _text_cell(ws: Any, text: str) -> Any:
-    cell = WriteOnlyCell(ws, value=text)
     # openpyxl stores any text starting with "=" as a formula; a unit named "=HYPERLINK(…)"
-    # in the roster must reach the assessors as the text it is.
+    # in the roster must reach the assessors as the text it is. The text type keeps Excel
+    # from evaluating it here, and safe_cell keeps it text in a CSV the team saves from it.
+    # The reader finds columns by the hidden key row, whose keys safe_cell leaves alone.
+    cell = WriteOnlyCell(ws, value=safe_cell(text))
     cell.data_type = "s"
     return cell
 

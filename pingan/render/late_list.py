@@ -21,7 +21,7 @@ def late_list_xlsx(title: str, items: Iterable[Mapping[str, Any]]) -> bytes:
     ws = wb.active
     assert ws is not None
     ws.title = "逾期事项"
-    ws.append([title])
+    ws.append([_cell(title)])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append(list(HEADERS))
     for c in ws[2]:
