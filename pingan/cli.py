@@ -396,7 +396,9 @@ def outbox(
         str | None, typer.Option("--state", help="只列出某一状态（queued、sent、failed、dead……）")
     ] = None,
     dead: Annotated[bool, typer.Option("--dead", help="retry 时：全部放弃的投递重新排队")] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出的条数")] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1_000_000, help="最多列出的条数")
+    ] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
     db: DbOption = None,
 ) -> None:
@@ -411,7 +413,8 @@ def outbox(
         if not args:
             raise InputError([Problem("参数", "CAMPAIGN", "请给出创建活动编码")])
         handle = open_campaign(engine, args[0])
-        bad = [a for a in args[1:] if not a.isdigit()]
+        # ASCII only: str.isdigit also takes "٣" and "³"; 18 digits fit every database.
+        bad = [a for a in args[1:] if not (a.isascii() and a.isdigit() and len(a) <= 18)]
         if bad or not (args[1:] or dead):
             raise InputError(
                 [Problem("参数", "ID", f"投递编号应为数字：{a}") for a in bad]

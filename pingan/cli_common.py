@@ -45,6 +45,9 @@ def friendly(fn: F) -> F:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            unreadable = _unreadable_arguments(kwargs)
+            if unreadable:
+                raise InputError(unreadable)
             return fn(*args, **kwargs)
         except InputError as exc:
             for p in exc.problems:
@@ -62,6 +65,22 @@ def friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _unreadable_arguments(kwargs: dict[str, Any]) -> list[Problem]:
+    """Arguments holding bytes that are not UTF-8 (Python keeps them as lone surrogates):
+    no database can store or even look them up, so they are refused before any work."""
+    problems = []
+    for name, value in kwargs.items():
+        for item in value if isinstance(value, list) else [value]:
+            text = str(item) if isinstance(item, Path) else item
+            if isinstance(text, str) and any("\ud800" <= ch <= "\udfff" for ch in text):
+                option = f"--{name.replace('_', '-')}"
+                problems.append(
+                    Problem("参数", option, "含有无法识别的字符，请确认终端使用 UTF-8 编码")
+                )
+                break
+    return problems
+
+
 def _engine(db: str | None) -> Engine:
     from pingan.db.session import make_engine
     from pingan.settings import get_settings
@@ -69,8 +88,15 @@ def _engine(db: str | None) -> Engine:
     return make_engine(db or get_settings().resolved_database_url())
 
 
+MAX_ACTOR_CHARS = 100  # audit_event.actor
+
+
 def _actor(actor: str | None) -> str:
     if actor:
+        if len(actor) > MAX_ACTOR_CHARS:
+            raise InputError(
+                [Problem("参数", "--actor", f"操作人过长（上限 {MAX_ACTOR_CHARS} 个字符）")]
+            )
         return actor
     try:
         return getpass.getuser()

@@ -41,13 +41,20 @@ def collect_inbox(
     progress: Progress | None = None,
 ) -> IntakeReport:
     handle = open_campaign(engine, campaign_code)
+    label = "清单文件" if manifest else "报送目录"
+    # Path("") is the working directory: a blank field in the UI would collect the worker's
+    # own files (and move them to .processed).
+    if not inbox.strip():
+        raise InputError([Problem("参数", "inbox", f"请填写{label}")])
     if "://" not in inbox and not Path(inbox).exists():
-        label = "清单文件" if manifest else "报送目录"
         raise InputError([Problem(inbox, "", f"{label}不存在")])
     settings = get_settings()
     tz = handle.campaign.timezone
+    evidence = EvidenceStore(settings.resolved_evidence_dir())
+    # A worker killed mid-copy leaves a hidden temp file; an hour later nobody is writing it.
+    evidence.sweep_temp(older_than_s=3600)
     kwargs = {
-        "evidence": EvidenceStore(settings.resolved_evidence_dir()),
+        "evidence": evidence,
         "quarantine": Quarantine(settings.resolved_quarantine_dir()),
         "received_at": received_at_for(as_of, tz),
         "tz": tz,

@@ -54,6 +54,7 @@ from sqlalchemy import (
     union,
     update,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pingan.campaign import Campaign
@@ -578,6 +579,27 @@ def reconcile(conn: Connection, campaign_id: int) -> int:
     )
 
 
+_DEADLOCK = "40P01"  # PostgreSQL's deadlock_detected
+
+
+def _again_on_deadlock(step: Callable[..., object], *args: Any) -> None:
+    """Run a roll-up, again if PostgreSQL chose it as the victim of a deadlock.
+
+    Two dispatchers rolling up overlapping notifications lock them in different orders,
+    and PostgreSQL aborts one. A roll-up only recomputes states from the deliveries, so it
+    is safe to repeat; the connection is in autocommit mode, so nothing else is undone.
+    """
+    tries = 5
+    for attempt in range(tries):
+        try:
+            step(*args)
+            return
+        except OperationalError as exc:
+            if attempt == tries - 1 or getattr(exc.orig, "sqlstate", None) != _DEADLOCK:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 def _next_due(conn: Connection, campaign_id: int) -> datetime | None:
     waiting = conn.scalar(
         select(func.min(DC.next_attempt_at)).where(
@@ -844,10 +866,11 @@ def dispatch(
                 handled = report.sent + report.failed + report.dead + report.cancelled
                 progress(min(handled, total), max(total, handled))
                 if len(unrolled) >= ROLLUP_EVERY or time.monotonic() - rolled_at >= ROLLUP_EVERY_S:
-                    rollup_notifications(conn, sorted(unrolled))
+                    _again_on_deadlock(rollup_notifications, conn, sorted(unrolled))
                     unrolled.clear()
                     rolled_at = time.monotonic()
-            reconcile(conn, campaign_id)  # includes whatever is left in ``unrolled``
+            # Includes whatever is left in ``unrolled``.
+            _again_on_deadlock(reconcile, conn, campaign_id)
         finally:
             if not conn.closed and not conn.invalidated:
                 _fast_commits(conn, False)

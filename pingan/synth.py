@@ -11,6 +11,7 @@ so memory stays flat whatever the size requested.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import re
@@ -23,6 +24,7 @@ from pathlib import Path
 from random import Random
 
 from pingan.campaign import Campaign, Domain
+from pingan.problems import InputError, Problem
 
 HEADER: tuple[str, ...] = (
     "code",
@@ -215,15 +217,21 @@ def synth_roster(campaign: Campaign, cells: int, seed: int) -> Iterator[tuple[st
 def write_roster(campaign: Campaign, cells: int, seed: int, out: Path) -> SynthSummary:
     """Write the roster as UTF-8 CSV; readers never see a half-written file."""
     per_domain = domain_counts(campaign, cells)
-    out.parent.mkdir(parents=True, exist_ok=True)
     # Same directory so os.replace is a rename; not mkstemp, whose 0600 would outlive the rename.
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("x", encoding="utf-8", newline="") as f:
             csv.writer(f, lineterminator="\n").writerows(synth_roster(campaign, cells, seed))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, out)
+    except OSError as exc:
+        # A folder that is a file, a read-only place, a full disk: the operator's to fix.
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        reason = exc.strerror or type(exc).__name__
+        raise InputError([Problem(str(out), "", f"无法写入名册文件：{reason}")]) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pingan.calendar import today_in
-from pingan.campaign import Campaign
+from pingan.campaign import Campaign, is_code, is_key
 from pingan.db.audit import AuditEventRow
 from pingan.db.campaigns import CampaignRow, GateRow
 from pingan.db.evaluate import CalendarNotLoaded, PlanSummary, evaluate, plan_notifications
@@ -40,19 +40,43 @@ class CampaignHandle:
 def open_campaign(engine: Engine, code: str) -> CampaignHandle:
     """The campaign as loaded into the database: workers need no YAML files."""
     ensure_schema(engine)
-    with Session(engine) as session:
-        row = session.scalar(select(CampaignRow).where(CampaignRow.code == code))
+    row = None
+    # A malformed code names no campaign; PostgreSQL would refuse one holding a NUL.
+    if is_code(code):
+        with Session(engine) as session:
+            row = session.scalar(select(CampaignRow).where(CampaignRow.code == code))
     if row is None:
         raise InputError(
             [
                 Problem(
                     "参数",
                     "campaign",
-                    f"数据库中没有编码为 {code} 的创建活动，请先执行 pingan load",
+                    f"数据库中没有编码为 {_shown(code)} 的创建活动，请先执行 pingan load",
                 )
             ]
         )
     return CampaignHandle(row.id, Campaign.model_validate(row.config))
+
+
+# Column sizes of obligation.waived_reason and audit_event.actor.
+MAX_REASON_CHARS = 500
+MAX_ACTOR_CHARS = 100
+
+
+def _shown(text: str) -> str:
+    """Operator text in a message: cut short, invisible characters escaped."""
+    cut = text if len(text) <= 40 else text[:40] + "…"
+    return cut if cut.isprintable() else repr(cut)
+
+
+def _text_problem(value: str, where: str, what: str, limit: int) -> Problem | None:
+    if not value.strip():
+        return Problem("参数", where, f"必须填写{what}")
+    if len(value) > limit:
+        return Problem("参数", where, f"{what}过长（{len(value)} 个字符，上限 {limit} 个）")
+    if "\x00" in value:
+        return Problem("参数", where, f"{what}中不得含有 NUL 字符")
+    return None
 
 
 def resolve_as_of(handle: CampaignHandle, as_of: date | None) -> date:
@@ -151,26 +175,38 @@ def waive(
 ) -> int:
     """Waive (or re-open) the obligations of some units for one gate, audited per unit."""
     cid = handle.campaign_id
-    problems: list[Problem] = []
-    if not reason.strip():
-        problems.append(Problem("参数", "--reason", "必须填写豁免或恢复的理由"))
-    with sessionmaker(engine)() as session, session.begin():
-        gate_id = session.scalar(
-            select(GateRow.id).where(GateRow.campaign_id == cid, GateRow.key == gate_key)
+    problems = [
+        p
+        for p in (
+            _text_problem(reason, "--reason", "豁免或恢复的理由", MAX_REASON_CHARS),
+            _text_problem(actor, "--actor", "操作人", MAX_ACTOR_CHARS),
         )
+        if p is not None
+    ]
+    with sessionmaker(engine)() as session, session.begin():
+        gate_id = None
+        if is_key(gate_key):  # anything else names no gate, and may not even be storable
+            gate_id = session.scalar(
+                select(GateRow.id).where(GateRow.campaign_id == cid, GateRow.key == gate_key)
+            )
         if gate_id is None:
             known = "、".join(g.key for g in handle.campaign.gates)
-            problems.append(Problem("参数", "--gate", f"事项 {gate_key} 不存在（可选：{known}）"))
+            problems.append(
+                Problem("参数", "--gate", f"事项 {_shown(gate_key)} 不存在（可选：{known}）")
+            )
         units = dict(
             session.execute(
                 select(UnitRow.code, UnitRow.id).where(
-                    UnitRow.campaign_id == cid, UnitRow.code.in_(unit_codes)
+                    UnitRow.campaign_id == cid,
+                    UnitRow.code.in_([c for c in unit_codes if is_code(c)]),
                 )
             ).all()
         )
         for code in unit_codes:
             if code not in units:
-                problems.append(Problem("参数", "--unit", f"单位编码 {code} 不在本创建活动中"))
+                problems.append(
+                    Problem("参数", "--unit", f"单位编码 {_shown(code)} 不在本创建活动中")
+                )
         if problems:
             raise InputError(problems)
         rows = session.execute(

@@ -419,7 +419,14 @@ def _is_transient(segment: str) -> bool:
 
 
 def _list_inbox(inbox: str, report: IntakeReport, day: str) -> list[_Item]:
-    fs, root = fsspec.core.url_to_fs(inbox)
+    try:
+        fs, root = fsspec.core.url_to_fs(inbox)
+    # ValueError: no filesystem for the protocol; ImportError: its driver is not installed;
+    # OSError: a remote one that cannot be reached. Nothing was taken in either way.
+    except (ValueError, ImportError) as exc:
+        raise InputError([Problem(inbox, "", f"报送目录地址无法识别（{exc}）")]) from None
+    except OSError as exc:
+        raise InputError([Problem(inbox, "", f"无法连接报送目录：{_os_reason(exc)}")]) from None
     root = str(root).rstrip("/")
     if isinstance(fs, LocalFileSystem):
         found = list(_walk_local(root, report))
@@ -431,7 +438,11 @@ def _list_inbox(inbox: str, report: IntakeReport, day: str) -> list[_Item]:
     else:
         prefix = root + "/"
         items = []
-        for path, info in fs.find(root, detail=True, withdirs=False).items():
+        try:
+            listing = fs.find(root, detail=True, withdirs=False)
+        except OSError as exc:
+            raise InputError([Problem(inbox, "", f"无法读取报送目录：{_os_reason(exc)}")]) from None
+        for path, info in listing.items():
             if not path.startswith(prefix) or info.get("type", "file") != "file":
                 continue
             rel = path[len(prefix) :]
@@ -444,6 +455,10 @@ def _list_inbox(inbox: str, report: IntakeReport, day: str) -> list[_Item]:
     # Sorted so one unit's files fall into one batch and so runs are reproducible.
     items.sort(key=lambda i: i.rel)
     return items
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 def _walk_local(root: str, report: IntakeReport) -> Iterator[tuple[str, str, int]]:
@@ -723,13 +738,7 @@ def _process_batch(
             a.item.outcome = FileOutcome("skipped", sha256=a.sha256, size=a.size)
 
     if fresh:
-        try:
-            stored, already, submissions = _write_batch(run, fresh)
-        except IntegrityError:
-            # A concurrent writer (another worker, or an upload sent twice at once)
-            # recorded some of this content between our check and our insert; a second
-            # pass sees its rows and counts them as duplicates.
-            stored, already, submissions = _write_batch(run, fresh)
+        stored, already, submissions = _write_batch_settling(run, fresh)
     else:
         stored, already, submissions = [], [], 0
     recorded_by = {
@@ -1007,6 +1016,25 @@ def _write_batch(run: _Run, fresh: list[_Accepted]) -> tuple[list[_Accepted], li
             .values(done_on=run.received_on, status_as_of=None)
         )
     return stored, already, len(keys)
+
+
+# Concurrent writers that collide with this batch; each collision means another batch
+# committed, so a few passes always settle (four ticks on one inbox needed three).
+_WRITE_TRIES = 10
+
+
+def _write_batch_settling(
+    run: _Run, fresh: list[_Accepted]
+) -> tuple[list[_Accepted], list[_Accepted], int]:
+    """_write_batch, again while a concurrent writer (another worker, or an upload sent
+    twice at once) records some of this content between our check and our insert: the
+    next pass sees its rows and counts them as duplicates."""
+    for _ in range(_WRITE_TRIES - 1):
+        try:
+            return _write_batch(run, fresh)
+        except IntegrityError:
+            continue
+    return _write_batch(run, fresh)
 
 
 def _remove_delivered(items: Sequence[_Item], pool: Executor | None = None) -> None:

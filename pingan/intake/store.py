@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import os
 import re
+import shutil
 import tempfile
 import time
 import uuid
@@ -140,13 +141,16 @@ class Quarantine:
         basename, never the directory.
         """
         basename = safe_basename(relative_name)
-        folder = self.root / when.strftime("%Y%m%d") / uuid.uuid4().hex
-        _make_dirs(folder.parent)
-        folder.mkdir()
+        day = self.root / when.strftime("%Y%m%d")
+        _make_dirs(day)
+        name = uuid.uuid4().hex
+        # Filled under a hidden name and renamed into place whole: neither a reader nor a
+        # crash (SIGKILL runs no cleanup) ever leaves a quarantined file without its reason.
+        building = day / f".{name}{_TEMP_SUFFIX}"
+        building.mkdir()
         try:
-            temp, sha256, size = _copy_to_temp(src_open, folder)
-            dest = folder / basename
-            os.replace(temp, dest)
+            temp, sha256, size = _copy_to_temp(src_open, building)
+            os.replace(temp, building / basename)
             note = "\n".join(
                 (
                     f"原始相对路径:{_printable(relative_name)}",
@@ -158,15 +162,15 @@ class Quarantine:
                     "",
                 )
             )
-            _write_text_durably(folder / f"{basename}.reason.txt", note)
+            _write_text_durably(building / f"{basename}.reason.txt", note)
+            _fsync_dir(building)
+            folder = day / name
+            os.replace(building, folder)
         except BaseException:
-            # A half-filled folder would look like a quarantined file with no reason.
-            for child in folder.iterdir():
-                child.unlink()
-            folder.rmdir()
+            shutil.rmtree(building, ignore_errors=True)
             raise
-        _fsync_dir(folder)
-        return dest
+        _fsync_dir(day)
+        return folder / basename
 
 
 _MAX_BASENAME_BYTES = 200  # leaves room for ".reason.txt" within the 255-byte limit
