@@ -21,12 +21,12 @@ from prefect import Flow
 from prefect.client.schemas.schedules import RRuleSchedule
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.utilities.callables import parameter_schema
-from pydantic import BaseModel
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from deployments.build import ScheduleTimes, deployment_specs, prefect_yaml
 from deployments.steps import enter_project
-from pingan.campaign import Campaign, load_campaign
+from pingan.campaign import Campaign, ScheduleConfig, load_campaign
 from pingan.cli_deploy import register
 from tests.factories import SEED_CODE, SEED_CONFIG
 
@@ -225,22 +225,17 @@ def test_dispatch_runs_round_the_clock_without_quiet_hours_and_can_be_manual() -
     assert spec_fires(c, "dispatch", manual) == []
 
 
-class _Times(BaseModel):
-    tick_at: str = "08:15"
-    dispatch_every_minutes: int | None = None
-
-
-class _WithSchedule(Campaign):
-    """The campaign schema once it has a ``schedule`` section."""
-
-    schedule: _Times = _Times()
-
-
 def test_a_schedule_section_in_the_campaign_sets_the_times() -> None:
-    c = _WithSchedule.model_validate(seed().model_dump())
+    times = ScheduleConfig(tick_at="08:15", dispatch_every_minutes=None)
+    c = seed().model_copy(update={"schedule": times})
     assert spec_fires(c, "tick")[0] == local(date(2017, 5, 1), 8, 15)
     assert spec_fires(c, "dispatch") == []
     assert spec_fires(c, "report")[0] == local(date(2017, 5, 1), 10)  # default kept
+
+
+def test_an_unquoted_time_in_the_schedule_is_explained() -> None:
+    with pytest.raises(ValidationError, match="时间须加引号"):
+        ScheduleConfig.model_validate({"tick_at": 600})
 
 
 # --- the pull step ------------------------------------------------------------------------
