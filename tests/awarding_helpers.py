@@ -49,7 +49,12 @@ def score_cells(
     ]
     with session_scope(engine) as session:
         return store_scores(
-            session, handle.campaign, handle.campaign_id, rows, source="test", actor="test",
+            session,
+            handle.campaign,
+            handle.campaign_id,
+            rows,
+            source="test",
+            actor="test",
             file_name="test",
         )
 

@@ -301,9 +301,7 @@ def test_award_notice_carries_the_cells_portal_link_when_configured(
     assert "https://pa.example.cn/u/" in body
 
 
-def test_certificate_generation_reports_progress_to_the_end(
-    seeded: Loaded, tmp_path: Path
-) -> None:
+def test_certificate_generation_reports_progress_to_the_end(seeded: Loaded, tmp_path: Path) -> None:
     campus = cells_by_domain(seeded.engine, seeded.handle)["campus"]
     score_cells(seeded.engine, seeded.handle, {campus[0]: "pass", campus[1]: "pass"})
     _approve(seeded)
