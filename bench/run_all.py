@@ -237,10 +237,15 @@ BENCHES: dict[str, Callable[[bool], list[Row]]] = {
 }
 
 
-def table(rows: list[Row], full: bool) -> str:
+def table(rows: list[Row], full: bool, only: list[str] | None = None) -> str:
     cpu = _cpu_model()
+    partial = (
+        f" (the {', '.join(only)} rows last refreshed with `--only {' '.join(only)}`)"
+        if only
+        else ""
+    )
     lines = [
-        f"Produced by `bench/run_all.py{' --full' if full else ''}` on "
+        f"Produced by `bench/run_all.py{' --full' if full else ''}`{partial} on "
         f"{datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} CPUs ({cpu}), Python "
         f"{platform.python_version()}, {platform.system()} {platform.release()}. Each figure is "
         "compared with a baseline measured in the same run.",
@@ -318,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         order = list(LABELS.values())
         rows = sorted(kept_rows(names) + rows, key=lambda r: order.index(r[0]))
-    markdown = table(rows, args.full)
+    markdown = table(rows, args.full, args.only)
     print(markdown)
     if args.json:
         args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
