@@ -43,6 +43,8 @@ from pingan import awarding
 from pingan.campaign import Campaign, load_campaign
 from pingan.db.assessing import active_cells, store_scores
 from pingan.db.session import session_scope
+from pingan.demo_sim import Verdict
+from pingan.demo_sim import write_scores_csv as write_sheet
 from pingan.intake.scores import CellRef, acceptance_window, read_scores
 from pingan.loading import load
 from pingan.synth import write_roster
@@ -53,33 +55,27 @@ TODAY = date(2017, 11, 18)
 
 
 def write_scores_csv(campaign: Campaign, cells: list[CellRef], path: Path) -> int:
-    """Full marks, except every tenth cell scores zero (fails). Returns the passing count."""
-    keys: list[str] = []
-    for d in campaign.domains:
-        r = d.rubric
-        for k in (
-            *(f"c:{c.key}" for c in r.criteria),
-            *(f"d:{x.key}" for x in r.deductions),
-            *(f"v:{v.key}" for v in r.vetoes),
-        ):
-            if k not in keys:
-                keys.append(k)
-    header = ["domain", "code", *keys, "assessor", "assessed_on"]
-    passing = 0
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        for i, cell in enumerate(cells):
-            r = campaign.domain(cell.domain).rubric
-            fail = i % 10 == 9
-            passing += not fail
-            own = {f"c:{c.key}": (0 if fail else c.points) for c in r.criteria}
-            own |= {f"d:{x.key}": 0 for x in r.deductions}
-            own |= {f"v:{v.key}": "否" for v in r.vetoes}
-            w.writerow(
-                [cell.domain, cell.code, *(own.get(k, "") for k in keys), "考核组", ASSESSED_ON]
-            )
-    return passing
+    """Full marks, except every tenth cell misses half its points (fails). Returns how many
+    pass. The same sheet writer as the demo's assessment team."""
+    verdicts = [
+        Verdict(cell, "fail" if i % 10 == 9 else "pass", ASSESSED_ON)
+        for i, cell in enumerate(cells)
+    ]
+    write_sheet(campaign, verdicts, path, "考核组")
+    return sum(v.outcome == "pass" for v in verdicts)
+
+
+def approve(engine: Engine, handle: Any) -> None:
+    awarding.sign_off(
+        engine,
+        handle,
+        approver="基准测试",
+        approved=True,
+        comment=None,
+        exclusions={},
+        actor="bench",
+        source="bench",
+    )
 
 
 def baseline_import(engine: Engine, path: Path) -> float:
@@ -141,16 +137,7 @@ def one_backend(backend: str, work: Path, roster: Path, cells_n: int) -> dict[st
         imported = time.perf_counter() - start
         assert counts["passed"] == passing
 
-        awarding.sign_off(
-            engine,
-            handle,
-            approver="基准测试",
-            approved=True,
-            comment=None,
-            exclusions={},
-            actor="bench",
-            source="bench",
-        )
+        approve(engine, handle)
         start = time.perf_counter()
         run = awarding.grant(engine, handle, as_of=TODAY, actor="bench")
         granted = time.perf_counter() - start
@@ -209,16 +196,7 @@ def certificates(work: Path, roster: Path, limit: int | None) -> dict[str, Any]:
                 actor="bench",
                 file_name=scores.name,
             )
-        awarding.sign_off(
-            engine,
-            handle,
-            approver="基准测试",
-            approved=True,
-            comment=None,
-            exclusions={},
-            actor="bench",
-            source="bench",
-        )
+        approve(engine, handle)
         run = awarding.grant(engine, handle, as_of=TODAY, actor="bench", notify=False)
         ids = run.new_award_ids[:limit] if limit else run.new_award_ids
         start = time.perf_counter()
