@@ -35,7 +35,7 @@ from pingan.db.awarding import (
 from pingan.db.base import table, utcnow
 from pingan.db.bulk import insert_or_ignore
 from pingan.db.locks import campaign_lock
-from pingan.db.messages import link_moment
+from pingan.db.messages import link_moment, message_common
 from pingan.db.notifications import NotificationRow
 from pingan.db.session import session_scope
 from pingan.db.units import UnitRow
@@ -205,19 +205,6 @@ def grant(
     )
 
 
-def _message_common(campaign: Campaign, today: date) -> dict[str, Any]:
-    office = campaign.coordinator.office
-    return {
-        "campaign": {"short": campaign.short_name or campaign.name, "name": campaign.name},
-        "office": {
-            "name": office.name if office else campaign.coordinator.name,
-            "phone": office.phone if office else None,
-        },
-        "coordinator": issuer_name(campaign, campaign.coordinator.name),
-        "today": today,
-    }
-
-
 def plan_notices(
     session: Session, handle: CampaignHandle, awards: Sequence[AwardListing], today: date
 ) -> int:
@@ -230,7 +217,10 @@ def plan_notices(
         return 0
     campaign = handle.campaign
     override = campaign.templates_dir
-    common = _message_common(campaign, today)
+    common = {
+        **message_common(campaign, today),
+        "coordinator": issuer_name(campaign, campaign.coordinator.name),
+    }
     codes = {a.cell_code for a in awards} | {campaign.domain(a.domain).lead for a in awards}
     unit_ids: dict[str, int] = {}
     chunk = sorted(codes)

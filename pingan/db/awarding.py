@@ -23,6 +23,7 @@ from pingan.db.audit import AuditEventRow
 from pingan.db.base import table, utcnow
 from pingan.db.bulk import bulk_insert
 from pingan.db.campaigns import DomainRow
+from pingan.db.status import latest_rounds
 from pingan.db.units import UnitRow
 from pingan.problems import InputError, Problem
 from pingan.scoring import ScoreSheet, score
@@ -85,17 +86,8 @@ def _active_cells(campaign_id: int) -> tuple[Any, ...]:
     return (UnitRow.campaign_id == campaign_id, UnitRow.kind == "cell", UnitRow.status == "active")
 
 
-def _latest_round(campaign_id: int, as_of: date | None = None) -> Any:
-    q = select(AssessmentRow.unit_id, func.max(AssessmentRow.round).label("round")).where(
-        AssessmentRow.campaign_id == campaign_id
-    )
-    if as_of is not None:
-        q = q.where(AssessmentRow.assessed_on <= as_of)
-    return q.group_by(AssessmentRow.unit_id).subquery()
-
-
 def _latest_assessments(campaign_id: int, as_of: date | None = None) -> Any:
-    latest = _latest_round(campaign_id, as_of)
+    latest = latest_rounds(campaign_id, as_of)
     village = aliased(UnitRow)
     return (
         select(

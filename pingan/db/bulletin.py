@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from pingan.campaign import Campaign
 from pingan.db.base import table, utcnow
 from pingan.db.bulk import insert_or_ignore, rowcount
+from pingan.db.messages import message_common
 from pingan.db.notifications import NotificationRow
 from pingan.db.reporting import (
     assessment_opens_on,
@@ -91,16 +92,10 @@ def bulletin_context(
     link: str | None,
 ) -> dict[str, Any]:
     """What every recipient's bulletin shares; the caller adds the recipient's own part."""
-    office = campaign.coordinator.office
     return {
-        "campaign": {"short": campaign.short_name or campaign.name, "name": campaign.name},
-        "office": {
-            "name": office.name if office else campaign.coordinator.name,
-            "phone": office.phone if office else None,
-        },
+        **message_common(campaign, as_of),
         "coordinator": campaign.coordinator.name,
         "area": area_word(campaign.coordinator.name, campaign.issuer),
-        "today": as_of,
         "week": _week_label(as_of),
         "targets": {
             "coverage": pct(campaign.targets.coverage),

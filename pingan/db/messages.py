@@ -38,7 +38,8 @@ class RenderedMessage:
     body: str
 
 
-def _common(campaign: Campaign, today: date) -> dict[str, Any]:
+def message_common(campaign: Campaign, today: date) -> dict[str, Any]:
+    """What every message template may use: campaign, office, how to submit, today."""
     office = campaign.coordinator.office
     return {
         "campaign": {
@@ -98,7 +99,7 @@ def render_notifications(
         portal = get_settings()
     override = str(templates_dir) if templates_dir else None
     ladder = Ladder.of(campaign)
-    common = _common(campaign, today)
+    common = message_common(campaign, today)
     recipient = aliased(UnitRow)
     supervisor = aliased(UnitRow)
     rows = session.execute(

@@ -23,7 +23,7 @@ from pingan.db.deliveries import DeliveryRow
 from pingan.db.evaluate import CalendarNotLoaded
 from pingan.db.notifications import NotificationRow
 from pingan.db.obligations import ObligationRow
-from pingan.db.status import covered_units, obligation_domain_expr
+from pingan.db.status import covered_units, latest_rounds, obligation_domain_expr
 from pingan.db.units import DomainUnitRow, UnitRow
 from pingan.gates import STATUSES, TARGET_LABELS, Ladder, Status, status_of
 from pingan.problems import InputError, Problem
@@ -104,16 +104,6 @@ def _active_cells(campaign_id: int) -> tuple[Any, ...]:
     )
 
 
-def _latest_assessments(campaign_id: int, as_of: date) -> Any:
-    """The round that counts for each cell on as_of: the highest one assessed by then."""
-    return (
-        select(AssessmentRow.unit_id, func.max(AssessmentRow.round).label("round"))
-        .where(AssessmentRow.campaign_id == campaign_id, AssessmentRow.assessed_on <= as_of)
-        .group_by(AssessmentRow.unit_id)
-        .subquery()
-    )
-
-
 def overdue_by_domain(session: Session, campaign_id: int, as_of: date) -> dict[str, int]:
     """{domain key: late, unsubmitted items} over active units; items of no domain are left
     out."""
@@ -162,7 +152,7 @@ def domain_reports(
         )
         .group_by(UnitRow.domain_id)
     )
-    latest = _latest_assessments(campaign_id, as_of)
+    latest = latest_rounds(campaign_id, as_of)
     assessed = per_domain(
         select(
             UnitRow.domain_id,
@@ -462,7 +452,7 @@ def failed_cells(
     session: Session, campaign: Campaign, campaign_id: int, as_of: date
 ) -> tuple[FailedCell, ...]:
     """Active cells whose latest round by as_of failed, vetoed ones first, with the reasons."""
-    latest = _latest_assessments(campaign_id, as_of)
+    latest = latest_rounds(campaign_id, as_of)
     village = aliased(UnitRow)
     rows = session.execute(
         select(

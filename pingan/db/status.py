@@ -61,6 +61,17 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int
     return out
 
 
+def latest_rounds(campaign_id: int, as_of: date | None = None) -> Any:
+    """(unit_id, round) of the assessment that counts for each cell: the highest round
+    assessed by ``as_of`` (any date when None) — a re-assessment (复查) replaces earlier ones."""
+    q = select(AssessmentRow.unit_id, func.max(AssessmentRow.round).label("round")).where(
+        AssessmentRow.campaign_id == campaign_id
+    )
+    if as_of is not None:
+        q = q.where(AssessmentRow.assessed_on <= as_of)
+    return q.group_by(AssessmentRow.unit_id).subquery()
+
+
 def covered_units(campaign_id: int, coverage_gate: Any, as_of: date) -> Any:
     """Cells the campaign has reached by ``as_of``: they sent the coverage gate's report, or
     the assessment team assessed them. A cell assessed in person has plainly been covered,
@@ -106,12 +117,7 @@ def status_report(
         .where(*active_cell, UnitRow.id.in_(covered_units(campaign_id, coverage_gate, as_of)))
         .group_by(UnitRow.domain_id)
     )
-    latest = (
-        select(AssessmentRow.unit_id, func.max(AssessmentRow.round).label("round"))
-        .where(AssessmentRow.campaign_id == campaign_id, AssessmentRow.assessed_on <= as_of)
-        .group_by(AssessmentRow.unit_id)
-        .subquery()
-    )
+    latest = latest_rounds(campaign_id, as_of)
     assessed_q = (
         select(UnitRow.domain_id, AssessmentRow.passed, func.count())
         .join(AssessmentRow, AssessmentRow.unit_id == UnitRow.id)
