@@ -7,7 +7,6 @@ exactly once. Each is its own process with its own engine, as on separate worker
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,20 +21,6 @@ DISPATCHERS = 2
 # is then what the outbox promises, and what is checked.
 LEASE = ["--lease", "60", "--wait", "0"]
 START_AFTER_S = 4
-
-
-@pytest.fixture
-def robot() -> Iterator[Robot]:
-    r = Robot()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def databases(db_url: str, tmp_path: Path) -> Iterator[Databases]:
-    dbs = Databases(db_url, tmp_path)
-    yield dbs
-    dbs.close()
 
 
 def planned(place: Place) -> bool:

@@ -48,20 +48,6 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         yield env
 
 
-@pytest.fixture
-def robot() -> Iterator[Robot]:
-    r = Robot()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def databases(db_url: str, tmp_path: Path) -> Iterator[Databases]:
-    dbs = Databases(db_url, tmp_path)
-    yield dbs
-    dbs.close()
-
-
 def kill_points(counts: dict[str, int], rng: random.Random) -> list[tuple[str, int]]:
     """Two points per phase, at calls an uninterrupted tick makes; then the two artifact
     publications of the flow."""
