@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, text
 
-from pingan.db.session import make_engine
+from pingan.adapters.db.session import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "config" / "campaigns" / "xucheng-2017.yaml"

@@ -39,16 +39,16 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from bench._common import SEED, backends, fresh_database, machine, peak_rss_mb
-from pingan import awarding
-from pingan.campaign import Campaign, load_campaign
-from pingan.db.assessing import active_cells, store_scores
-from pingan.db.session import session_scope
-from pingan.demo_sim import Verdict
-from pingan.demo_sim import write_scores_csv as write_sheet
-from pingan.intake.scores import CellRef, acceptance_window, read_scores
-from pingan.loading import load
-from pingan.synth import write_roster
-from pingan.ticking import open_campaign
+from pingan.adapters.db.assessing import active_cells, store_scores
+from pingan.adapters.db.session import session_scope
+from pingan.adapters.intake.scores import CellRef, acceptance_window, read_scores
+from pingan.core.campaign import Campaign, load_campaign
+from pingan.demo.sim import Verdict
+from pingan.demo.sim import write_scores_csv as write_sheet
+from pingan.services import award as awarding
+from pingan.services.load import load
+from pingan.services.synth import write_roster
+from pingan.services.tick import open_campaign
 
 ASSESSED_ON = date(2017, 11, 15)
 TODAY = date(2017, 11, 18)
@@ -163,7 +163,7 @@ def baseline_certificates(n: int, out: Path) -> float:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
-    from pingan.render.fonts import register_reportlab_font
+    from pingan.adapters.render.fonts import register_reportlab_font
 
     font = register_reportlab_font()
     out.mkdir(parents=True, exist_ok=True)

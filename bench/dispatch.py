@@ -1,4 +1,5 @@
-"""Outbox dispatch throughput: `pingan.outbox.dispatch` of N webhook messages to a local HTTP
+"""Outbox dispatch throughput: `pingan.adapters.outbox.dispatch` of N webhook messages to a
+local HTTP
 sink vs bare sequential httpx POSTs of the same payloads, on SQLite and PostgreSQL.
 
 The sink (ThreadingHTTPServer on 127.0.0.1, HTTP/1.1 keep-alive, always 200) is the same
@@ -32,14 +33,14 @@ import httpx  # noqa: E402
 from _common import SEED, backends, emit, fresh_database, machine, peak_rss_mb  # noqa: E402
 from sqlalchemy import Engine, insert, text  # noqa: E402
 
-from pingan.campaign import load_campaign  # noqa: E402
-from pingan.channels.base import Message  # noqa: E402
-from pingan.channels.webhook import JsonWebhook, webhook_payload  # noqa: E402
-from pingan.db.notifications import NotificationRow  # noqa: E402
-from pingan.loading import load  # noqa: E402
-from pingan.outbox import dispatch, outbox_counts  # noqa: E402
-from pingan.synth import write_roster  # noqa: E402
-from pingan.ticking import open_campaign  # noqa: E402
+from pingan.adapters.channels.base import Message  # noqa: E402
+from pingan.adapters.channels.webhook import JsonWebhook, webhook_payload  # noqa: E402
+from pingan.adapters.db.notifications import NotificationRow  # noqa: E402
+from pingan.adapters.outbox import dispatch, outbox_counts  # noqa: E402
+from pingan.core.campaign import load_campaign  # noqa: E402
+from pingan.services.load import load  # noqa: E402
+from pingan.services.synth import write_roster  # noqa: E402
+from pingan.services.tick import open_campaign  # noqa: E402
 
 TARGET = 0.5
 REF = "secret:bench-sink"

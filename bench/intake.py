@@ -32,12 +32,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 
-from pingan.campaign import load_campaign
-from pingan.db.session import make_engine
-from pingan.intake.collect import IntakeReport, collect
-from pingan.intake.store import EvidenceStore, Quarantine
-from pingan.loading import load
-from pingan.synth import write_roster
+from pingan.adapters.db.session import make_engine
+from pingan.adapters.intake.collect import IntakeReport, collect
+from pingan.adapters.intake.store import EvidenceStore, Quarantine
+from pingan.core.campaign import load_campaign
+from pingan.services.load import load
+from pingan.services.synth import write_roster
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CONFIG = ROOT / "config" / "campaigns" / "xucheng-2017.yaml"

@@ -17,10 +17,10 @@ from typing import Any
 from _common import SEED, backends, emit, fresh_database, machine, peak_rss_mb, timed
 from sqlalchemy import Engine
 
-from pingan.campaign import load_campaign
-from pingan.db.session import ensure_schema
-from pingan.loading import load
-from pingan.synth import write_roster
+from pingan.adapters.db.session import ensure_schema
+from pingan.core.campaign import load_campaign
+from pingan.services.load import load
+from pingan.services.synth import write_roster
 
 TARGET = 3.0
 

@@ -42,10 +42,10 @@ from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.responses import HTMLResponse  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
-from pingan.campaign import load_campaign  # noqa: E402
-from pingan.loading import load  # noqa: E402
-from pingan.portal.tokens import LinkClaims, sign  # noqa: E402
-from pingan.synth import write_roster  # noqa: E402
+from pingan.core.campaign import load_campaign  # noqa: E402
+from pingan.core.links import LinkClaims, sign  # noqa: E402
+from pingan.services.load import load  # noqa: E402
+from pingan.services.synth import write_roster  # noqa: E402
 
 SECRET = "bench-portal-secret-" + "0" * 24
 CODE = "xucheng-2017"
@@ -199,7 +199,7 @@ def run(backend: str, uploads: int, repeat: int, workdir: Path) -> dict[str, Any
             "PYTHONPATH": str(ROOT),
             "PYTHONWARNINGS": "ignore",
         }
-        portal_cmd = [sys.executable, "-m", "pingan.cli_portal", "portal", "--db", url]
+        portal_cmd = [sys.executable, "-m", "pingan.cli.portal", "portal", "--db", url]
         portal = Server(
             [*portal_cmd, "--rate-per-address", "0"],
             env,

@@ -203,7 +203,7 @@ def demo(full: bool) -> list[Row]:
         started = time.monotonic()
         env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN_")}
         proc = subprocess.run(
-            [sys.executable, "-m", "pingan.cli", "demo", "--out", f"{tmp}/demo"],
+            [sys.executable, "-m", "pingan.cli.app", "demo", "--out", f"{tmp}/demo"],
             cwd=ROOT,
             env=env,
             capture_output=True,

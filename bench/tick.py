@@ -65,10 +65,10 @@ def _child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
 def child_load(url: str, cells: int, workdir: Path) -> dict[str, Any]:
     from sqlalchemy import create_engine, text
 
-    from pingan.campaign import load_campaign
-    from pingan.db.session import make_engine
-    from pingan.loading import load
-    from pingan.synth import write_roster
+    from pingan.adapters.db.session import make_engine
+    from pingan.core.campaign import load_campaign
+    from pingan.services.load import load
+    from pingan.services.synth import write_roster
 
     if url.startswith("postgresql"):
         schema = url.rsplit("%3D", 1)[1]
@@ -91,9 +91,9 @@ def _reset(engine: Any) -> None:
     """Back to 'never evaluated, nothing planned', so both runs do the same work."""
     from sqlalchemy import delete, update
 
-    from pingan.db.campaigns import CampaignRow
-    from pingan.db.notifications import NotificationRow
-    from pingan.db.obligations import ObligationRow
+    from pingan.adapters.db.campaigns import CampaignRow
+    from pingan.adapters.db.notifications import NotificationRow
+    from pingan.adapters.db.obligations import ObligationRow
 
     with engine.begin() as conn:
         conn.execute(delete(NotificationRow))
@@ -130,8 +130,8 @@ def child_tick(url: str) -> dict[str, Any]:
     import resource
 
     from flows.tick import TickInput, tick
-    from pingan.db.session import make_engine
-    from pingan.ticking import evaluate_and_plan, open_campaign
+    from pingan.adapters.db.session import make_engine
+    from pingan.services.tick import evaluate_and_plan, open_campaign
 
     engine = make_engine(url)
     handle = open_campaign(engine, "xucheng-2017")
@@ -165,8 +165,8 @@ def child_naive(url: str) -> dict[str, Any]:
     from prefect import flow, task
     from sqlalchemy import select, update
 
-    from pingan.db.obligations import ObligationRow
-    from pingan.db.session import make_engine
+    from pingan.adapters.db.obligations import ObligationRow
+    from pingan.adapters.db.session import make_engine
 
     engine = make_engine(url)
     with engine.connect() as conn:

@@ -34,9 +34,9 @@ from typing import Any
 
 import yaml
 
-from pingan.awarding import issue_date
-from pingan.campaign import Campaign, load_campaign
-from pingan.problems import InputError
+from pingan.core.campaign import Campaign, load_campaign
+from pingan.core.problems import InputError
+from pingan.services.award import issue_date
 
 DEFAULT_POOL = "pingan-process"
 PULL_STEP = "deployments.steps.enter_project"
@@ -181,7 +181,7 @@ def _minutes(hhmm: str) -> int:
 
 
 def _quiet(minute_of_day: int, quiet_hours: str | None) -> bool:
-    """Same reading as pingan.outbox.QuietPolicy: [start, end), wrapping midnight."""
+    """Same reading as pingan.adapters.outbox.QuietPolicy: [start, end), wrapping midnight."""
     if not quiet_hours:
         return False
     start_s, _, end_s = quiet_hours.partition("-")

@@ -15,9 +15,9 @@ from prefect.input import RunInput
 from pydantic import BaseModel, Field
 
 from flows.award import AwardInput, award
-from pingan.onsite import onsite_model
-from pingan.problems import InputError, Problem
-from pingan.render.acceptance import signoff_prompt
+from pingan.adapters.render.acceptance import signoff_prompt
+from pingan.core.onsite import onsite_model
+from pingan.core.problems import InputError, Problem
 from tasks.awarding import (
     onsite_cells_task,
     publish_results_task,

@@ -7,9 +7,9 @@ from typing import Any
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from pingan.campaign import artifact_slug
-from pingan.render.tick_summary import colour_table, summary_markdown
-from pingan.ticking import TickResult
+from pingan.adapters.render.tick_summary import colour_table, summary_markdown
+from pingan.core.campaign import artifact_slug
+from pingan.services.tick import TickResult
 
 
 @task(name="发布巡检结果", persist_result=False)

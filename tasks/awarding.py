@@ -1,4 +1,4 @@
-"""Tasks of acceptance and awards: each wraps one call of pingan.awarding."""
+"""Tasks of acceptance and awards: each wraps one call of pingan.services.award."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from pingan import awarding
-from pingan.campaign import artifact_slug
-from pingan.db.awarding import AcceptanceResults, SignOff
-from pingan.db.session import default_engine
-from pingan.intake.scores import CellRef
-from pingan.render.acceptance import (
+from pingan.adapters.db.awarding import AcceptanceResults, SignOff
+from pingan.adapters.db.session import default_engine
+from pingan.adapters.intake.scores import CellRef
+from pingan.adapters.render.acceptance import (
     awards_markdown,
     failed_markdown,
     results_table,
     signoff_markdown,
 )
-from pingan.ticking import CampaignHandle
+from pingan.core.campaign import artifact_slug
+from pingan.services import award as awarding
+from pingan.services.tick import CampaignHandle
 from tasks.progress import progress_artifact
 
 

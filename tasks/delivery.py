@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
-from pingan.dispatching import run_dispatch
-from pingan.outbox import DispatchReport
-from pingan.ticking import CampaignHandle
+from pingan.adapters.outbox import DispatchReport
+from pingan.services.dispatch import run_dispatch
+from pingan.services.tick import CampaignHandle
 from tasks.progress import progress_artifact
 from tasks.secrets import prefect_resolvers
 

@@ -6,8 +6,8 @@ import time
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-from pingan.campaign import artifact_slug
-from pingan.progress import Progress
+from pingan.core.campaign import artifact_slug
+from pingan.core.progress import Progress
 
 # Below this much work a step is over before anyone could look at a bar: no API calls.
 MIN_ITEMS = 500

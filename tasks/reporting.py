@@ -8,12 +8,12 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
-from pingan.campaign import artifact_slug
-from pingan.db.bulletin import BulletinPlan
-from pingan.db.session import default_engine
-from pingan.render.report import ReportPaths
-from pingan.reporting import ReportRun, plan_weekly_bulletin, run_report
-from pingan.ticking import CampaignHandle
+from pingan.adapters.db.bulletin import BulletinPlan
+from pingan.adapters.db.session import default_engine
+from pingan.adapters.render.report import ReportPaths
+from pingan.core.campaign import artifact_slug
+from pingan.services.report import ReportRun, plan_weekly_bulletin, run_report
+from pingan.services.tick import CampaignHandle
 
 
 @task(name="生成进展报告", persist_result=False, retries=1, retry_delay_seconds=10)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pingan.channels.base import SecretResolver
+from pingan.adapters.channels.base import SecretResolver
 
 
 class PrefectSecretResolver:

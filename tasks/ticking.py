@@ -7,10 +7,10 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from pingan.collecting import collect_inbox
-from pingan.db.session import default_engine
-from pingan.intake.collect import IntakeReport
-from pingan.ticking import (
+from pingan.adapters.db.session import default_engine
+from pingan.adapters.intake.collect import IntakeReport
+from pingan.services.collect import collect_inbox
+from pingan.services.tick import (
     CampaignHandle,
     TickResult,
     evaluate_and_plan,

@@ -7,11 +7,11 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from pingan.db.assessing import active_cells, store_scores
-from pingan.db.session import session_scope
-from pingan.intake.scores import ScoreRow
-from pingan.scoring import ScoreSheet
-from pingan.ticking import CampaignHandle
+from pingan.adapters.db.assessing import active_cells, store_scores
+from pingan.adapters.db.session import session_scope
+from pingan.adapters.intake.scores import ScoreRow
+from pingan.core.scoring import ScoreSheet
+from pingan.services.tick import CampaignHandle
 
 ASSESSED_ON = date(2017, 11, 15)
 

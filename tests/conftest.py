@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from pingan.db.session import make_engine
+from pingan.adapters.db.session import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CONFIG = ROOT / "config" / "campaigns" / "xucheng-2017.yaml"

@@ -13,16 +13,16 @@ from typing import Any
 
 from sqlalchemy import Engine, select, text
 
-from pingan.calendar import WorkingCalendar
-from pingan.campaign import Campaign, load_campaign
-from pingan.db.campaigns import GateRow
-from pingan.db.notifications import NotificationRow
-from pingan.db.obligations import ObligationRow
-from pingan.db.units import UnitRow
-from pingan.gates import Ladder, status_of
-from pingan.loading import load
-from pingan.synth import write_roster
-from pingan.ticking import CampaignHandle, TickResult, evaluate_and_plan, open_campaign
+from pingan.adapters.db.campaigns import GateRow
+from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.obligations import ObligationRow
+from pingan.adapters.db.units import UnitRow
+from pingan.core.calendar import WorkingCalendar
+from pingan.core.campaign import Campaign, load_campaign
+from pingan.core.gates import Ladder, status_of
+from pingan.services.load import load
+from pingan.services.synth import write_roster
+from pingan.services.tick import CampaignHandle, TickResult, evaluate_and_plan, open_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CONFIG = ROOT / "config" / "campaigns" / "xucheng-2017.yaml"
@@ -100,7 +100,7 @@ def expected_row(
         window=max(c.reminders.days_before),
     )
     overdue = status == "overdue"
-    # The stored offset is kept only while the item is open (see pingan.db.evaluate).
+    # The stored offset is kept only while the item is open (see pingan.adapters.db.evaluate).
     live = status in ("open", "due_soon", "overdue")
     return (
         status,

@@ -30,19 +30,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pingan.collecting import collect_upload
-from pingan.db.audit import AuditEventRow
-from pingan.db.base import utcnow
-from pingan.intake.checks import is_unsafe_char
-from pingan.intake.collect import (
+from pingan.adapters.db.audit import AuditEventRow
+from pingan.adapters.db.base import utcnow
+from pingan.adapters.intake.checks import is_unsafe_char
+from pingan.adapters.intake.collect import (
     FileOutcome,
     allowed_types_label,
     size_label,
     too_large_message,
 )
-from pingan.portal.ratelimit import Rate, RateLimiter
-from pingan.portal.receipts import receipt_number
-from pingan.portal.tokens import (
+from pingan.adapters.render.messages import cn_date, weekday
+from pingan.core.links import (
     MIN_SECRET_LENGTH,
     LinkClaims,
     TokenExpired,
@@ -51,6 +49,8 @@ from pingan.portal.tokens import (
     secret_of,
     verify,
 )
+from pingan.portal.ratelimit import Rate, RateLimiter
+from pingan.portal.receipts import receipt_number
 from pingan.portal.uploads import (
     BadForm,
     SpooledUpload,
@@ -67,7 +67,7 @@ from pingan.portal.visits import (
     unit_items,
     upload_target,
 )
-from pingan.render.messages import cn_date, weekday
+from pingan.services.collect import collect_upload
 from pingan.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
-from pingan.campaign import Campaign
-from pingan.db.campaigns import CampaignRow, GateRow, WorkdayRow
-from pingan.db.links import FIRST_VERSION, PortalLinkRow
-from pingan.db.obligations import ObligationRow, SubmissionFileRow, SubmissionRow
-from pingan.db.units import UnitRow
-from pingan.gates import COLOURS, STATUS_LABELS, Status, status_of
+from pingan.adapters.db.campaigns import CampaignRow, GateRow, WorkdayRow
+from pingan.adapters.db.links import FIRST_VERSION, PortalLinkRow
+from pingan.adapters.db.obligations import ObligationRow, SubmissionFileRow, SubmissionRow
+from pingan.adapters.db.units import UnitRow
+from pingan.core.campaign import Campaign
+from pingan.core.gates import COLOURS, STATUS_LABELS, Status, status_of
 from pingan.portal.receipts import receipt_number
 
 SOURCE_LABELS = {"portal": "网上报送", "inbox": "报送目录", "manifest": "集中登记"}
@@ -125,7 +125,7 @@ def find_unit(conn: Connection, campaign_id: int, code: str) -> UnitRef | None:
 
 
 def unit_items(conn: Connection, info: CampaignInfo, unit_id: int, today: date) -> list[ItemView]:
-    """The unit's obligations with their status as of today (by the rules of pingan.gates,
+    """The unit's obligations with their status as of today (by the rules of pingan.core.gates,
     so the page is right even before the day's tick) and the files received so far."""
     rows = list(
         conn.execute(

@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 
 import flows.acceptance
 from flows.acceptance import AcceptanceInput, acceptance
-from pingan.db.assessments import AwardRow, SignOffRow
-from pingan.db.session import make_engine
-from pingan.ticking import open_campaign
+from pingan.adapters.db.assessments import AwardRow, SignOffRow
+from pingan.adapters.db.session import make_engine
+from pingan.services.tick import open_campaign
 from tests.awarding_helpers import cells_by_domain, score_cells
 from tests.factories import load_seed
 
@@ -143,7 +143,7 @@ def test_on_site_scores_entered_in_the_form_are_stored(scored: dict[str, Any]) -
 
 
 def _domains(url: str) -> list[Any]:
-    from pingan import awarding
+    from pingan.services import award as awarding
 
     engine = make_engine(url)
     handle = open_campaign(engine, "xucheng-2017")
@@ -156,11 +156,11 @@ def test_the_on_site_form_bounds_each_criterion_by_its_points(scored: dict[str, 
     from prefect.input import RunInput
     from pydantic import ValidationError
 
-    from pingan.onsite import onsite_model
+    from pingan.core.onsite import onsite_model
 
     engine = make_engine(scored["url"])
     handle = open_campaign(engine, "xucheng-2017")
-    from pingan.db.assessing import active_cells
+    from pingan.adapters.db.assessing import active_cells
 
     cell = active_cells(engine, handle.campaign_id)[scored["by"]["campus"][0]]
     engine.dispose()

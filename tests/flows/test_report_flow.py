@@ -11,11 +11,11 @@ from prefect.client.schemas.sorting import ArtifactSort
 from sqlalchemy import func, select
 
 from flows.report import ReportInput, report
-from pingan.campaign import load_campaign
-from pingan.db.notifications import NotificationRow
-from pingan.db.session import make_engine
-from pingan.loading import load
-from pingan.synth import write_roster
+from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.session import make_engine
+from pingan.core.campaign import load_campaign
+from pingan.services.load import load
+from pingan.services.synth import write_roster
 
 
 def _load(db_url: str, config: Path, tmp_path: Path) -> None:

@@ -18,11 +18,11 @@ from prefect.client.orchestration import get_client
 from sqlalchemy import MetaData, select
 
 from flows.tick import TickInput, tick
-from pingan.campaign import load_campaign
-from pingan.db.session import make_engine
-from pingan.loading import load
+from pingan.adapters.db.session import make_engine
+from pingan.core.campaign import load_campaign
+from pingan.services.load import load
+from pingan.services.synth import write_roster
 from pingan.settings import get_settings
-from pingan.synth import write_roster
 
 GOOD_KEY = "SEKRIT-WECOM-KEY-7f3a9c"
 BAD_KEY = "SEKRIT-WECOM-KEY-bad-0d1e"

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from flows.collect import CollectInput, collect
 from flows.tick import TickInput, WaiverInput, tick
-from pingan.campaign import load_campaign
-from pingan.db.notifications import NotificationRow
-from pingan.db.obligations import ObligationRow
-from pingan.db.session import make_engine
-from pingan.loading import load
-from pingan.synth import write_roster
+from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.obligations import ObligationRow
+from pingan.adapters.db.session import make_engine
+from pingan.core.campaign import load_campaign
+from pingan.services.load import load
+from pingan.services.synth import write_roster
 
 
 def _load(db_url: str, config: Path, tmp_path: Path, cells: int) -> None:

@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
-from pingan.channels.base import DeliveryError, Message, Receipt, Target
-from pingan.db.session import make_engine
-from pingan.outbox import dispatch, outbox_counts
-from pingan.ticking import open_campaign
+from pingan.adapters.channels.base import DeliveryError, Message, Receipt, Target
+from pingan.adapters.db.session import make_engine
+from pingan.adapters.outbox import dispatch, outbox_counts
+from pingan.services.tick import open_campaign
 
 
 class EnvResolver:
@@ -34,7 +34,7 @@ class EnvResolver:
 
 
 class TinyWebhook:
-    """Fallback for when pingan.channels.webhook is unavailable: POST JSON, 2xx = sent."""
+    """Fallback for when pingan.adapters.channels.webhook is unavailable: POST JSON, 2xx = sent."""
 
     name = "webhook"
 
@@ -68,7 +68,7 @@ class TinyWebhook:
 
 def make_channel(client: httpx.Client) -> Any:
     try:
-        from pingan.channels.webhook import JsonWebhook
+        from pingan.adapters.channels.webhook import JsonWebhook
     except ImportError:
         return TinyWebhook(EnvResolver(), client)
     return JsonWebhook(EnvResolver(), client=client, timeout=10)

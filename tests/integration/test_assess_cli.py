@@ -11,16 +11,16 @@ from openpyxl import load_workbook
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
-from pingan.campaign import load_campaign
-from pingan.db.assessments import AssessmentRow
-from pingan.synth import write_roster
+from pingan.adapters.db.assessments import AssessmentRow
+from pingan.core.campaign import load_campaign
+from pingan.services.synth import write_roster
 
 CODE = "xucheng-2017"
 runner = CliRunner()
 
 
 def run(*args: str) -> object:
-    from pingan.cli import app
+    from pingan.cli.app import app
 
     return runner.invoke(app, list(args))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pingan.db.session import make_engine
+from pingan.adapters.db.session import make_engine
 from tests.awarding_helpers import cells_by_domain, score_cells
 from tests.factories import load_seed
 
@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def run(*args: str) -> object:
-    from pingan.cli import app
+    from pingan.cli.app import app
 
     return runner.invoke(app, list(args))
 

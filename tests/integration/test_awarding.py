@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from pingan import awarding
-from pingan.db.assessments import AwardRow
-from pingan.db.audit import AuditEventRow
-from pingan.db.notifications import NotificationRow
-from pingan.problems import InputError
+from pingan.adapters.db.assessments import AwardRow
+from pingan.adapters.db.audit import AuditEventRow
+from pingan.adapters.db.notifications import NotificationRow
+from pingan.core.problems import InputError
+from pingan.services import award as awarding
 from pingan.settings import Settings
 from tests.awarding_helpers import cells_by_domain, score_cells
 from tests.factories import Loaded, load_seed

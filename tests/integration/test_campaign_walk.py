@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from pingan.db.session import make_engine
-from pingan.gates import reminder_bands
+from pingan.adapters.db.session import make_engine
+from pingan.core.gates import reminder_bands
 from tests.factories import (
     CAL,
     Loaded,

@@ -18,9 +18,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from pingan.channels.base import Attachment, DeliveryError, Message, Target
-from pingan.channels.email import EmailChannel
-from pingan.secrets import MappingSecretResolver
+from pingan.adapters.channels.base import Attachment, DeliveryError, Message, Target
+from pingan.adapters.channels.email import EmailChannel
+from pingan.adapters.secrets import MappingSecretResolver
 
 USER = "robot"
 PASSWORD = "PASS-SEKRIT-9/x?y"  # "/" and "?" must be percent-encoded in the URL

@@ -24,11 +24,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from pingan.channels.base import DeliveryError, Message, Target
-from pingan.channels.dingtalk import DingTalkRobot
-from pingan.channels.split import utf8_len
-from pingan.channels.wecom import WeComRobot
-from pingan.secrets import MappingSecretResolver
+from pingan.adapters.channels.base import DeliveryError, Message, Target
+from pingan.adapters.channels.dingtalk import DingTalkRobot
+from pingan.adapters.channels.split import utf8_len
+from pingan.adapters.channels.wecom import WeComRobot
+from pingan.adapters.secrets import MappingSecretResolver
 
 WECOM_KEY = "SEKRIT-KEY-123"
 DING_TOKEN = "SEKRIT-TOKEN-456"

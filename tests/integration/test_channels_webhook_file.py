@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pingan.channels.base import Attachment, DeliveryError, Message, Target
-from pingan.channels.file import FileChannel
-from pingan.channels.webhook import JsonWebhook
-from pingan.channels.wecom import TEXT_LIMIT
-from pingan.secrets import MappingSecretResolver
+from pingan.adapters.channels.base import Attachment, DeliveryError, Message, Target
+from pingan.adapters.channels.file import FileChannel
+from pingan.adapters.channels.webhook import JsonWebhook
+from pingan.adapters.channels.wecom import TEXT_LIMIT
+from pingan.adapters.secrets import MappingSecretResolver
 from tests.integration.test_channels_robots import FakeHttpServer, Reply, long_chinese
 
 TOKEN = "SEKRIT-HOOK-777"

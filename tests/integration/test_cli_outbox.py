@@ -10,16 +10,16 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pingan.campaign import load_campaign
+from pingan.core.campaign import load_campaign
+from pingan.services.synth import write_roster
 from pingan.settings import get_settings
-from pingan.synth import write_roster
 
 CODE = "xucheng-2017"
 runner = CliRunner()
 
 
 def run(*args: str) -> object:
-    from pingan.cli import app
+    from pingan.cli.app import app
 
     return runner.invoke(app, list(args))
 
@@ -67,9 +67,9 @@ def test_quiet_hours_and_non_working_days_hold_messages_back(
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from pingan.db.session import make_engine
-    from pingan.dispatching import run_dispatch
-    from pingan.ticking import open_campaign
+    from pingan.adapters.db.session import make_engine
+    from pingan.services.dispatch import run_dispatch
+    from pingan.services.tick import open_campaign
 
     moment = datetime.strptime(local_now, "%Y-%m-%d %H:%M").replace(
         tzinfo=ZoneInfo("Asia/Shanghai")

@@ -15,7 +15,7 @@ from click.testing import Result
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from pingan.cli import app
+from pingan.cli.app import app
 from tests.factories import SEED_CONFIG, read_csv, synth_roster, write_csv
 
 CODE = "xucheng-2017"

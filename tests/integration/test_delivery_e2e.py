@@ -21,12 +21,12 @@ from aiosmtpd.controller import Controller
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from pingan.campaign import load_campaign
-from pingan.dispatching import run_dispatch
-from pingan.loading import load
+from pingan.core.campaign import load_campaign
+from pingan.services.dispatch import run_dispatch
+from pingan.services.load import load
+from pingan.services.synth import HEADER, write_roster
+from pingan.services.tick import evaluate_and_plan, open_campaign
 from pingan.settings import get_settings
-from pingan.synth import HEADER, write_roster
-from pingan.ticking import evaluate_and_plan, open_campaign
 
 LEAD_MAIL = "jiaoban@example.org"
 LEAD_MOBILE = "13800138000"

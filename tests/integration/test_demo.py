@@ -24,7 +24,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         [
             sys.executable,
             "-m",
-            "pingan.cli",
+            "pingan.cli.app",
             "demo",
             "--cells",
             "60",
@@ -68,7 +68,7 @@ def test_demo_summary_agrees_with_pingan_status(demo: tuple[Path, str]) -> None:
         [
             sys.executable,
             "-m",
-            "pingan.cli",
+            "pingan.cli.app",
             "status",
             "xucheng-2017",
             "--as-of",

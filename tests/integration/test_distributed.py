@@ -44,10 +44,10 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from pingan.db.base import utcnow
-from pingan.db.session import make_engine
-from pingan.loading import load
-from pingan.ticking import evaluate_and_plan, open_campaign
+from pingan.adapters.db.base import utcnow
+from pingan.adapters.db.session import make_engine
+from pingan.services.load import load
+from pingan.services.tick import evaluate_and_plan, open_campaign
 from tests.conftest import PG_SKIP_REASON, PG_URL
 from tests.factories import ROOT, SEED_CODE, SEED_CONFIG, seed_campaign, synth_roster
 
@@ -59,7 +59,7 @@ POOL = "pingan-test"
 TICK = f"pingan-tick/{SEED_CODE}"
 HEARTBEAT_S = 30  # Prefect's minimum
 CRASH_AFTER_S = 40  # > HEARTBEAT_S, so a healthy run is never marked crashed
-LEASE_S = 300  # pingan.outbox.dispatch's default delivery lease
+LEASE_S = 300  # pingan.adapters.outbox.dispatch's default delivery lease
 SINK_SECRET = "secret:sink"
 QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 # Lead units and the coordinator also get their messages at the sink.
@@ -67,7 +67,7 @@ NAMED_UNITS = ("zzw", "jdjb", "xcwsy", "jdfl", "ajb")
 
 DEPLOY_OPTIONS = ("--pool", POOL, "--crash-after", str(CRASH_AFTER_S))
 DEPLOY_CLI = (
-    "import typer; from pingan.cli_deploy import register; "
+    "import typer; from pingan.cli.deploy import register; "
     "app = typer.Typer(add_completion=False, pretty_exceptions_enable=False); "
     "register(app); app()"
 )
@@ -496,7 +496,7 @@ def test_a_worker_killed_mid_tick_leaves_a_crashed_run_and_the_next_run_recovers
     assert snapshot(cluster.engine) == uninterrupted(cluster)
 
     # The dead worker's deliveries come back when its lease runs out, exactly once each.
-    from pingan.dispatching import run_dispatch
+    from pingan.services.dispatch import run_dispatch
     from pingan.settings import get_settings
 
     monkeypatch.setenv("PINGAN_SECRET_SINK", cluster.sink.url)

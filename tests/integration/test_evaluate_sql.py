@@ -1,4 +1,4 @@
-"""pingan.db.evaluate applies pingan.gates to every row in SQL: the two must agree.
+"""pingan.adapters.db.evaluate applies pingan.core.gates to every row in SQL: the two must agree.
 
 Random submissions and waivers are written into ~200 obligations of the seed campaign,
 evaluate() runs as of a date, and every row is compared with status_of / Ladder.level_for
@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from pingan.db.campaigns import WorkdayRow
-from pingan.db.evaluate import evaluate
-from pingan.db.obligations import ObligationRow
+from pingan.adapters.db.campaigns import WorkdayRow
+from pingan.adapters.db.evaluate import evaluate
+from pingan.adapters.db.obligations import ObligationRow
 from tests.factories import CAL, Loaded, as_date, expected_row, load_seed, seed_campaign
 
 OB = ObligationRow.__table__.c
@@ -173,7 +173,7 @@ def test_make_up_saturday_counts_and_national_day_does_not(seeded: Loaded) -> No
 
 
 def test_evaluation_beyond_the_loaded_calendar_is_refused(seeded: Loaded) -> None:
-    from pingan.db.evaluate import CalendarNotLoaded
+    from pingan.adapters.db.evaluate import CalendarNotLoaded
 
     last = as_date(seeded.scalar("SELECT max(day) FROM workday WHERE campaign_id = :c"))
     assert last is not None

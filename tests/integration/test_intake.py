@@ -14,12 +14,12 @@ import fsspec
 import pytest
 from sqlalchemy import Engine, text
 
-from pingan.campaign import load_campaign
-from pingan.intake import collect as collect_module
-from pingan.intake.collect import PROCESSED_DIR, IntakeReport, collect, collect_manifest
-from pingan.intake.store import EvidenceStore, Quarantine
-from pingan.loading import load
-from pingan.synth import write_roster
+from pingan.adapters.intake import collect as collect_module
+from pingan.adapters.intake.collect import PROCESSED_DIR, IntakeReport, collect, collect_manifest
+from pingan.adapters.intake.store import EvidenceStore, Quarantine
+from pingan.core.campaign import load_campaign
+from pingan.services.load import load
+from pingan.services.synth import write_roster
 
 TZ = "Asia/Shanghai"
 SHANGHAI = ZoneInfo(TZ)

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from pingan.campaign import load_campaign
-from pingan.db.audit import AuditEventRow
-from pingan.db.campaigns import CampaignRow, WorkdayRow
-from pingan.db.obligations import ObligationRow
-from pingan.db.session import ensure_schema
-from pingan.db.units import ContactRow, UnitRow
-from pingan.loading import load
-from pingan.problems import InputError
-from pingan.synth import HEADER, write_roster
+from pingan.adapters.db.audit import AuditEventRow
+from pingan.adapters.db.campaigns import CampaignRow, WorkdayRow
+from pingan.adapters.db.obligations import ObligationRow
+from pingan.adapters.db.session import ensure_schema
+from pingan.adapters.db.units import ContactRow, UnitRow
+from pingan.core.campaign import load_campaign
+from pingan.core.problems import InputError
+from pingan.services.load import load
+from pingan.services.synth import HEADER, write_roster
 
 
 def _roster(tmp_path: Path, config: Path, cells: int = 30, name: str = "r.csv") -> Path:
@@ -195,7 +195,7 @@ def test_cli_roster_synth_then_load_then_units(
 ) -> None:
     from typer.testing import CliRunner
 
-    from pingan.cli import app
+    from pingan.cli.app import app
 
     runner = CliRunner()
     out = tmp_path / "synth.csv"

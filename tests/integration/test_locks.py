@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from pingan.db.locks import LockHeld, campaign_lock, try_acquire
+from pingan.adapters.db.locks import LockHeld, campaign_lock, try_acquire
 from tests.factories import load_seed
 
 

@@ -20,14 +20,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from pingan.calendar import WorkingCalendar
-from pingan.channels.base import ChannelName, DeliveryError, Message, Receipt, Target
-from pingan.db.base import table
-from pingan.db.deliveries import DeliveryRow
-from pingan.db.notifications import NotificationRow
-from pingan.db.session import make_engine
-from pingan.db.units import UnitRow
-from pingan.outbox import (
+from pingan.adapters.channels.base import ChannelName, DeliveryError, Message, Receipt, Target
+from pingan.adapters.db.base import table
+from pingan.adapters.db.deliveries import DeliveryRow
+from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.session import make_engine
+from pingan.adapters.db.units import UnitRow
+from pingan.adapters.outbox import (
     CANCELLED,
     LEASE_EXPIRED,
     NO_CONTACT,
@@ -39,6 +38,7 @@ from pingan.outbox import (
     list_outbox,
     retry,
 )
+from pingan.core.calendar import WorkingCalendar
 from tests.factories import Loaded, load_seed
 
 # 10:00 in Shanghai on Monday 2017-05-22, a working day.
@@ -719,7 +719,7 @@ def test_list_outbox_shows_deliveries_and_contactless_notifications_by_state(
 
 
 def test_list_outbox_rejects_an_unknown_state(db: Loaded) -> None:
-    from pingan.problems import InputError
+    from pingan.core.problems import InputError
 
     with pytest.raises(InputError, match="未知状态"):
         list_outbox(db.engine, db.cid, state="lost")

@@ -26,9 +26,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, text
 
-from pingan.db.base import table
-from pingan.db.deliveries import DeliveryRow
-from pingan.db.notifications import NotificationRow
+from pingan.adapters.db.base import table
+from pingan.adapters.db.deliveries import DeliveryRow
+from pingan.adapters.db.notifications import NotificationRow
 from tests.factories import ROOT, SEED_CODE, load_seed
 
 MESSAGES = 2000

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from pingan.loading import LOAD_STEPS, load
+from pingan.services.load import LOAD_STEPS, load
 from tests.factories import SEED_CONFIG, synth_roster
 
 

@@ -19,12 +19,12 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from pingan.db.assessing import active_cells, store_scores
-from pingan.db.session import make_engine, session_scope
-from pingan.intake.scores import ScoreRow
-from pingan.outbox import expand
-from pingan.reporting import build_report
-from pingan.scoring import ScoreSheet
+from pingan.adapters.db.assessing import active_cells, store_scores
+from pingan.adapters.db.session import make_engine, session_scope
+from pingan.adapters.intake.scores import ScoreRow
+from pingan.adapters.outbox import expand
+from pingan.core.scoring import ScoreSheet
+from pingan.services.report import build_report
 from tests.factories import SEED_CODE, Loaded, load_seed
 
 pytestmark = pytest.mark.slow

@@ -25,23 +25,23 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from pingan.channels.fake import RecordingChannel
-from pingan.db.assessing import store_scores
-from pingan.db.bulletin import iso_week
-from pingan.db.notifications import NotificationRow
-from pingan.db.reporting import NO_CHANNEL, ChannelCount, gather
-from pingan.db.session import session_scope
-from pingan.db.status import status_counts
-from pingan.gates import STATUSES
-from pingan.intake.scores import ScoreRow
-from pingan.loading import load
-from pingan.outbox import dispatch, expand
-from pingan.problems import InputError
-from pingan.render.report import ReportPaths
-from pingan.render.report.data import ReportData
-from pingan.reporting import build_report, plan_weekly_bulletin, run_report
-from pingan.scoring import ScoreSheet
-from pingan.ticking import CampaignHandle, evaluate_and_plan, open_campaign
+from pingan.adapters.channels.fake import RecordingChannel
+from pingan.adapters.db.assessing import store_scores
+from pingan.adapters.db.bulletin import iso_week
+from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.reporting import NO_CHANNEL, ChannelCount, gather
+from pingan.adapters.db.session import session_scope
+from pingan.adapters.db.status import status_counts
+from pingan.adapters.intake.scores import ScoreRow
+from pingan.adapters.outbox import dispatch, expand
+from pingan.adapters.render.report import ReportPaths
+from pingan.adapters.render.report.data import ReportData
+from pingan.core.gates import STATUSES
+from pingan.core.problems import InputError
+from pingan.core.scoring import ScoreSheet
+from pingan.services.load import load
+from pingan.services.report import build_report, plan_weekly_bulletin, run_report
+from pingan.services.tick import CampaignHandle, evaluate_and_plan, open_campaign
 
 CODE = "tiny-2017"
 CAMPAIGN = """\
@@ -362,7 +362,7 @@ def test_iso_week_of_a_sunday_belongs_to_the_week_that_began_on_monday() -> None
 
 
 def _cli() -> typer.Typer:
-    from pingan.cli_report import register
+    from pingan.cli.report import register
 
     app = typer.Typer()
     register(app)

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from pingan.db.notifications import NOTIFICATION_STATES
-from pingan.db.session import make_engine
-from pingan.gates import STATUSES
-from pingan.loading import load
-from pingan.problems import InputError
-from pingan.ticking import LockHeld, current_status, evaluate_and_plan, open_campaign, waive
+from pingan.adapters.db.notifications import NOTIFICATION_STATES
+from pingan.adapters.db.session import make_engine
+from pingan.core.gates import STATUSES
+from pingan.core.problems import InputError
+from pingan.services.load import load
+from pingan.services.tick import LockHeld, current_status, evaluate_and_plan, open_campaign, waive
 from tests.factories import (
     SEED_CODE,
     SEED_CONFIG,

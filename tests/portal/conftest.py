@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from pingan.core.links import LinkClaims, sign
 from pingan.portal.app import create_app
 from pingan.portal.ratelimit import Rate
-from pingan.portal.tokens import LinkClaims, sign
 from tests.factories import SEED_CODE, Loaded, load_seed
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from pingan.portal.links import revoke_links
+from pingan.core.links import fingerprint
 from pingan.portal.ratelimit import Rate
-from pingan.portal.tokens import fingerprint
+from pingan.services.links import revoke_links
 from tests.factories import SEED_CODE, Loaded
 from tests.portal.conftest import (
     IN_SELF_CHECK,
@@ -40,7 +40,7 @@ def unit_name(p: Portal, code: str) -> str:
 
 
 def status_json(db_url: str, as_of: str) -> dict[str, Any]:
-    from pingan.cli import app
+    from pingan.cli.app import app
 
     result = CliRunner().invoke(
         app, ["status", SEED_CODE, "--as-of", as_of, "--json", "--db", db_url]

@@ -65,7 +65,7 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebDriver]:
 def test_a_cell_opens_its_reminder_link_uploads_a_pdf_and_gets_a_receipt(
     browser: WebDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pingan.db.session import make_engine
+    from pingan.adapters.db.session import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'pingan.db'}")
     seed = load_seed(engine, tmp_path, cells=12)

@@ -1,4 +1,4 @@
-"""`pingan portal` and `pingan links` (registered on a local typer app, as pingan.cli does)."""
+"""`pingan portal` and `pingan links` (registered on a local typer app, as pingan.cli.app does)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import typer
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
-from pingan.cli_portal import register
-from pingan.portal.tokens import verify
+from pingan.cli.portal import register
+from pingan.core.links import verify
 from pingan.settings import get_settings
 from tests.factories import SEED_CODE, Loaded, load_seed
 from tests.portal.conftest import SECRET

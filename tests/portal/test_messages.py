@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from pingan.db.messages import RenderedMessage
-from pingan.portal.links import revoke_links
-from pingan.portal.tokens import verify
+from pingan.adapters.db.messages import RenderedMessage
+from pingan.core.links import verify
+from pingan.services.links import revoke_links
 from pingan.settings import get_settings
 from tests.factories import Loaded, load_seed
 from tests.portal.conftest import SECRET

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from pingan.db.models import Base
-from pingan.db.session import current_revision, head_revision, upgrade
+from pingan.adapters.db.models import Base
+from pingan.adapters.db.session import current_revision, head_revision, upgrade
 
 
 def test_migrating_to_head_leaves_no_difference_from_the_models(engine: Engine) -> None:
@@ -24,7 +24,7 @@ def test_migrating_to_head_leaves_no_difference_from_the_models(engine: Engine) 
 def test_downgrading_the_portal_migration_drops_only_its_table(engine: Engine) -> None:
     from alembic import command
 
-    from pingan.db.session import alembic_config
+    from pingan.adapters.db.session import alembic_config
 
     upgrade(engine)
 

@@ -1,4 +1,4 @@
-"""The portal as its own process (`pingan portal`, here `python -m pingan.cli_portal portal`)
+"""The portal as its own process (`pingan portal`, here `python -m pingan.cli.portal portal`)
 on a loopback port: it serves pages and uploads, refuses an oversized body before reading
 it, and writes no personal link to its logs."""
 
@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from pingan.portal.tokens import LinkClaims, sign
+from pingan.core.links import LinkClaims, sign
 from tests.factories import ROOT, SEED_CODE, Loaded, load_seed
 from tests.portal.conftest import SECRET, pdf
 
@@ -54,7 +54,7 @@ def running(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Running]:
         "PINGAN_HOME": str(tmp_path / "home"),
         "PYTHONPATH": str(ROOT),
     }
-    command = [sys.executable, "-m", "pingan.cli_portal", "portal"]
+    command = [sys.executable, "-m", "pingan.cli.portal", "portal"]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, "--port", str(port), "--db", db_url],

@@ -11,17 +11,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from pingan.portal import personal_link
-from pingan.portal.ratelimit import Rate, RateLimiter
-from pingan.portal.receipts import receipt_number
-from pingan.portal.tokens import (
+from pingan.core.links import (
     LinkClaims,
     TokenExpired,
     TokenInvalid,
     fingerprint,
+    personal_link,
     sign,
     verify,
 )
+from pingan.portal.ratelimit import Rate, RateLimiter
+from pingan.portal.receipts import receipt_number
 from pingan.settings import Settings
 
 SECRET = "unit-test-secret-0123456789abcdef-0123"

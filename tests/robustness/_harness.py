@@ -26,9 +26,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, create_engine, text
 
-from pingan.db.session import make_engine
-from pingan.intake.collect import PROCESSED_DIR
-from pingan.intake.store import EvidenceStore
+from pingan.adapters.db.session import make_engine
+from pingan.adapters.intake.collect import PROCESSED_DIR
+from pingan.adapters.intake.store import EvidenceStore
 from tests.conftest import PG_URL
 from tests.factories import ROOT, load_seed
 

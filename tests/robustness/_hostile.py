@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from pingan.problems import Problem
+from pingan.core.problems import Problem
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 

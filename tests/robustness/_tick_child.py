@@ -4,9 +4,10 @@
         [--kill HOOK:N] [--flow] [--out result.json] [--step all|tick|dispatch]
         [--lease SECONDS] [--wait SECONDS] [--until-done] [--start-at EPOCH]
 
-Composition path (default): intake (pingan.collecting.collect_inbox), evaluation and
-planning (pingan.ticking.evaluate_and_plan), delivery (pingan.dispatching.run_dispatch) and
-the artifacts' content (pingan.render.tick_summary). With --flow the same tick runs as the
+Composition path (default): intake (pingan.services.collect.collect_inbox), evaluation and
+planning (pingan.services.tick.evaluate_and_plan),
+delivery (pingan.services.dispatch.run_dispatch) and
+the artifacts' content (pingan.adapters.render.tick_summary). With --flow the same tick runs as the
 pingan-tick Prefect flow, artifacts and all, against the server in PREFECT_API_URL.
 
 --kill HOOK:N SIGKILLs this process at the N-th call of one of the HOOKS below: the process
@@ -52,25 +53,25 @@ CAMPAIGN = "xucheng-2017"
 #   before / after: die just before the call, or just after it returns;
 #   during: die while copying a file (the store's temp file half written).
 HOOKS: dict[str, tuple[str, str, str]] = {
-    "store-copy": ("intake", "pingan.intake.store:_copy_to_temp", "during"),
-    "evidence-stored": ("intake", "pingan.intake.store:EvidenceStore.put", "after"),
-    "quarantine-copy": ("intake", "pingan.intake.store:Quarantine.put", "during"),
-    "quarantine-note": ("intake", "pingan.intake.store:_write_text_durably", "before"),
-    "quarantined": ("intake", "pingan.intake.store:Quarantine.put", "after"),
-    "intake-commit": ("intake", "pingan.intake.collect:_write_batch", "before"),
-    "intake-committed": ("intake", "pingan.intake.collect:_write_batch", "after"),
-    "inbox-cleared": ("intake", "pingan.intake.collect:_remove_delivered", "after"),
-    "evaluate-start": ("evaluation", "pingan.ticking:evaluate", "before"),
-    "evaluated": ("evaluation", "pingan.ticking:evaluate", "after"),
-    "planned": ("planning", "pingan.ticking:plan_notifications", "after"),
-    "status-counted": ("planning", "pingan.ticking:status_report", "after"),
-    "tick-committed": ("planning", "pingan.db.locks:release", "before"),
-    "expanded": ("dispatch", "pingan.outbox:expand", "after"),
-    "claimed": ("dispatch", "pingan.outbox:_claim", "after"),
-    "sending": ("dispatch", "pingan.channels.webhook:JsonWebhook.send", "before"),
-    "sent": ("dispatch", "pingan.channels.webhook:JsonWebhook.send", "after"),
-    "marked": ("dispatch", "pingan.outbox:_mark", "after"),
-    "reconciling": ("dispatch", "pingan.outbox:reconcile", "before"),
+    "store-copy": ("intake", "pingan.adapters.intake.store:_copy_to_temp", "during"),
+    "evidence-stored": ("intake", "pingan.adapters.intake.store:EvidenceStore.put", "after"),
+    "quarantine-copy": ("intake", "pingan.adapters.intake.store:Quarantine.put", "during"),
+    "quarantine-note": ("intake", "pingan.adapters.intake.store:_write_text_durably", "before"),
+    "quarantined": ("intake", "pingan.adapters.intake.store:Quarantine.put", "after"),
+    "intake-commit": ("intake", "pingan.adapters.intake.collect:_write_batch", "before"),
+    "intake-committed": ("intake", "pingan.adapters.intake.collect:_write_batch", "after"),
+    "inbox-cleared": ("intake", "pingan.adapters.intake.collect:_remove_delivered", "after"),
+    "evaluate-start": ("evaluation", "pingan.services.tick:evaluate", "before"),
+    "evaluated": ("evaluation", "pingan.services.tick:evaluate", "after"),
+    "planned": ("planning", "pingan.services.tick:plan_notifications", "after"),
+    "status-counted": ("planning", "pingan.services.tick:status_report", "after"),
+    "tick-committed": ("planning", "pingan.adapters.db.locks:release", "before"),
+    "expanded": ("dispatch", "pingan.adapters.outbox:expand", "after"),
+    "claimed": ("dispatch", "pingan.adapters.outbox:_claim", "after"),
+    "sending": ("dispatch", "pingan.adapters.channels.webhook:JsonWebhook.send", "before"),
+    "sent": ("dispatch", "pingan.adapters.channels.webhook:JsonWebhook.send", "after"),
+    "marked": ("dispatch", "pingan.adapters.outbox:_mark", "after"),
+    "reconciling": ("dispatch", "pingan.adapters.outbox:reconcile", "before"),
     "table-artifact": ("artifacts", "tasks.artifacts:create_table_artifact", "before"),
     "summary-artifact": ("artifacts", "tasks.artifacts:create_markdown_artifact", "after"),
 }
@@ -148,30 +149,30 @@ def _install(name: str, kill_at: int | None) -> None:
 
 def _tune(lease_s: float) -> None:
     """The test-only settings of the module docstring."""
-    import pingan.collecting
-    import pingan.dispatching
-    import pingan.ticking
+    import pingan.services.collect
+    import pingan.services.dispatch
+    import pingan.services.tick
 
-    pingan.collecting.collect = functools.partial(  # type: ignore[assignment]
-        pingan.collecting.collect, batch_size=INTAKE_BATCH
+    pingan.services.collect.collect = functools.partial(  # type: ignore[assignment]
+        pingan.services.collect.collect, batch_size=INTAKE_BATCH
     )
-    pingan.ticking.campaign_lock = functools.partial(  # type: ignore[assignment]
-        pingan.ticking.campaign_lock, ttl_s=LOCK_TTL_S
+    pingan.services.tick.campaign_lock = functools.partial(  # type: ignore[assignment]
+        pingan.services.tick.campaign_lock, ttl_s=LOCK_TTL_S
     )
-    pingan.dispatching.dispatch = functools.partial(  # type: ignore[assignment]
-        pingan.dispatching.dispatch, lease_s=lease_s, batch=DISPATCH_BATCH
+    pingan.services.dispatch.dispatch = functools.partial(  # type: ignore[assignment]
+        pingan.services.dispatch.dispatch, lease_s=lease_s, batch=DISPATCH_BATCH
     )
 
 
 def _composition(
     db: str, as_of: date, inbox: str | None, step: str, wait_s: float, until_done: bool
 ) -> dict[str, Any]:
-    from pingan.collecting import collect_inbox
-    from pingan.db.session import make_engine
-    from pingan.dispatching import run_dispatch
-    from pingan.outbox import outbox_counts
-    from pingan.render.tick_summary import colour_table, summary_markdown
-    from pingan.ticking import evaluate_and_plan, open_campaign
+    from pingan.adapters.db.session import make_engine
+    from pingan.adapters.outbox import outbox_counts
+    from pingan.adapters.render.tick_summary import colour_table, summary_markdown
+    from pingan.services.collect import collect_inbox
+    from pingan.services.dispatch import run_dispatch
+    from pingan.services.tick import evaluate_and_plan, open_campaign
 
     engine = make_engine(db)
     handle = open_campaign(engine, CAMPAIGN)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from pingan.db.session import make_engine
+from pingan.adapters.db.session import make_engine
 from tests.robustness._harness import Databases, Place, Robot, differences, prepare, snapshot
 
 TICKS = 4

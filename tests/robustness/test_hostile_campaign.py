@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
-from pingan.campaign import (
+from pingan.core.campaign import (
     Campaign,
     Coordinator,
     Domain,
@@ -26,8 +26,8 @@ from pingan.campaign import (
     UnitDef,
     load_campaign,
 )
-from pingan.loading import load
-from pingan.problems import InputError
+from pingan.core.problems import InputError
+from pingan.services.load import load
 from tests.robustness._hostile import check_problems, hostile_settings, nasty_text, values
 
 REPO = Path(__file__).resolve().parents[2]

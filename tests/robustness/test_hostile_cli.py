@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from pingan.cli import app
-from pingan.db.session import make_engine
+from pingan.adapters.db.session import make_engine
+from pingan.cli.app import app
 from pingan.settings import get_settings
 from tests.factories import SEED_CODE, SEED_CONFIG, load_seed
 from tests.robustness._hostile import hostile_settings, nasty_text

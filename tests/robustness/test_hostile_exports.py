@@ -1,6 +1,6 @@
 """Spreadsheet exports keep outside text as text: a unit, village or rubric named
 "=HYPERLINK(…)", "+1", "-1" or "@SUM(…)" never becomes a formula in the operator's
-spreadsheet program — every export passes such text through pingan.render.cells.safe_cell.
+spreadsheet program — every export passes such text through pingan.adapters.render.cells.safe_cell.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pingan.campaign import Campaign, load_campaign
-from pingan.intake.scores import CellRef, write_template
-from pingan.render.late_list import late_list_xlsx
-from pingan.render.public_list import PublicListEntry, write_public_list_xlsx
+from pingan.adapters.intake.scores import CellRef, write_template
+from pingan.adapters.render.late_list import late_list_xlsx
+from pingan.adapters.render.public_list import PublicListEntry, write_public_list_xlsx
+from pingan.core.campaign import Campaign, load_campaign
 from tests.robustness._hostile import hostile_settings, nasty_text
 
 REPO = Path(__file__).resolve().parents[2]
@@ -126,8 +126,8 @@ def test_public_list_keeps_hostile_names_as_text(
 EXPORTS = re.compile(r"\bWorkbook\(|csv\.writer\(|csv\.DictWriter\(")
 # Writers of data this program generates itself, which no outsider can name.
 SYNTHETIC = {
-    "pingan/synth.py": "the synthetic roster: every name is drawn from fixed word lists",
-    "pingan/demo_sim.py": "the demo's score sheets: codes and numbers only",
+    "pingan/services/synth.py": "the synthetic roster: every name is drawn from fixed word lists",
+    "pingan/demo/sim.py": "the demo's score sheets: codes and numbers only",
 }
 
 
@@ -139,4 +139,4 @@ def test_every_spreadsheet_writer_uses_safe_cell_or_writes_only_its_own_data() -
             writers[path.relative_to(REPO).as_posix()] = "safe_cell" in text
     unsafe = {name for name, uses in writers.items() if not uses} - set(SYNTHETIC)
     assert not unsafe, f"spreadsheet writers without safe_cell: {sorted(unsafe)}"
-    assert "pingan/render/late_list.py" in writers  # the scan itself still finds exporters
+    assert "pingan/adapters/render/late_list.py" in writers  # the scan itself still finds exporters

@@ -24,12 +24,12 @@ from sqlalchemy import Engine
 from flows.collect import CollectInput
 from flows.dispatch import DispatchInput
 from flows.tick import TickInput, WaiverInput
-from pingan.collecting import collect_inbox
-from pingan.dispatching import run_dispatch
-from pingan.problems import InputError
-from pingan.render.tick_summary import colour_table, summary_markdown
+from pingan.adapters.render.tick_summary import colour_table, summary_markdown
+from pingan.core.problems import InputError
+from pingan.services.collect import collect_inbox
+from pingan.services.dispatch import run_dispatch
+from pingan.services.tick import evaluate_and_plan, open_campaign, resolve_as_of, waive
 from pingan.settings import get_settings
-from pingan.ticking import evaluate_and_plan, open_campaign, resolve_as_of, waive
 from tasks.ticking import as_dict
 from tests.factories import SEED_CODE, load_seed, seed_campaign
 from tests.robustness._hostile import check_problems, hostile_settings, nasty_text, values

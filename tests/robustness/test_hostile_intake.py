@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from pingan.intake.checks import ALLOWED_TYPES, check_relative_name, inspect_file
-from pingan.intake.collect import PROCESSED_DIR, collect
-from pingan.intake.store import EvidenceStore, Quarantine
+from pingan.adapters.intake.checks import ALLOWED_TYPES, check_relative_name, inspect_file
+from pingan.adapters.intake.collect import PROCESSED_DIR, collect
+from pingan.adapters.intake.store import EvidenceStore, Quarantine
 from tests.factories import load_seed
 from tests.robustness._hostile import CJK, hostile_settings, nasty_text
 

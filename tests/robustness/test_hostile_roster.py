@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pingan.campaign import Campaign, load_campaign
-from pingan.intake.roster import RosterResult, read_roster
-from pingan.synth import synth_roster
+from pingan.adapters.intake.roster import RosterResult, read_roster
+from pingan.core.campaign import Campaign, load_campaign
+from pingan.services.synth import synth_roster
 from tests.robustness._hostile import CJK, check_problems, hostile_settings, nasty_text
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pingan.campaign import Campaign, load_campaign
-from pingan.intake.scores import CellRef, ImportResult, read_scores, write_template
-from pingan.problems import InputError
+from pingan.adapters.intake.scores import CellRef, ImportResult, read_scores, write_template
+from pingan.core.campaign import Campaign, load_campaign
+from pingan.core.problems import InputError
 from tests.robustness._hostile import check_problems, hostile_settings, nasty_text
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,10 +1,10 @@
-"""Award numbers and verification codes (pingan.awards, pure)."""
+"""Award numbers and verification codes (pingan.core.awards, pure)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from pingan.awards import (
+from pingan.core.awards import (
     Candidate,
     assign_numbers,
     award_number,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pingan.calendar import (
+from pingan.core.calendar import (
     CalendarError,
     WorkingCalendar,
     YearOverride,

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from pingan.campaign import Campaign, load_campaign
-from pingan.problems import InputError, Problem
+from pingan.core.campaign import Campaign, load_campaign
+from pingan.core.problems import InputError, Problem
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = REPO / "config" / "campaigns" / "xucheng-2017.yaml"

@@ -1,4 +1,4 @@
-"""pingan.render.certificate: the 荣誉证书 PDF a named cell receives."""
+"""pingan.adapters.render.certificate: the 荣誉证书 PDF a named cell receives."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from PIL import Image
 from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
 
-from pingan.render import certificate
-from pingan.render.certificate import (
+from pingan.adapters.render import certificate
+from pingan.adapters.render.certificate import (
     PAGE_HEIGHT,
     PAGE_WIDTH,
     CertificateData,
@@ -28,7 +28,7 @@ from pingan.render.certificate import (
     write_certificate_bundle,
     write_certificates,
 )
-from pingan.render.fonts import register_reportlab_font
+from pingan.adapters.render.fonts import register_reportlab_font
 
 CERT = CertificateData(
     campaign_name="2017年度徐城街道重点领域和行业“平安细胞”创建活动",

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from pingan.channels.base import DeliveryError, Message, Target
-from pingan.channels.dingtalk import dingtalk_payloads, parse_credentials, sign
-from pingan.channels.email import mail_url, safe_filename
-from pingan.channels.fake import RecordingChannel
-from pingan.channels.registry import build_channels, file_channels
-from pingan.channels.wecom import WeComRobot, parse_key, wecom_payloads
-from pingan.secrets import MappingSecretResolver
+from pingan.adapters.channels.base import DeliveryError, Message, Target
+from pingan.adapters.channels.dingtalk import dingtalk_payloads, parse_credentials, sign
+from pingan.adapters.channels.email import mail_url, safe_filename
+from pingan.adapters.channels.fake import RecordingChannel
+from pingan.adapters.channels.registry import build_channels, file_channels
+from pingan.adapters.channels.wecom import WeComRobot, parse_key, wecom_payloads
+from pingan.adapters.secrets import MappingSecretResolver
 
 
 def test_wecom_plain_message_is_one_text() -> None:

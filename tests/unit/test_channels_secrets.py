@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from pingan.secrets import (
+from pingan.adapters.secrets import (
     ChainResolver,
     EnvSecretResolver,
     MappingSecretResolver,

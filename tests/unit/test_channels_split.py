@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pingan.channels.split import split_text, truncate_bytes, utf8_len
+from pingan.adapters.channels.split import split_text, truncate_bytes, utf8_len
 
 HEADER = re.compile(r"（(\d+)/(\d+)）\n")
 

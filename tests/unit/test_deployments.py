@@ -26,8 +26,8 @@ from typer.testing import CliRunner
 
 from deployments.build import ScheduleTimes, deployment_specs, prefect_yaml
 from deployments.steps import enter_project
-from pingan.campaign import Campaign, ScheduleConfig, load_campaign
-from pingan.cli_deploy import register
+from pingan.cli.deploy import register
+from pingan.core.campaign import Campaign, ScheduleConfig, load_campaign
 from tests.factories import SEED_CODE, SEED_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pingan.intake.store import EvidenceStore, Quarantine, safe_basename
+from pingan.adapters.intake.store import EvidenceStore, Quarantine, safe_basename
 
 DATA = b"%PDF-1.4\n%" + "平安细胞创建自查报告".encode() + b"\n%%EOF\n"
 SHA = hashlib.sha256(DATA).hexdigest()

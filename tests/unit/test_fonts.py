@@ -1,4 +1,4 @@
-"""pingan.render.fonts: finding the one CJK font that every PDF embeds."""
+"""pingan.adapters.render.fonts: finding the one CJK font that every PDF embeds."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
 
-from pingan.problems import InputError
-from pingan.render import fonts
+from pingan.adapters.render import fonts
+from pingan.core.problems import InputError
 
 WQY = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

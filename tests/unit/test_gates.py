@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pingan.gates import COLOURS, STATUSES, Ladder, Status, reminder_bands, status_of
+from pingan.core.gates import COLOURS, STATUSES, Ladder, Status, reminder_bands, status_of
 from tests.factories import CAL, days, seed_campaign
 
 # self-check in the seed: opens with the implement phase, due Tuesday 2017-10-31.

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pingan.intake.checks import (
+from pingan.adapters.intake.checks import (
     ALLOWED_TYPES,
     CHUNK_SIZE,
     HEAD_SIZE,

@@ -1,4 +1,4 @@
-"""pingan.render.public_list: the 公示名单 as PDF and XLSX."""
+"""pingan.adapters.render.public_list: the 公示名单 as PDF and XLSX."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from pingan.render.public_list import (
+from pingan.adapters.render.public_list import (
     REVOKED_HEADING,
     PublicListEntry,
     write_public_list_pdf,

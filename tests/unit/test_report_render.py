@@ -15,10 +15,8 @@ import pytest
 from matplotlib.figure import Figure
 from openpyxl import load_workbook
 
-from pingan.campaign import Targets
-from pingan.gates import STATUSES
-from pingan.render.report import ReportPaths, write_report
-from pingan.render.report.charts import (
+from pingan.adapters.render.report import ReportPaths, write_report
+from pingan.adapters.render.report.charts import (
     CHART_NAMES,
     _style,
     all_charts,
@@ -26,7 +24,7 @@ from pingan.render.report.charts import (
     late_by_village_chart,
     notifications_chart,
 )
-from pingan.render.report.data import (
+from pingan.adapters.render.report.data import (
     NO_CHANNEL,
     Burndown,
     ChannelCount,
@@ -37,9 +35,11 @@ from pingan.render.report.data import (
     VillageLate,
     pct,
 )
-from pingan.render.report.html import HTML_ROW_LIMIT, render_html
-from pingan.render.report.xlsx import render_xlsx
-from pingan.scoring import kpis
+from pingan.adapters.render.report.html import HTML_ROW_LIMIT, render_html
+from pingan.adapters.render.report.xlsx import render_xlsx
+from pingan.core.campaign import Targets
+from pingan.core.gates import STATUSES
+from pingan.core.scoring import kpis
 
 TARGETS = Targets(coverage=1.0, pass_rate=0.9, coverage_gate="self-check")
 HOSTILE = '=HYPERLINK("http://evil.example/x","点我")'

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pingan.campaign import Campaign, load_campaign
-from pingan.intake import roster
-from pingan.intake.roster import RAW_SECRET_MESSAGE, RosterResult, RosterRow, read_roster
-from pingan.problems import Problem
+from pingan.adapters.intake import roster
+from pingan.adapters.intake.roster import RAW_SECRET_MESSAGE, RosterResult, RosterRow, read_roster
+from pingan.core.campaign import Campaign, load_campaign
+from pingan.core.problems import Problem
 
 COLUMNS = [
     "code",

@@ -1,4 +1,4 @@
-"""pingan.intake.scores: the 考核验收评分表 template and its reader."""
+"""pingan.adapters.intake.scores: the 考核验收评分表 template and its reader."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pingan.campaign import Campaign, load_campaign
-from pingan.intake.scores import (
+from pingan.adapters.intake.scores import (
     CellRef,
     ImportResult,
     ScoreRow,
@@ -27,8 +26,9 @@ from pingan.intake.scores import (
     read_scores,
     write_template,
 )
-from pingan.problems import InputError, Problem
-from pingan.scoring import ScoreSheet
+from pingan.core.campaign import Campaign, load_campaign
+from pingan.core.problems import InputError, Problem
+from pingan.core.scoring import ScoreSheet
 
 REPO = Path(__file__).resolve().parents[2]
 CAMPAIGN: Campaign = load_campaign(REPO / "config" / "campaigns" / "xucheng-2017.yaml")

@@ -1,4 +1,4 @@
-"""pingan.scoring: one cell's 考核验收 result and each domain's coverage and pass rate."""
+"""pingan.core.scoring: one cell's 考核验收 result and each domain's coverage and pass rate."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pingan.campaign import Campaign, Criterion, Deduction, Rubric, Veto, load_campaign
-from pingan.scoring import (
+from pingan.core.campaign import Campaign, Criterion, Deduction, Rubric, Veto, load_campaign
+from pingan.core.scoring import (
     DomainKpi,
     Result,
     ScoreSheet,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pingan.campaign import Campaign, Domain, load_campaign
+from pingan.core.campaign import Campaign, Domain, load_campaign
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "config" / "campaigns" / "xucheng-2017.yaml"

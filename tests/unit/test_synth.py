@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pingan.campaign import Campaign, load_campaign
-from pingan.synth import HEADER, domain_counts, synth_roster, village_count, write_roster
+from pingan.core.campaign import Campaign, load_campaign
+from pingan.services.synth import HEADER, domain_counts, synth_roster, village_count, write_roster
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "campaigns" / "xucheng-2017.yaml"
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")

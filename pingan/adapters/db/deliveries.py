@@ -1,0 +1,74 @@
+"""Deliveries: one row per (notification, channel, address), and shared rate-limit windows.
+
+A notification is the message the campaign owes a unit; a delivery is one attempt path to
+reach it (its email, its WeCom robot …). Retries, leases and errors live here, per path, so
+a dead robot key does not hold back the email, and the notification's own state is a roll-up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from pingan.adapters.db.base import Base, utcnow
+
+# "cancelled": the obligation was done or waived before the message went out.
+DELIVERY_STATES = ("queued", "leased", "sent", "failed", "dead", "cancelled")
+FINAL_STATES = ("sent", "dead", "cancelled")
+PENDING_STATES = ("queued", "leased", "failed")
+
+
+class DeliveryRow(Base):
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "channel", "address"),
+        Index("ix_delivery_campaign_state", "campaign_id", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id", ondelete="CASCADE"))
+    # No FK: the notification already ties the row to its campaign (and cascades), and the
+    # claim query filters on it without a join.
+    campaign_id: Mapped[int]
+    channel: Mapped[str] = mapped_column(String(16))
+    # An email address or a secret reference ("secret:name", "env:NAME"), never a secret.
+    address: Mapped[str] = mapped_column(String(254))
+    # Rate-limit key from Channel.endpoint (e.g. a hash of the robot key); filled on the
+    # first dispatch, because only the channel can compute it.
+    endpoint: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    # Sends that ended in an error, plus leases that expired (a worker died mid-send), so a
+    # message that kills its worker cannot be retried for ever.
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    # Already redacted by the channel (DeliveryError.detail is secret-free by contract).
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    parts: Mapped[int] = mapped_column(default=0)  # messages actually sent (robots split)
+
+
+class EndpointRateRow(Base):
+    """A fixed one-minute window per endpoint, shared by every worker through the database."""
+
+    __tablename__ = "endpoint_rate"
+
+    endpoint: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window_start: Mapped[datetime]
+    used: Mapped[int] = mapped_column(default=0)
+
+
+def delivery_counts(session: Session, campaign_id: int) -> dict[str, int]:
+    """{state: n} over the campaign's deliveries, every state present (for status reports)."""
+    out = {s: 0 for s in DELIVERY_STATES}
+    for state, n in session.execute(
+        select(DeliveryRow.state, func.count())
+        .where(DeliveryRow.campaign_id == campaign_id)
+        .group_by(DeliveryRow.state)
+    ):
+        out[state] = out.get(state, 0) + int(n)
+    return out

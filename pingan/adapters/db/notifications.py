@@ -1,0 +1,42 @@
+"""The notification outbox: one row per planned message, deduplicated by the database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pingan.adapters.db.base import Base, utcnow
+
+NOTIFICATION_STATES = ("queued", "leased", "sent", "failed", "dead", "cancelled")
+
+
+class NotificationRow(Base):
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_campaign_state", "campaign_id", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    # (campaign, obligation or digest, ladder level, date): a repeated tick cannot plan twice.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reminder, escalation, digest, award, bulletin
+    level: Mapped[int] = mapped_column(default=0)
+    recipient_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    obligation_id: Mapped[int | None] = mapped_column(ForeignKey("obligation.id"))
+    planned_on: Mapped[date] = mapped_column(Date)
+    # Rendered when sent (or previewed), so a message reflects the state at delivery and
+    # planning a million rows stays one INSERT … SELECT.
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    channel: Mapped[str | None] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,199 @@
+"""Campaign progress as of a date: KPIs per domain, obligations per status, outbox states.
+
+Coverage (创建覆盖率) = active cells with an accepted submission for the coverage gate by the
+date ÷ active cells; pass rate (达标率) = passed cells ÷ covered cells. Each figure is one
+GROUP BY over the whole campaign.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select, union
+from sqlalchemy.orm import Session
+
+from pingan.adapters.db.assessments import AssessmentRow, AwardRow
+from pingan.adapters.db.campaigns import DomainRow, GateRow
+from pingan.adapters.db.deliveries import delivery_counts
+from pingan.adapters.db.notifications import NOTIFICATION_STATES, NotificationRow
+from pingan.adapters.db.obligations import ObligationRow
+from pingan.adapters.db.units import DomainUnitRow, UnitRow
+from pingan.core.campaign import Campaign
+from pingan.core.gates import COLOURS, STATUSES
+
+OTHER = "_other"
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def obligation_domain_expr() -> Any:
+    """Cells belong to their domain; a lead unit's own items to the domain it leads."""
+    led = (
+        select(DomainUnitRow.domain_id)
+        .where(DomainUnitRow.unit_id == UnitRow.id, DomainUnitRow.role == "lead")
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(UnitRow.domain_id, led)
+
+
+def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
+    """{domain key or "_other": {status: n}} over active units."""
+    dom = obligation_domain_expr().label("dom")
+    keys = dict(
+        session.execute(
+            select(DomainRow.id, DomainRow.key).where(DomainRow.campaign_id == campaign_id)
+        ).all()
+    )
+    out: dict[str, dict[str, int]] = {}
+    for dom_id, status, n in session.execute(
+        select(dom, ObligationRow.status, func.count())
+        .join(UnitRow, UnitRow.id == ObligationRow.unit_id)
+        .where(ObligationRow.campaign_id == campaign_id, UnitRow.status == "active")
+        .group_by(dom, ObligationRow.status)
+    ):
+        key = keys.get(dom_id, OTHER)
+        out.setdefault(key, {s: 0 for s in STATUSES})[status] += int(n)
+    return out
+
+
+def latest_rounds(campaign_id: int, as_of: date | None = None) -> Any:
+    """(unit_id, round) of the assessment that counts for each cell: the highest round
+    assessed by ``as_of`` (any date when None) — a re-assessment (复查) replaces earlier ones."""
+    q = select(AssessmentRow.unit_id, func.max(AssessmentRow.round).label("round")).where(
+        AssessmentRow.campaign_id == campaign_id
+    )
+    if as_of is not None:
+        q = q.where(AssessmentRow.assessed_on <= as_of)
+    return q.group_by(AssessmentRow.unit_id).subquery()
+
+
+def covered_units(campaign_id: int, coverage_gate: Any, as_of: date) -> Any:
+    """Cells the campaign has reached by ``as_of``: they sent the coverage gate's report, or
+    the assessment team assessed them. A cell assessed in person has plainly been covered,
+    and counting it keeps passed ≤ covered, so the pass rate can never exceed 100%."""
+    reported = select(ObligationRow.unit_id).where(
+        ObligationRow.gate_id == coverage_gate,
+        ObligationRow.done_on.is_not(None),
+        ObligationRow.done_on <= as_of,
+    )
+    assessed = select(AssessmentRow.unit_id).where(
+        AssessmentRow.campaign_id == campaign_id, AssessmentRow.assessed_on <= as_of
+    )
+    return union(reported, assessed).subquery().select()
+
+
+def status_report(
+    session: Session, campaign: Campaign, campaign_id: int, as_of: date
+) -> dict[str, Any]:
+    domains = dict(
+        session.execute(
+            select(DomainRow.id, DomainRow.key).where(DomainRow.campaign_id == campaign_id)
+        ).all()
+    )
+    active_cell = (
+        UnitRow.campaign_id == campaign_id,
+        UnitRow.kind == "cell",
+        UnitRow.status == "active",
+    )
+
+    def per_domain(query: Any) -> dict[str, int]:
+        return {domains[d]: int(n) for d, n in session.execute(query) if d in domains}
+
+    cells = per_domain(
+        select(UnitRow.domain_id, func.count()).where(*active_cell).group_by(UnitRow.domain_id)
+    )
+    coverage_gate = session.scalar(
+        select(GateRow.id).where(
+            GateRow.campaign_id == campaign_id, GateRow.key == campaign.targets.coverage_gate
+        )
+    )
+    covered = per_domain(
+        select(UnitRow.domain_id, func.count())
+        .where(*active_cell, UnitRow.id.in_(covered_units(campaign_id, coverage_gate, as_of)))
+        .group_by(UnitRow.domain_id)
+    )
+    latest = latest_rounds(campaign_id, as_of)
+    assessed_q = (
+        select(UnitRow.domain_id, AssessmentRow.passed, func.count())
+        .join(AssessmentRow, AssessmentRow.unit_id == UnitRow.id)
+        .join(
+            latest,
+            (latest.c.unit_id == AssessmentRow.unit_id) & (latest.c.round == AssessmentRow.round),
+        )
+        .where(*active_cell)
+        .group_by(UnitRow.domain_id, AssessmentRow.passed)
+    )
+    assessed: dict[str, int] = {}
+    passed: dict[str, int] = {}
+    for d, ok, n in session.execute(assessed_q):
+        key = domains.get(d) if d is not None else None
+        if key is None:
+            continue
+        assessed[key] = assessed.get(key, 0) + int(n)
+        if ok:
+            passed[key] = passed.get(key, 0) + int(n)
+    awarded = per_domain(
+        select(AwardRow.domain_id, func.count())
+        .where(
+            AwardRow.campaign_id == campaign_id,
+            AwardRow.revoked_at.is_(None),
+            AwardRow.issued_on <= as_of,
+        )
+        .group_by(AwardRow.domain_id)
+    )
+
+    def kpis(key: str | None) -> dict[str, Any]:
+        def pick(m: dict[str, int]) -> int:
+            return m.get(key, 0) if key else sum(m.values())
+
+        c, cov, a, p, w = (pick(m) for m in (cells, covered, assessed, passed, awarded))
+        # How many more cells must pass for the pass-rate target, given today's coverage.
+        shortfall = max(0, math.ceil(round(campaign.targets.pass_rate * cov, 6)) - p)
+        return {
+            "cells": c,
+            "covered": cov,
+            "assessed": a,
+            "passed": p,
+            "awarded": w,
+            "coverage": _ratio(cov, c),
+            "pass_rate": _ratio(p, cov),
+            "coverage_met": cov >= c * campaign.targets.coverage if c else None,
+            "pass_rate_met": p >= cov * campaign.targets.pass_rate if cov else None,
+            "pass_shortfall": shortfall,
+        }
+
+    counts = status_counts(session, campaign_id)
+    totals = {s: sum(d.get(s, 0) for d in counts.values()) for s in STATUSES}
+    by_colour: dict[str, dict[str, int]] = {}
+    for key, per_status in counts.items():
+        colours = by_colour.setdefault(key, {})
+        for s, n in per_status.items():
+            colour = COLOURS[s]  # type: ignore[index]  # statuses come from our own UPDATE
+            colours[colour] = colours.get(colour, 0) + n
+    notif = {s: 0 for s in NOTIFICATION_STATES}
+    for state, n in session.execute(
+        select(NotificationRow.state, func.count())
+        .where(NotificationRow.campaign_id == campaign_id)
+        .group_by(NotificationRow.state)
+    ):
+        notif[state] = notif.get(state, 0) + int(n)
+    return {
+        "campaign": campaign.code,
+        "name": campaign.name,
+        "as_of": as_of.isoformat(),
+        "targets": {"coverage": campaign.targets.coverage, "pass_rate": campaign.targets.pass_rate},
+        "overall": kpis(None),
+        "domains": {
+            d.key: {"name": d.name, **kpis(d.key), "obligations": counts.get(d.key, {})}
+            for d in campaign.domains
+        },
+        "obligations": totals,
+        "obligations_by_colour": by_colour,
+        "notifications": notif,
+        "deliveries": delivery_counts(session, campaign_id),
+    }

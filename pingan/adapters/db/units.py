@@ -1,0 +1,71 @@
+"""Units (organisations, villages, cells), their contacts and domain participation.
+
+Cells are units of kind ``cell``: one table keeps set-based SQL over "everyone who owes
+something" a single scan, whatever kind of unit owes it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pingan.adapters.db.base import Base, utcnow
+
+UNIT_KINDS = ("coordinator", "org", "village", "cell")
+
+
+class UnitRow(Base):
+    __tablename__ = "unit"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "code"),
+        Index("ix_unit_campaign_kind_domain", "campaign_id", "kind", "domain_id"),
+        Index("ix_unit_village_id", "village_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    domain_id: Mapped[int | None] = mapped_column(ForeignKey("domain.id"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    category: Mapped[str | None] = mapped_column(String(64))
+    # Who hears about this unit's late items at the "lead" rung of the ladder: the domain's
+    # lead unit for a cell, the coordinator for everyone else. Set at load time. Derived
+    # data, so no foreign key: on PostgreSQL each FK costs a trigger per inserted row.
+    supervisor_id: Mapped[int | None]
+    # "active" or "withdrawn": a unit that leaves the roster is kept with its history.
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    withdrawn_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactRow(Base):
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    # References such as "secret:campus-wecom", never the secret itself.
+    wecom_ref: Mapped[str | None] = mapped_column(String(128))
+    dingtalk_ref: Mapped[str | None] = mapped_column(String(128))
+    webhook_ref: Mapped[str | None] = mapped_column(String(128))
+
+
+class DomainUnitRow(Base):
+    """A unit's role in a domain: its lead unit or a participating unit."""
+
+    __tablename__ = "domain_unit"
+
+    domain_id: Mapped[int] = mapped_column(
+        ForeignKey("domain.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16))  # lead, participant

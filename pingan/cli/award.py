@@ -1,0 +1,278 @@
+"""`pingan acceptance …`, `pingan award`, `pingan awards`, `pingan verify`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from pingan.cli.common import (
+    ActorOption,
+    AsOfOption,
+    CampaignArg,
+    DbOption,
+    _actor,
+    _as_of,
+    _engine,
+    err,
+    friendly,
+    out,
+    progress_bar,
+)
+from pingan.core.problems import InputError, Problem
+
+acceptance_app = typer.Typer(help="考核验收：查看结果、综治委签批。", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(acceptance_app, name="acceptance")
+    app.command("award")(award)
+    app.command("awards")(awards)
+    app.command("verify")(verify)
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, date | datetime):
+        return v.isoformat()
+    raise TypeError(type(v).__name__)
+
+
+@acceptance_app.command("results")
+@friendly
+def results(
+    campaign: CampaignArg,
+    as_of: AsOfOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+    db: DbOption = None,
+) -> None:
+    """各领域考核验收结果（已验收、达标、未达标、一票否决、达标率对照目标）及未达标原因。"""
+    from pingan.adapters.render.acceptance import results_table, shortfall
+    from pingan.services import award as awarding
+    from pingan.services.tick import open_campaign, resolve_as_of
+
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    res = awarding.results(engine, handle, resolve_as_of(handle, _as_of(as_of)))
+    if as_json:
+        data = {
+            "as_of": res.as_of,
+            "pass_target": res.pass_target,
+            "domains": [
+                {
+                    **asdict(d),
+                    "pass_rate": d.pass_rate(),
+                    "shortfall": shortfall(d, res.pass_target),
+                }
+                for d in res.domains
+            ],
+            "failed": [asdict(f) for f in res.failed],
+        }
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+        sys.stdout.write("\n")
+        return
+    rows = results_table(res)
+    table = Table(title=f"考核验收结果（截至 {res.as_of}）")
+    for col in rows[0]:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(str(v) for v in r.values()))
+    out.print(table)
+    for f in res.failed[:50]:
+        out.print(f"未达标 {f.code} {f.name}：{'；'.join(f.reasons)}", markup=False)
+    if len(res.failed) > 50:
+        out.print(f"……另有 {len(res.failed) - 50} 个，使用 --json 查看全部", markup=False)
+
+
+@acceptance_app.command("signoff")
+@friendly
+def signoff(
+    campaign: CampaignArg,
+    approver: Annotated[str, typer.Option("--approver", help="签批人姓名")],
+    approve: Annotated[
+        bool, typer.Option("--approve/--reject", help="同意命名，或退回复查（退回须写意见）")
+    ],
+    comment: Annotated[str, typer.Option("--comment", help="批示意见")] = "",
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="暂缓命名的单位，格式 单位编码:理由，可重复"),
+    ] = None,
+    flow_run: Annotated[
+        str | None,
+        typer.Option(
+            "--flow-run",
+            help="正在等待签批的验收流程运行 ID：填写则以此签批恢复该流程（由流程记录签批）",
+        ),
+    ] = None,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """综治委签批考核验收结果（供无界面运行使用；与 Prefect 界面签批效果相同，均记入审计日志）。"""
+    from pingan.services import award as awarding
+    from pingan.services.tick import open_campaign
+
+    exclusions = awarding.parse_exclusions(exclude or [])
+    if flow_run:
+        _resume(flow_run, approver, approve, comment, exclusions)
+        out.print(f"已向流程运行 {flow_run} 提交签批，由该流程记录并继续执行", markup=False)
+        return
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    s = awarding.sign_off(
+        engine,
+        handle,
+        approver=approver,
+        approved=approve,
+        comment=comment,
+        exclusions=exclusions,
+        actor=_actor(actor),
+        source="cli",
+    )
+    verdict = "同意命名" if s.approved else "退回复查"
+    out.print(f"已记录签批：{s.approver}，{verdict}（签批编号 {s.id}）", markup=False)
+    if s.exclusions:
+        out.print(f"暂缓命名 {len(s.exclusions)} 个单位", markup=False)
+    if s.approved:
+        out.print(f"下一步：pingan award {campaign}", markup=False)
+
+
+def _resume(
+    flow_run: str, approver: str, approve: bool, comment: str, exclusions: dict[str, str]
+) -> None:
+    from uuid import UUID
+
+    from prefect.flow_runs import resume_flow_run
+
+    try:
+        run_id = UUID(flow_run)
+    except ValueError:
+        raise InputError([Problem("--flow-run", flow_run, "不是有效的流程运行 ID")]) from None
+    payload = {
+        "approver": approver,
+        "decision": "同意命名" if approve else "退回复查",
+        "comment": comment,
+        "exclusions": [{"cell": c, "reason": r} for c, r in exclusions.items()],
+    }
+    try:
+        resume_flow_run(run_id, run_input=payload)
+    except Exception as exc:  # the Prefect API's own errors: state, not found, unreachable
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            [Problem("--flow-run", flow_run, f"无法恢复该流程运行：{reason}")]
+        ) from None
+
+
+@friendly
+def award(
+    campaign: CampaignArg,
+    as_of: AsOfOption = None,
+    notify: Annotated[bool, typer.Option("--notify/--no-notify", help="通知获评单位")] = True,
+    regenerate: Annotated[bool, typer.Option("--regenerate", help="重新生成全部证书")] = False,
+    revoke: Annotated[
+        str | None, typer.Option("--revoke", help="撤销命名：证书编号或单位编码")
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="撤销理由（撤销时必填）")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="生成证书的进程数，默认按 CPU 核数")
+    ] = None,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """命名挂牌：为签批通过的达标单位编号、生成证书与公示名单、安排通知；或撤销一项命名。"""
+    from pingan.services import award as awarding
+    from pingan.services.tick import open_campaign, resolve_as_of
+
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    if revoke is not None:
+        a = awarding.revoke(engine, handle, target=revoke, reason=reason or "", actor=_actor(actor))
+        docs = awarding.write_documents(engine, handle, award_ids=[], workers=workers)
+        out.print(f"已撤销 {a.number}（{a.cell_name}）：{a.revoked_reason}", markup=False)
+        out.print(f"公示名单已重新生成：{docs.public_list_pdf}", markup=False)
+        return
+    run = awarding.grant(
+        engine,
+        handle,
+        as_of=resolve_as_of(handle, _as_of(as_of)),
+        actor=_actor(actor),
+        notify=notify,
+    )
+    with progress_bar("生成证书（份）") as progress:
+        docs = awarding.write_documents(
+            engine,
+            handle,
+            award_ids=None if regenerate else run.new_award_ids,
+            workers=workers,
+            progress=progress,
+        )
+    out.print(
+        f"本次命名 {len(run.new_award_ids)} 个单位，生成证书 {docs.certificates} 份，"
+        f"安排通知 {run.notices} 条",
+        markup=False,
+    )
+    if run.waiting:
+        out.print(f"另有 {run.waiting} 个单位在签批之后才达标（复查），待下次签批", markup=False)
+    if run.excluded:
+        out.print(f"签批暂缓命名 {run.excluded} 个单位", markup=False)
+    for label, value in docs.as_dict().items():
+        out.print(f"{label}：{value}", markup=False)
+
+
+@friendly
+def awards(
+    campaign: CampaignArg,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+    db: DbOption = None,
+) -> None:
+    """命名清单：编号、单位、称号、命名日期、验证码及撤销情况。"""
+    from pingan.services import award as awarding
+    from pingan.services.tick import open_campaign
+
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    items = awarding.listing(engine, handle)
+    if as_json:
+        data = [asdict(a) for a in items]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+        sys.stdout.write("\n")
+        return
+    if not items:
+        out.print("尚无命名", markup=False)
+        return
+    table = Table(title=f"{handle.campaign.name} 命名清单（{len(items)} 项）")
+    for col in ("编号", "单位", "村（社区）", "命名日期", "验证码", "状态"):
+        table.add_column(col)
+    for a in items:
+        state = f"已撤销：{a.revoked_reason}" if a.revoked_at else "有效"
+        table.add_row(
+            a.number,
+            a.cell_name,
+            a.village or "—",
+            a.issued_on.isoformat(),
+            a.verification_code,
+            state,
+        )
+    out.print(table)
+
+
+@friendly
+def verify(
+    campaign: CampaignArg,
+    number: Annotated[str, typer.Argument(help="证书编号")],
+    code: Annotated[str, typer.Argument(help="证书上的验证码")],
+    db: DbOption = None,
+) -> None:
+    """核验证书真伪：编号与验证码相符且未撤销才为有效（无效时退出码 1）。"""
+    from pingan.services import award as awarding
+    from pingan.services.tick import open_campaign
+
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    v = awarding.verify(engine, handle, number, code)
+    (out if v.valid else err).print(v.message, markup=False)
+    if not v.valid:
+        raise typer.Exit(1)

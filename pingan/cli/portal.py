@@ -1,0 +1,188 @@
+"""`pingan portal` and `pingan links`: run the submission portal, list and revoke links.
+
+Wired into the main command line by ``register(app)``; ``python -m pingan.cli.portal``
+runs the same commands on their own.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from pingan.cli.common import (
+    ActorOption,
+    CampaignArg,
+    DbOption,
+    _actor,
+    _engine,
+    err,
+    friendly,
+    out,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `portal` and `links` commands to app (the `pingan` command line)."""
+    app.command("portal")(portal)
+    app.command("links")(links)
+
+
+@friendly
+def portal(
+    host: Annotated[
+        str, typer.Option("--host", help="监听地址；对外服务请置于 HTTPS 反向代理之后")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="监听端口")] = 8700,
+    rate_per_link: Annotated[
+        float,
+        typer.Option("--rate-per-link", min=0, help="每个链接每分钟最多请求次数（0 为不限）"),
+    ] = 30,
+    rate_per_address: Annotated[
+        float,
+        typer.Option(
+            "--rate-per-address", min=0, help="每个来访地址每分钟最多请求次数（0 为不限）"
+        ),
+    ] = 600,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="信任其 X-Forwarded-For 的反向代理地址（逗号分隔），用于按来访地址限流",
+        ),
+    ] = "127.0.0.1",
+    db: DbOption = None,
+) -> None:
+    """启动网上报送门户：各单位凭通知中的专用链接查看应报事项、上传材料。
+
+    须设置 PINGAN_PORTAL_SECRET（链接签名密钥）；通知中附带链接还须设置
+    PINGAN_PORTAL_BASE_URL。限流按进程计算：多个进程各自计数。
+    """
+    import uvicorn
+
+    from pingan.adapters.db.session import ensure_schema
+    from pingan.portal.app import PortalNotConfigured, app_from_settings, required_secret
+    from pingan.portal.ratelimit import Rate
+    from pingan.settings import get_settings
+
+    settings = get_settings()
+    try:
+        required_secret(settings)  # before anything touches the database
+        engine = _engine(db)
+        ensure_schema(engine)
+        web = app_from_settings(
+            engine,
+            settings,
+            token_rate=Rate(rate_per_link, max(1, int(rate_per_link * 2 / 3))),
+            address_rate=Rate(rate_per_address, max(1, int(rate_per_address / 3))),
+        )
+    except PortalNotConfigured as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    if not settings.portal_base_url:
+        err.print("提示：未设置 PINGAN_PORTAL_BASE_URL，通知中不会附带报送链接。", markup=False)
+    err.print(f"网上报送门户已启动：http://{host}:{port}/（Ctrl+C 停止）", markup=False)
+    uvicorn.run(
+        web,
+        host=host,
+        port=port,
+        # Access logs would write every personal link (the token is in the path).
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
+
+
+@friendly
+def links(
+    campaign: CampaignArg,
+    unit: Annotated[
+        list[str] | None, typer.Option("--unit", help="单位编码，可重复；默认列出全部单位")
+    ] = None,
+    revoke: Annotated[
+        bool,
+        typer.Option("--revoke", help="作废 --unit 所列单位已发出的全部链接（此后的通知附新链接）"),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出全部记录")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="表格最多显示的行数")] = 50,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """列出各单位的网上报送专用链接，或作废某些单位的链接（记入审计日志）。
+
+    更换 PINGAN_PORTAL_SECRET 可一次作废全部链接。
+    """
+    from rich.table import Table
+
+    from pingan.core.problems import InputError, Problem
+    from pingan.services.links import list_links, revoke_links
+    from pingan.services.tick import open_campaign
+    from pingan.settings import get_settings
+
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    now = datetime.now(UTC)
+    if revoke:
+        if not unit:
+            raise InputError(
+                [
+                    Problem(
+                        "参数",
+                        "--revoke",
+                        "须用 --unit 指明单位；作废全部链接请更换 PINGAN_PORTAL_SECRET",
+                    )
+                ]
+            )
+        versions = revoke_links(engine, handle.campaign_id, unit, actor=_actor(actor), now=now)
+        for code, version in versions.items():
+            out.print(f"已作废 {code} 的全部旧链接（现为第 {version} 版）", markup=False)
+    settings = get_settings()
+    rows = list_links(engine, handle.campaign_id, campaign, settings, now, unit_codes=unit or None)
+    if as_json:
+        payload = [r.as_json() for r in rows]
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not settings.portal_base_url or not settings.portal_secret:
+        err.print(
+            "提示：未设置 PINGAN_PORTAL_BASE_URL 或 PINGAN_PORTAL_SECRET，无法生成链接。",
+            markup=False,
+        )
+    table = Table(show_lines=False)
+    for title in ("单位编码", "名称", "版本", "最近作废", "网上报送", "链接"):
+        table.add_column(title, overflow="fold")
+    for r in rows[:limit]:
+        revoked = f"{r.revoked_at:%Y-%m-%d %H:%M}（{r.revoked_by}）" if r.revoked_at else "—"
+        table.add_row(
+            r.code,
+            r.name + ("（已退出）" if r.status != "active" else ""),
+            str(r.version),
+            revoked,
+            str(r.portal_uploads),
+            r.link or "—",
+        )
+    out.print(table)
+    if len(rows) > limit:
+        out.print(f"（共 {len(rows)} 个单位，仅显示前 {limit} 个；--json 输出全部）")
+    if rows and rows[0].expires_at:
+        out.print(f"以上链接有效期至 {rows[0].expires_at:%Y-%m-%d %H:%M} UTC", markup=False)
+
+
+def main() -> None:
+    app = typer.Typer(
+        help="pingan 网上报送门户。",
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
+    register(app)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""`pingan report`: the progress report (HTML with charts, XLSX) and the weekly bulletin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pingan.cli.common import AsOfOption, CampaignArg, DbOption, _as_of, _engine, err, friendly, out
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+
+
+@friendly
+def report(
+    campaign: CampaignArg,
+    as_of: AsOfOption = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="输出目录，默认为 PINGAN_OUTPUT_DIR（未设置时 .pingan/output）"
+            "下的“活动编码/reports”",
+        ),
+    ] = None,
+    bulletin: Annotated[
+        bool,
+        typer.Option(
+            "--bulletin/--no-bulletin",
+            help="同时向各牵头单位和综治委安排本周的工作通报（每周每单位一份，重复执行不重复安排）",
+        ),
+    ] = True,
+    db: DbOption = None,
+) -> None:
+    """生成创建工作进展报告（含图表的 HTML 和年度综治考核用 XLSX），并安排本周通报。"""
+    from pingan.adapters.render.report.data import pct
+    from pingan.services.report import plan_weekly_bulletin, run_report
+    from pingan.services.tick import open_campaign, resolve_as_of
+
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    day = resolve_as_of(handle, _as_of(as_of))
+    with err.status("正在生成报告……"):
+        result = run_report(engine, handle, day, out_dir)
+    out.print(f"已生成 {day} 的创建工作进展报告：", markup=False)
+    out.print(f"  报告（HTML，含图表）：{result.paths.html}", markup=False, soft_wrap=True)
+    out.print(f"  考核统计表（XLSX）：{result.paths.xlsx}", markup=False, soft_wrap=True)
+    out.print(
+        f"  创建覆盖率 {pct(result.coverage)}，"
+        f"达标率 {'未验收' if result.pass_rate is None else pct(result.pass_rate)}，"
+        f"逾期未报事项 {result.red} 项",
+        markup=False,
+    )
+    if not bulletin:
+        return
+    plan = plan_weekly_bulletin(engine, handle, day, result.paths)
+    if plan.planned:
+        out.print(
+            f"已安排周通报 {plan.planned} 份（{plan.week}，收件单位 {plan.recipients} 个），"
+            "将在下次投递时发出（pingan dispatch，或每日巡检结束时）",
+            markup=False,
+            soft_wrap=True,
+        )
+    else:
+        out.print(f"本周（{plan.week}）的通报此前已安排，未重复安排", markup=False)

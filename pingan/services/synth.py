@@ -1,0 +1,375 @@
+"""Synthetic rosters for demos, load tests and fixtures.
+
+The output looks like a real 徐城 roster (villages and communities, schools, clinics,
+households, firms) but is unmistakably fake: codes start with SYN-, every mobile is 1990xxxxxxx
+and every email is at the reserved example.com domain, so a synthetic roster can never reach a
+real person even if it is loaded into a live deployment by mistake.
+
+Rows are produced lazily and the village table is computed from its index rather than stored,
+so memory stays flat whatever the size requested.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import re
+import uuid
+from bisect import bisect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import accumulate
+from pathlib import Path
+from random import Random
+
+from pingan.core.campaign import Campaign, Domain
+from pingan.core.problems import InputError, Problem
+
+HEADER: tuple[str, ...] = (
+    "code",
+    "name",
+    "type",
+    "domain",
+    "village",
+    "category",
+    "contact",
+    "mobile",
+    "email",
+    "wecom",
+    "dingtalk",
+    "webhook",
+)
+
+# Share of cells by the kind of thing a domain certifies, roughly as in a Jiangsu 街道.
+_KIND_WEIGHTS = {"family": 70, "enterprise": 18, "school": 8, "clinic": 4}
+_KIND_CATEGORIES = {
+    "family": {"家庭"},
+    "school": {"中学", "小学", "幼儿园", "学校", "高中", "初中"},
+    "clinic": {"卫生院", "卫生室", "诊所", "民营医院", "医院"},
+    "enterprise": {"企业", "公司", "工厂"},
+}
+# Mix of categories inside a domain; anything not listed is as likely as the default.
+_CATEGORY_WEIGHTS = {
+    "小学": 5,
+    "幼儿园": 4,
+    "中学": 2,
+    "卫生室": 12,
+    "诊所": 6,
+    "民营医院": 1,
+    "卫生院": 1,
+}
+_DEFAULT_CATEGORY_WEIGHT = 3
+
+_VILLAGE_FIRST = "东南西北上下前后大小新老高中龙凤金石青白黄马杨桃柳梅竹沙双长"
+_VILLAGE_SECOND = "岭塘湾桥山河溪庄坪岗埠口园湖滩林港圩墩坝洲泉头营店集楼寨堰浦"
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
+    "彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金"
+    "石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史"
+)
+_GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红建文"
+    "辉力志国春林海波宁斌亮婷雪琴云飞鹏俊峰莉燕凤成晨欣宇浩然子涵"
+    "梓轩佳怡雨萱"
+)
+_FIRMS = (
+    "宏达",
+    "恒信",
+    "华兴",
+    "永安",
+    "金源",
+    "鑫盛",
+    "瑞丰",
+    "嘉禾",
+    "中鼎",
+    "天成",
+    "远航",
+    "东升",
+    "振华",
+    "力通",
+    "兴业",
+    "佳和",
+    "新宇",
+    "鸿运",
+    "广利",
+    "博远",
+)
+_INDUSTRIES = (
+    "机械",
+    "食品",
+    "建材",
+    "物流",
+    "纺织",
+    "电子",
+    "五金",
+    "塑业",
+    "家具",
+    "服饰",
+    "包装",
+    "农业科技",
+)
+_CLINIC_WORDS = ("仁和", "康宁", "济民", "益康", "同济", "惠民", "仁心", "博爱", "安康", "华康")
+_KINDERGARTEN_WORDS = ("阳光", "童心", "蓝天", "小太阳", "启明星", "育才", "爱心", "金色童年")
+_CN_DIGITS = "零一二三四五六七八九"
+
+# Only row indices feed the mobile, so ten million rows exhaust the space and then wrap.
+_MOBILE_SPACE = 10_000_000
+_NO_EMAIL_SHARE = 0.05
+_DEFAULT_TOWN = "城关"
+
+
+@dataclass(frozen=True)
+class SynthSummary:
+    villages: int
+    cells: int
+    per_domain: dict[str, int]
+    path: Path
+
+
+def village_count(cells: int) -> int:
+    # Half-up rather than round(): banker's rounding would make 250 and 350 cells differ oddly.
+    return max(3, (cells + 50) // 100)
+
+
+def domain_counts(campaign: Campaign, cells: int) -> dict[str, int]:
+    """Cells per domain key; exact (largest remainder) so the parts always sum to ``cells``."""
+    if cells < 0:
+        raise ValueError(f"cells must not be negative (got {cells})")
+    kinds = [_domain_kind(d) for d in campaign.domains]
+    weights = (
+        [1] * len(kinds) if None in kinds else [_KIND_WEIGHTS[k] for k in kinds if k is not None]
+    )
+    total = sum(weights)
+    counts = [cells * w // total for w in weights]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(cells * weights[i] % total), i))
+    for i in by_remainder[: cells - sum(counts)]:
+        counts[i] += 1
+    return {d.key: n for d, n in zip(campaign.domains, counts, strict=True)}
+
+
+def synth_roster(campaign: Campaign, cells: int, seed: int) -> Iterator[tuple[str, ...]]:
+    """Yield the header, then every village, then every cell (grouped by domain, then village)."""
+    per_domain = domain_counts(campaign, cells)
+    rng = Random(seed)
+    villages = _Villages(village_count(cells), rng)
+    town = _town(campaign)
+    rnd = rng.random
+
+    yield HEADER
+    row = 0
+    for k in range(villages.count):
+        row += 1
+        code = villages.code(k)
+        lower = code.lower()
+        yield (
+            code,
+            villages.name(k),
+            "village",
+            "",
+            "",
+            "",
+            _person(rnd),
+            f"1990{row % _MOBILE_SPACE:07d}",
+            f"{lower}@example.com",
+            f"secret:wecom-{lower}",
+            # Only some villages have a DingTalk robot, so fallbacks between channels get used.
+            f"secret:dingtalk-{lower}" if (k + 1) % 10 == 0 else "",
+            "",
+        )
+
+    number = 0
+    for domain in campaign.domains:
+        n = per_domain[domain.key]
+        categories = domain.cell_categories
+        cum = list(
+            accumulate(_CATEGORY_WEIGHTS.get(c, _DEFAULT_CATEGORY_WEIGHT) for c in categories)
+        )
+        last = cum[-1]
+        makers = [_MAKERS.get(c, _generic_maker(c)) for c in categories]
+        key = domain.key
+        village_k = -1
+        village_code = village_name = ""
+        for i in range(n):
+            row += 1
+            number += 1
+            k = i * villages.count // n
+            if k != village_k:
+                village_k, village_code, village_name = k, villages.code(k), villages.name(k)
+            c = bisect(cum, rnd() * last) if len(categories) > 1 else 0
+            name, contact = makers[c](rnd, village_name, town)
+            yield (
+                f"SYN-C{number:07d}",
+                name,
+                "cell",
+                key,
+                village_code,
+                categories[c],
+                contact,
+                f"1990{row % _MOBILE_SPACE:07d}",
+                "" if rnd() < _NO_EMAIL_SHARE else f"syn-c{number:07d}@example.com",
+                "",
+                "",
+                "",
+            )
+
+
+def write_roster(campaign: Campaign, cells: int, seed: int, out: Path) -> SynthSummary:
+    """Write the roster as UTF-8 CSV; readers never see a half-written file."""
+    per_domain = domain_counts(campaign, cells)
+    # Same directory so os.replace is a rename; not mkstemp, whose 0600 would outlive the rename.
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("x", encoding="utf-8", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(synth_roster(campaign, cells, seed))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out)
+    except OSError as exc:
+        # A folder that is a file, a read-only place, a full disk: the operator's to fix.
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        reason = exc.strerror or type(exc).__name__
+        raise InputError([Problem(str(out), "", f"无法写入名册文件：{reason}")]) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return SynthSummary(village_count(cells), cells, per_domain, out)
+
+
+# --- villages ----------------------------------------------------------------------------
+
+
+class _Villages:
+    """Village k's name is derived from k, so even 100,000 villages cost no memory."""
+
+    def __init__(self, count: int, rng: Random) -> None:
+        self.count = count
+        bases = [a + b for a in _VILLAGE_FIRST for b in _VILLAGE_SECOND]
+        rng.shuffle(bases)
+        self._bases = bases
+
+    def code(self, k: int) -> str:
+        return f"SYN-V{k + 1:05d}"
+
+    def name(self, k: int) -> str:
+        position = k % len(self._bases)
+        # Once every base is used, numbering (东岭二村) keeps names unique; the suffix follows
+        # the position so 东岭村 is followed by 东岭二村, never by 东岭二社区.
+        again = k // len(self._bases)
+        suffix = "社区" if position % 10 in (2, 5, 8) else "村"
+        return self._bases[position] + (_cn_number(again + 1) if again else "") + suffix
+
+
+def _cn_number(n: int) -> str:
+    if n < 10:
+        return _CN_DIGITS[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return (_CN_DIGITS[tens] if tens > 1 else "") + "十" + (_CN_DIGITS[ones] if ones else "")
+    # Only reached beyond ~9 million cells; Arabic digits keep names unique there too.
+    return str(n)
+
+
+# --- names -------------------------------------------------------------------------------
+
+Rnd = Callable[[], float]
+Maker = Callable[[Rnd, str, str], tuple[str, str]]
+
+
+def _pick(rnd: Rnd, options: str | tuple[str, ...]) -> str:
+    # Indexing by rnd() is several times faster than Random.choice in the hot loop.
+    return options[int(rnd() * len(options))]
+
+
+def _person(rnd: Rnd) -> str:
+    surname = _pick(rnd, _SURNAMES)
+    if rnd() < 0.3:
+        return surname + _pick(rnd, _GIVEN)
+    return surname + _pick(rnd, _GIVEN) + _pick(rnd, _GIVEN)
+
+
+def _family(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
+    # The household head named in the cell is also its contact, as on a paper roster.
+    head = _person(rnd)
+    return f"{head}家庭", head
+
+
+def _enterprise(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
+    return f"{town}{_pick(rnd, _FIRMS)}{_pick(rnd, _INDUSTRIES)}有限公司", _person(rnd)
+
+
+def _middle_school(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
+    return f"{town}第{_cn_number(1 + int(rnd() * 9))}中学", _person(rnd)
+
+
+def _primary_school(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
+    kind = "中心小学" if rnd() < 0.25 else "小学"
+    return f"{village}{kind}", _person(rnd)
+
+
+def _kindergarten(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
+    if rnd() < 0.3:
+        return f"{town}{_pick(rnd, _KINDERGARTEN_WORDS)}幼儿园", _person(rnd)
+    return f"{village}幼儿园", _person(rnd)
+
+
+def _health_centre(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
+    return f"{town}卫生院{village}分院", _person(rnd)
+
+
+def _village_clinic(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
+    return f"{village}卫生室", _person(rnd)
+
+
+def _clinic(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
+    if rnd() < 0.3:
+        doctor = _person(rnd)
+        return f"{town}{doctor[0]}氏诊所", doctor
+    return f"{town}{_pick(rnd, _CLINIC_WORDS)}诊所", _person(rnd)
+
+
+def _private_hospital(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
+    return f"{town}{_pick(rnd, _CLINIC_WORDS)}医院", _person(rnd)
+
+
+def _generic_maker(category: str) -> Maker:
+    def make(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
+        return f"{village}{category}", _person(rnd)
+
+    return make
+
+
+_MAKERS: dict[str, Maker] = {
+    "家庭": _family,
+    "企业": _enterprise,
+    "中学": _middle_school,
+    "小学": _primary_school,
+    "幼儿园": _kindergarten,
+    "卫生院": _health_centre,
+    "卫生室": _village_clinic,
+    "诊所": _clinic,
+    "民营医院": _private_hospital,
+}
+
+
+def _domain_kind(domain: Domain) -> str | None:
+    categories = set(domain.cell_categories)
+    for kind, known in _KIND_CATEGORIES.items():
+        if categories & known:
+            return kind
+    return None
+
+
+_TOWN = re.compile(r"([\u4e00-\u9fff]{2})(?:街道|镇|乡)")
+
+
+def _town(campaign: Campaign) -> str:
+    # Firms and middle schools carry the town's name; the campaign title is the only place
+    # it appears (徐城 from "2017年度徐城街道…").
+    for text in (campaign.name, campaign.issuer, campaign.document or ""):
+        match = _TOWN.search(text)
+        if match:
+            return match.group(1)
+    return _DEFAULT_TOWN
