@@ -24,9 +24,8 @@ Run ``python -m deployments.build CONFIG [--pool NAME] [--out PATH]`` to print o
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -34,61 +33,14 @@ from typing import Any
 
 import yaml
 
-from pingan.core.campaign import Campaign, load_campaign
+from pingan.core.awards import issue_date
+from pingan.core.campaign import Campaign, ScheduleConfig, load_campaign
 from pingan.core.problems import InputError
-from pingan.services.award import issue_date
+from pingan.core.timeofday import QuietHours, format_hhmm
 
 DEFAULT_POOL = "pingan-process"
 PULL_STEP = "deployments.steps.enter_project"
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-DISPATCH_STEPS = (5, 10, 12, 15, 20, 30, 60)
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-
-
-@dataclass(frozen=True)
-class ScheduleTimes:
-    """When the deployments fire, in the campaign's local time.
-
-    Read from the campaign's ``schedule`` section when the schema has one; the defaults
-    apply otherwise (the seed document names no times: 09:00 is an office's first hour).
-    """
-
-    tick_at: time = time(9, 0)
-    acceptance_at: time = time(10, 0)
-    report_weekday: str = "MO"
-    report_at: time = time(10, 0)
-    dispatch_every_minutes: int | None = 60
-
-    def __post_init__(self) -> None:
-        if self.report_weekday not in WEEKDAYS:
-            raise ValueError(f"report_weekday 应为 {'、'.join(WEEKDAYS)} 之一")
-        if self.dispatch_every_minutes not in (None, *DISPATCH_STEPS):
-            raise ValueError(f"dispatch_every_minutes 应为 {DISPATCH_STEPS} 之一或留空")
-
-
-def _hhmm(value: Any) -> time:
-    if isinstance(value, time):
-        return value
-    m = _HHMM.match(str(value))
-    if not m:
-        raise ValueError(f"时间 {value!r} 应为 HH:MM")
-    return time(int(m[1]), int(m[2]))
-
-
-def schedule_times(campaign: Campaign) -> ScheduleTimes:
-    """The campaign's ``schedule`` section if its schema has one, else the defaults."""
-    section = getattr(campaign, "schedule", None)
-    if section is None:
-        return ScheduleTimes()
-    raw = section.model_dump() if hasattr(section, "model_dump") else dict(section)
-    default = ScheduleTimes()
-    return ScheduleTimes(
-        tick_at=_hhmm(raw.get("tick_at", default.tick_at)),
-        acceptance_at=_hhmm(raw.get("acceptance_at", default.acceptance_at)),
-        report_weekday=str(raw.get("report_weekday", default.report_weekday)),
-        report_at=_hhmm(raw.get("report_at", default.report_at)),
-        dispatch_every_minutes=raw.get("dispatch_every_minutes", default.dispatch_every_minutes),
-    )
 
 
 @dataclass(frozen=True)
@@ -175,30 +127,16 @@ def weekly(first: date, last: date, weekday: str, at: time) -> str:
     )
 
 
-def _minutes(hhmm: str) -> int:
-    t = _hhmm(hhmm)
-    return t.hour * 60 + t.minute
-
-
-def _quiet(minute_of_day: int, quiet_hours: str | None) -> bool:
-    """Same reading as pingan.adapters.outbox.QuietPolicy: [start, end), wrapping midnight."""
-    if not quiet_hours:
-        return False
-    start_s, _, end_s = quiet_hours.partition("-")
-    start, end = _minutes(start_s.strip()), _minutes(end_s.strip())
-    if start == end:
-        return False
-    if start < end:
-        return start <= minute_of_day < end
-    return minute_of_day >= start or minute_of_day < end
-
-
-def every_minutes(first: date, last: date, step: int, quiet_hours: str | None) -> str:
+def every_minutes(first: date, last: date, step: int, quiet_hours: QuietHours | None) -> str:
     """Every ``step`` minutes, at half a step past each slot (so never together with the
-    tick on the hour), in the hours whose slots are all outside the quiet hours."""
+    tick on the hour), in the hours whose slots are all outside the quiet hours (read as
+    the dispatcher reads them: [start, end), wrapping midnight)."""
     offset = step // 2 if step < 60 else 30
     minutes = list(range(offset, 60, step)) if step < 60 else [offset]
-    hours = [h for h in range(24) if not any(_quiet(h * 60 + m, quiet_hours) for m in minutes)]
+    free = quiet_hours.free_minutes() if quiet_hours is not None else [(0, 24 * 60)]
+    hours = [
+        h for h in range(24) if all(any(lo <= h * 60 + m < hi for lo, hi in free) for m in minutes)
+    ]
     if not hours:
         raise ValueError(f"免打扰时段 {quiet_hours} 覆盖全天，无法安排投递")
     start = time(hours[0], minutes[0])
@@ -224,91 +162,120 @@ def acceptance_start(campaign: Campaign) -> date | None:
     return None
 
 
-def _fmt(t: time) -> str:
-    return t.strftime("%H:%M")
-
-
 _WEEKDAY_ZH = dict(zip(WEEKDAYS, "一二三四五六日", strict=True))
 
 
-def deployment_specs(
-    campaign: Campaign, times: ScheduleTimes | None = None
-) -> list[DeploymentSpec]:
-    t = times or schedule_times(campaign)
-    tz, code = campaign.timezone, campaign.code
-    first, award_on = campaign.starts_on, issue_date(campaign)
-    last = max(campaign.ends_on, award_on)
-    accept_on = acceptance_start(campaign)
+@dataclass(frozen=True)
+class _Plan:
+    """What every deployment of one campaign is built from."""
 
-    def spec(kind: str, description: str, *schedules: ScheduleSpec) -> DeploymentSpec:
-        ref = FLOWS[kind]
+    campaign: Campaign
+    times: ScheduleConfig
+    first: date  # the first phase's start
+    award_on: date
+    last: date  # the later of the last phase's end and the award
+
+    @classmethod
+    def of(cls, campaign: Campaign, times: ScheduleConfig) -> _Plan:
+        award_on = issue_date(campaign)
+        return cls(campaign, times, campaign.starts_on, award_on, max(campaign.ends_on, award_on))
+
+    @property
+    def tz(self) -> str:
+        return self.campaign.timezone
+
+    def spec(self, kind: str, description: str, *schedules: ScheduleSpec) -> DeploymentSpec:
+        ref, code = FLOWS[kind], self.campaign.code
         return DeploymentSpec(
             kind=kind,
             name=code,
             entrypoint=ref.entrypoint,
             flow_name=ref.flow_name,
-            description=description,
+            description=f"{self.campaign.name}：{description}",
             tags=("pingan", code, kind),
             parameters={"params": {"campaign": code}},
             schedules=schedules,
         )
 
-    specs = [
-        spec(
-            "tick",
-            f"{campaign.name}：每日巡检。{first} 至 {award_on} 每天 {_fmt(t.tick_at)}（{tz}）"
-            "评估全部报送义务，安排截止前提醒与逾期逐级督办，随即投递，并发布进度表与摘要。",
-            ScheduleSpec("tick-daily", daily(first, award_on, t.tick_at), tz),
-        ),
-        spec(
-            "collect",
-            f"{campaign.name}：收取报送材料（手动运行，须填写报送目录）。合格材料登记入库，"
-            "不合格的移入隔离区并说明原因。",
-        ),
-    ]
-    if t.dispatch_every_minutes is None:
-        specs.append(spec("dispatch", f"{campaign.name}：投递待发通知（手动运行）。"))
-    else:
-        specs.append(
-            spec(
-                "dispatch",
-                f"{campaign.name}：投递待发通知。{first} 至 {last} 免打扰时段以外每 "
-                f"{t.dispatch_every_minutes} 分钟一次（{tz}），重试失败的投递、发出限流顺延的"
-                "消息；免打扰时段与非工作日由投递程序把关。",
-                ScheduleSpec(
-                    "dispatch-working-hours",
-                    every_minutes(
-                        first, last, t.dispatch_every_minutes, campaign.notifications.quiet_hours
-                    ),
-                    tz,
-                ),
-            )
-        )
+
+def _tick(p: _Plan) -> DeploymentSpec:
+    at = p.times.tick_at
+    return p.spec(
+        "tick",
+        f"每日巡检。{p.first} 至 {p.award_on} 每天 {format_hhmm(at)}（{p.tz}）"
+        "评估全部报送义务，安排截止前提醒与逾期逐级督办，随即投递，并发布进度表与摘要。",
+        ScheduleSpec("tick-daily", daily(p.first, p.award_on, at), p.tz),
+    )
+
+
+def _collect(p: _Plan) -> DeploymentSpec:
+    return p.spec(
+        "collect",
+        "收取报送材料（手动运行，须填写报送目录）。合格材料登记入库，不合格的移入隔离区并说明原因。",
+    )
+
+
+def _dispatch(p: _Plan) -> DeploymentSpec:
+    step = p.times.dispatch_every_minutes
+    if step is None:
+        return p.spec("dispatch", "投递待发通知（手动运行）。")
+    quiet = p.campaign.notifications.quiet_hours
+    return p.spec(
+        "dispatch",
+        f"投递待发通知。{p.first} 至 {p.last} 免打扰时段以外每 {step} 分钟一次（{p.tz}），"
+        "重试失败的投递、发出限流顺延的消息；免打扰时段与非工作日由投递程序把关。",
+        ScheduleSpec("dispatch-working-hours", every_minutes(p.first, p.last, step, quiet), p.tz),
+    )
+
+
+def _acceptance(p: _Plan) -> DeploymentSpec:
+    accept_on = acceptance_start(p.campaign)
     if accept_on is None:
-        specs.append(spec("acceptance", f"{campaign.name}：考核验收（手动运行）。"))
-    else:
-        specs.append(
-            spec(
-                "acceptance",
-                f"{campaign.name}：考核验收。{accept_on} {_fmt(t.acceptance_at)}（{tz}）运行一次："
-                "统计各领域达标率，等待街道综治委在界面签批，签批同意后命名挂牌。",
-                ScheduleSpec("acceptance-once", once(accept_on, t.acceptance_at), tz),
-            )
-        )
-    specs += [
-        spec(
-            "award",
-            f"{campaign.name}：命名挂牌（手动运行；验收签批同意后由验收流程自动运行）。"
-            "为达标单位编号、生成证书与公示名单并通知，可撤销命名。",
-        ),
-        spec(
-            "report",
-            f"{campaign.name}：创建工作周报。{first} 至 {last} 每周{_WEEKDAY_ZH[t.report_weekday]}"
-            f" {_fmt(t.report_at)}（{tz}）生成报告（图表、明细表）并向各牵头单位和综治委通报。",
-            ScheduleSpec("report-weekly", weekly(first, last, t.report_weekday, t.report_at), tz),
-        ),
-    ]
-    return specs
+        return p.spec("acceptance", "考核验收（手动运行）。")
+    at = p.times.acceptance_at
+    return p.spec(
+        "acceptance",
+        f"考核验收。{accept_on} {format_hhmm(at)}（{p.tz}）运行一次："
+        "统计各领域达标率，等待街道综治委在界面签批，签批同意后命名挂牌。",
+        ScheduleSpec("acceptance-once", once(accept_on, at), p.tz),
+    )
+
+
+def _award(p: _Plan) -> DeploymentSpec:
+    return p.spec(
+        "award",
+        "命名挂牌（手动运行；验收签批同意后由验收流程自动运行）。"
+        "为达标单位编号、生成证书与公示名单并通知，可撤销命名。",
+    )
+
+
+def _report(p: _Plan) -> DeploymentSpec:
+    day, at = p.times.report_weekday, p.times.report_at
+    return p.spec(
+        "report",
+        f"创建工作周报。{p.first} 至 {p.last} 每周{_WEEKDAY_ZH[day]} {format_hhmm(at)}（{p.tz}）"
+        "生成报告（图表、明细表）并向各牵头单位和综治委通报。",
+        ScheduleSpec("report-weekly", weekly(p.first, p.last, day, at), p.tz),
+    )
+
+
+_BUILDERS: tuple[Callable[[_Plan], DeploymentSpec], ...] = (
+    _tick,
+    _collect,
+    _dispatch,
+    _acceptance,
+    _award,
+    _report,
+)
+
+
+def deployment_specs(
+    campaign: Campaign, times: ScheduleConfig | None = None
+) -> list[DeploymentSpec]:
+    """One deployment per flow, in a fixed order; ``times`` overrides the campaign's
+    ``schedule`` section."""
+    plan = _Plan.of(campaign, times or campaign.schedule)
+    return [build(plan) for build in _BUILDERS]
 
 
 # --- prefect.yaml -------------------------------------------------------------------------

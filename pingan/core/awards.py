@@ -12,7 +12,11 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+
+from pingan.core.acceptance import SignOff
+from pingan.core.campaign import Campaign
+from pingan.core.problems import InputError, Problem
 
 # Crockford's base32 without I, L, O, U: read aloud over the phone without ambiguity.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -82,3 +86,94 @@ def assign_numbers(
         next_seq[c.domain] = seq
         out.append(NewAward(c.unit_id, c.domain, seq))
     return out
+
+
+@dataclass(frozen=True)
+class GrantOutcome:
+    signoff: SignOff
+    new_award_ids: list[int]
+    waiting: int  # passed after the sign-off: the next sign-off decides them
+    excluded: int
+
+
+def approved_signoff(signoff: SignOff | None) -> SignOff:
+    """Awards follow only an approving sign-off; anything else says what to do instead."""
+    if signoff is None:
+        raise InputError([Problem("命名", "sign_off", "考核验收结果尚未经综治委签批，不能命名")])
+    if not signoff.approved:
+        raise InputError(
+            [
+                Problem(
+                    "命名",
+                    "sign_off",
+                    f"最近一次签批（{signoff.approver}）为退回：{signoff.comment or '未说明'}；"
+                    "请复查后重新签批",
+                )
+            ]
+        )
+    return signoff
+
+
+# --- issued awards -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AwardListing:
+    id: int
+    domain: str
+    title: str
+    seq: int
+    number: str
+    cell_code: str
+    cell_name: str
+    village: str | None
+    lead_unit: str
+    issued_on: date
+    verification_code: str
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+
+def issue_date(campaign: Campaign) -> date:
+    if campaign.award.issued_on is not None:
+        return campaign.award.issued_on
+    plaque = [p for p in campaign.phases if p.key == "plaque"]
+    return plaque[0].starts_on if plaque else campaign.phases[-1].ends_on
+
+
+def issuer_name(campaign: Campaign, name: str) -> str:
+    """ "街道综治委" reads as "徐城街道综治委" on a certificate seen outside the street."""
+    prefix = campaign.award.prefix
+    return f"{prefix}{name}" if prefix and name.startswith("街道") else name
+
+
+def issuers(campaign: Campaign, domain_key: str) -> tuple[str, ...]:
+    """The seed: 街道综治委将联合行业行政主管部门组织命名挂牌."""
+    d = campaign.domain(domain_key)
+    names = {u.code: u.name for u in campaign.units}
+    lead = names.get(d.lead, d.lead)
+    return (issuer_name(campaign, campaign.coordinator.name), issuer_name(campaign, lead))
+
+
+@dataclass(frozen=True)
+class Verification:
+    valid: bool
+    message: str
+    award: AwardListing | None = None
+
+
+def check_certificate(number: str, code: str, found: AwardListing | None) -> Verification:
+    """A certificate is genuine when its number exists, its code matches, and it stands."""
+    if found is None:
+        return Verification(False, f"查无此证：编号 {number} 不存在")
+    if not codes_match(code, found.verification_code):
+        return Verification(False, f"验证码不符：{number} 的证书可能系伪造", found)
+    if found.revoked_at is not None:
+        return Verification(
+            False,
+            f"该命名已于 {found.revoked_at:%Y-%m-%d} 撤销：{found.revoked_reason}",
+            found,
+        )
+    return Verification(
+        True, f"证书有效：{found.cell_name} 获评“{found.title}”，编号 {found.number}", found
+    )

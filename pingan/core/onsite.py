@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
-from pingan.adapters.intake.scores import CellRef, ScoreRow
 from pingan.core.campaign import Campaign
+from pingan.core.scores import CellRef, ScoreRow
 from pingan.core.scoring import ScoreSheet
 
 MAX_ONSITE_CELLS = 20

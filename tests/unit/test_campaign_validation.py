@@ -523,7 +523,38 @@ CASES = [
         "命名日期 2017-04-01 早于活动开始日期 2017-05-01",
         id="award-date-before-campaign-start",
     ),
+    # -- times of day: checked by meaning, not only by shape --------------------------------
+    pytest.param(
+        set_at("notifications", "quiet_hours", "25:00-99:00"),
+        "notifications.quiet_hours",
+        "免打扰时段无效：起止时间都应为 00:00–23:59 之间的 HH:MM，如 20:00-08:00"
+        "（当前值：'25:00-99:00'）",
+        id="quiet-hours-out-of-range",
+    ),
+    pytest.param(
+        set_at("notifications", "quiet_hours", "20:00~08:00"),
+        "notifications.quiet_hours",
+        "免打扰时段格式无效，应为 HH:MM-HH:MM",
+        id="quiet-hours-without-dash",
+    ),
+    pytest.param(
+        set_at("schedule", {"tick_at": "24:30"}),
+        "schedule.tick_at",
+        "时间应为 HH:MM（24 小时制），如 \"09:00\"（当前值：'24:30'）",
+        id="tick-at-out-of-range",
+    ),
 ]
+
+
+def test_null_quiet_hours_mean_none_and_the_text_round_trips(campaigns_dir: Path) -> None:
+    data = real_data()
+    data["notifications"]["quiet_hours"] = None
+    assert load_campaign(write(campaigns_dir, data)).notifications.quiet_hours is None
+    campaign = load_campaign(REAL)
+    dumped = campaign.model_dump(mode="json")
+    assert dumped["notifications"]["quiet_hours"] == "20:00-08:00"
+    assert dumped["schedule"]["tick_at"] == "09:00"
+    assert Campaign.model_validate(dumped) == campaign
 
 
 @pytest.mark.parametrize(("mutate", "where", "fragment"), CASES)

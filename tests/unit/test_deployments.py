@@ -24,7 +24,7 @@ from prefect.utilities.callables import parameter_schema
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from deployments.build import ScheduleTimes, deployment_specs, prefect_yaml
+from deployments.build import deployment_specs, prefect_yaml
 from deployments.steps import enter_project
 from pingan.cli.deploy import register
 from pingan.core.campaign import Campaign, ScheduleConfig, load_campaign
@@ -188,7 +188,9 @@ def shifted(c: Campaign, days: int, timezone: str) -> Campaign:
     return c.model_copy(update={"phases": phases, "award": award, "timezone": timezone})
 
 
-def spec_fires(campaign: Campaign, kind: str, times: ScheduleTimes | None = None) -> list[datetime]:
+def spec_fires(
+    campaign: Campaign, kind: str, times: ScheduleConfig | None = None
+) -> list[datetime]:
     [spec] = [s for s in deployment_specs(campaign, times) if s.kind == kind]
     return fires({"schedules": [s.as_yaml() for s in spec.schedules]})
 
@@ -207,7 +209,7 @@ def test_schedules_follow_the_campaign_dates_and_time_zone() -> None:
 
 
 def test_configured_times_move_the_tick_and_the_weekly_report() -> None:
-    times = ScheduleTimes(tick_at=time(7, 30), report_weekday="FR", report_at=time(16, 0))
+    times = ScheduleConfig(tick_at=time(7, 30), report_weekday="FR", report_at=time(16, 0))
     assert spec_fires(seed(), "tick", times)[0] == local(date(2017, 5, 1), 7, 30)
     report = spec_fires(seed(), "report", times)
     assert report[0] == local(date(2017, 5, 5), 16)
@@ -221,7 +223,7 @@ def test_dispatch_runs_round_the_clock_without_quiet_hours_and_can_be_manual() -
     )
     hours = {d.hour for d in spec_fires(loud, "dispatch")}
     assert hours == set(range(24))
-    manual = ScheduleTimes(dispatch_every_minutes=None)
+    manual = ScheduleConfig(dispatch_every_minutes=None)
     assert spec_fires(c, "dispatch", manual) == []
 
 

@@ -1,0 +1,235 @@
+"""The campaign model: a frozen pydantic class per section of the YAML (see docs/campaign.md).
+
+The schema here checks each field on its own; the rules package checks fields against each
+other, and load reads a file into this model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pingan.core.campaign.codes import CODE_PATTERN, KEY_PATTERN
+from pingan.core.timeofday import HHMM, QuietHours, QuietHoursText
+
+Code = Annotated[str, Field(pattern=f"^{CODE_PATTERN}$")]
+Key = Annotated[str, Field(pattern=f"^{KEY_PATTERN}$")]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+# Shorter where the text becomes a database column: unit.name, domain.name and phase.name
+# are 200 characters, unit.category 64 (PostgreSQL refuses longer values at load time).
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Category = Annotated[str, Field(min_length=1, max_length=64)]
+
+# Who can owe a gate. "cells" may be narrowed to some domains with Gate.domains.
+OwedBy = Literal["coordinator", "lead_units", "participants", "villages", "cells"]
+LadderTarget = Literal["contact", "lead", "coordinator"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Office(_Model):
+    name: Text
+    phone: str | None = None
+    fax: str | None = None
+    email: str | None = None
+
+
+class Coordinator(_Model):
+    code: Code
+    name: Name
+    office: Office | None = None
+
+
+class UnitDef(_Model):
+    """An organisation named in the campaign document (lead units, participating units)."""
+
+    code: Code
+    name: Name
+    group: bool = Field(
+        default=False,
+        description="True when the document names a group of units without listing members",
+    )
+    note: str | None = None
+
+
+class Criterion(_Model):
+    key: Key
+    name: Text
+    points: float = Field(gt=0)
+    description: str | None = None
+
+
+class Deduction(_Model):
+    """Points taken off per occurrence, capped, e.g. 每发生一起扣 5 分, 最多扣 20 分."""
+
+    key: Key
+    name: Text
+    points_each: float = Field(gt=0)
+    max_points: float = Field(gt=0)
+
+
+class Veto(_Model):
+    """一票否决: any one occurrence fails the cell whatever its score."""
+
+    key: Key
+    name: Text
+
+
+class Rubric(_Model):
+    total: float = Field(gt=0)
+    pass_mark: float = Field(gt=0)
+    criteria: list[Criterion] = Field(min_length=1)
+    deductions: list[Deduction] = []
+    vetoes: list[Veto] = []
+    assumed: bool = False
+    note: str | None = None
+
+
+class Domain(_Model):
+    key: Key
+    name: Name
+    lead: Code
+    participants: list[Code] = []
+    cell_categories: list[Category] = Field(min_length=1)
+    title: Text = Field(description="命名挂牌 title awarded to a passed cell, e.g. 平安校园")
+    rubric: Rubric
+    description: str | None = None
+
+
+class Phase(_Model):
+    key: Key
+    name: Name
+    starts_on: date
+    ends_on: date
+    assumed: bool = False
+    note: str | None = None
+
+
+class Gate(_Model):
+    key: Key
+    name: Text
+    phase: Key
+    deliverable: Key = Field(description="material kind; the inbox folder name")
+    owed_by: list[OwedBy] = Field(min_length=1)
+    domains: list[Key] | None = None
+    opens_on: date | None = None
+    due_on: date
+    evidence: Literal["files", "assessment"] = "files"
+    assumed: bool = False
+    note: str | None = None
+
+
+class Targets(_Model):
+    coverage: float
+    pass_rate: float
+    coverage_gate: Key = Field(description="gate whose accepted submission counts a cell covered")
+
+
+class Reminders(_Model):
+    days_before: list[Annotated[int, Field(ge=1, le=60)]] = Field(default=[3, 1], min_length=1)
+
+
+class LadderStep(_Model):
+    after: int = Field(ge=1, le=365, description="working days overdue")
+    notify: LadderTarget
+
+
+class Escalation(_Model):
+    ladder: list[LadderStep] = Field(min_length=1)
+    repeat_every: int | None = Field(default=None, ge=1, le=365)
+
+
+class NotificationSettings(_Model):
+    quiet_hours: QuietHoursText | None = Field(
+        default=QuietHours(time(20, 0), time(8, 0)),
+        description='local time, written "20:00-08:00"; null: no quiet hours',
+    )
+    working_days_only: bool = True
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    base_backoff_s: float = Field(default=60, gt=0)
+    robot_rate_per_minute: int = Field(default=20, ge=1, le=1000)
+
+
+class CalendarConfig(_Model):
+    mode: Literal["cn", "weekdays", "calendar"] = "cn"
+    overrides_dir: str = "../calendars"
+
+
+class AwardConfig(_Model):
+    number_format: Text = "{prefix}{title}〔{year}〕第{seq:03d}号"
+    prefix: str = ""
+    issued_on: date | None = Field(default=None, description="defaults to the plaque phase start")
+    assumed: bool = False
+    note: str | None = None
+
+
+class ScheduleConfig(_Model):
+    """When the Prefect deployments run, in the campaign's local time (deployments/build.py)."""
+
+    tick_at: HHMM = Field(default=time(9, 0), description="daily tick, first phase to the award")
+    acceptance_at: HHMM = Field(default=time(10, 0), description="once, first day of acceptance")
+    report_weekday: Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"] = "MO"
+    report_at: HHMM = time(10, 0)
+    dispatch_every_minutes: Literal[5, 10, 12, 15, 20, 30, 60] | None = Field(
+        default=60,
+        description="outside the quiet hours; null: only the tick's own dispatch and manual runs",
+    )
+
+
+class Campaign(_Model):
+    code: Code
+    name: Text
+    issuer: Text
+    issued_on: date
+    short_name: Text | None = Field(default=None, description="used in message subjects")
+    document: Text | None = None
+    how_to_submit: Text | None = None
+    templates_dir: str | None = Field(default=None, description="overrides, relative to the YAML")
+    timezone: str = "Asia/Shanghai"
+    calendar: CalendarConfig = CalendarConfig()
+    coordinator: Coordinator
+    units: list[UnitDef] = []
+    domains: list[Domain] = Field(min_length=1)
+    phases: list[Phase] = Field(min_length=1)
+    gates: list[Gate] = Field(min_length=1)
+    targets: Targets
+    reminders: Reminders = Reminders()
+    escalation: Escalation
+    award: AwardConfig = AwardConfig()
+    notifications: NotificationSettings = NotificationSettings()
+    schedule: ScheduleConfig = ScheduleConfig()
+
+    # -- lookups used everywhere else -------------------------------------------------------
+    def domain(self, key: str) -> Domain:
+        return next(d for d in self.domains if d.key == key)
+
+    def phase(self, key: str) -> Phase:
+        return next(p for p in self.phases if p.key == key)
+
+    def gate(self, key: str) -> Gate:
+        return next(g for g in self.gates if g.key == key)
+
+    def gate_opens_on(self, gate: Gate) -> date:
+        return gate.opens_on or self.phase(gate.phase).starts_on
+
+    @property
+    def starts_on(self) -> date:
+        return min(p.starts_on for p in self.phases)
+
+    @property
+    def ends_on(self) -> date:
+        return max(p.ends_on for p in self.phases)
+
+    def years(self) -> list[int]:
+        return list(range(self.starts_on.year, self.ends_on.year + 1))
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(
+            json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        ).hexdigest()
