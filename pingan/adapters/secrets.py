@@ -1,9 +1,10 @@
 """Resolving secret references (``secret:name`` / ``env:NAME``) and keeping secrets out of text.
 
 The roster, the campaign YAML and the database hold only references; the value is looked up
-at the moment of sending. Resolvers are pluggable so that the orchestration ring can put a
-Prefect ``Secret`` block resolver in front of (or behind) the environment one without this
-module importing prefect.
+at the moment of sending. Resolvers (``SecretResolver``) are pluggable so that the
+orchestration ring can put a Prefect ``Secret`` block resolver in front of (or behind) the
+environment one without this module importing prefect. The channels take a resolver and
+redact with ``redact``; this module knows nothing of them.
 
 Error messages name the reference and where it was looked for, never a value: a "reference"
 that fails to parse may itself be a pasted key.
@@ -15,20 +16,26 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import Final
+from pathlib import Path
+from secrets import token_hex
+from typing import Final, Protocol
 from urllib.parse import quote, quote_plus
 
-from pingan.adapters.channels.base import SecretResolver
-
 ENV_PREFIX: Final = "PINGAN_SECRET_"
-# Same shape as the roster check (pingan/adapters/intake/roster.py), so whatever it lets through
-# resolves here.
+# Same shape as the roster check (pingan/adapters/intake/roster/rules.py), so whatever it lets
+# through resolves here.
 _REFERENCE: Final = re.compile(r"(secret|env):([A-Za-z0-9_.-]{1,100})", re.IGNORECASE)
 INVALID_REFERENCE: Final = (
     "密钥引用格式无效：应为 secret:名称 或 env:名称（名称由字母、数字和 _ . - 组成）；"
     "为防泄露，此处不显示所填内容"
 )
 REDACTED: Final = "***"
+
+
+class SecretResolver(Protocol):
+    def resolve(self, reference: str) -> str:
+        """The secret for ``secret:name`` / ``env:NAME``; raises KeyError if unknown."""
+        ...
 
 
 class SecretNotFound(KeyError):
@@ -158,3 +165,21 @@ def _at_least(logger: logging.Logger, level: int) -> None:
     # Only ever raise the level: an operator who set ERROR keeps ERROR.
     if logger.level == logging.NOTSET or logger.level < level:
         logger.setLevel(level)
+
+
+def stored_key(path: Path) -> bytes:
+    """A random key kept in ``path`` (mode 0600), created once; two processes creating it at
+    once both end up reading the first one written."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip().encode()

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from pingan.adapters.channels.base import DeliveryError, SecretResolver, Target
-from pingan.adapters.secrets import redact
+from pingan.adapters.channels.base import DeliveryError, Target
+from pingan.adapters.secrets import SecretResolver, redact
 
 
 def endpoint_key(name: str, identity: str) -> str:

@@ -67,12 +67,6 @@ class Receipt:
     info: dict[str, str] = field(default_factory=dict)
 
 
-class SecretResolver(Protocol):
-    def resolve(self, reference: str) -> str:
-        """The secret for ``secret:name`` / ``env:NAME``; raises KeyError if unknown."""
-        ...
-
-
 class Channel(Protocol):
     name: ChannelName
 

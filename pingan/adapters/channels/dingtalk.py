@@ -39,11 +39,10 @@ from pingan.adapters.channels.base import (
     DeliveryError,
     Message,
     Receipt,
-    SecretResolver,
     Target,
 )
 from pingan.adapters.channels.split import split_text, utf8_len
-from pingan.adapters.secrets import quiet_http_loggers
+from pingan.adapters.secrets import SecretResolver, quiet_http_loggers
 
 DINGTALK_BASE_URL: Final = "https://oapi.dingtalk.com"
 PART_LIMIT: Final = 4000

@@ -43,12 +43,11 @@ from pingan.adapters.channels.base import (
     DeliveryError,
     Message,
     Receipt,
-    SecretResolver,
     Target,
 )
-from pingan.adapters.secrets import quiet_apprise_logger, redact
+from pingan.adapters.secrets import SecretResolver, quiet_apprise_logger, redact
 
-# Same shape the roster accepts (pingan/adapters/intake/roster.py).
+# Same shape the roster accepts (pingan/adapters/intake/roster/rules.py).
 _EMAIL: Final = re.compile(
     r"[^@\s\x00-\x1f\x7f]+@(?:[^@\s\x00-\x1f\x7f.]+\.)+[^@\s\x00-\x1f\x7f.]+"
 )

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import httpx
 
-from pingan.adapters.channels.base import Channel, ChannelName, SecretResolver
+from pingan.adapters.channels.base import Channel, ChannelName
 from pingan.adapters.channels.dingtalk import DINGTALK_BASE_URL, DingTalkRobot
 from pingan.adapters.channels.email import EmailChannel
 from pingan.adapters.channels.file import FileChannel
 from pingan.adapters.channels.webhook import JsonWebhook
 from pingan.adapters.channels.wecom import WECOM_BASE_URL, WeComRobot
-from pingan.adapters.secrets import quiet_apprise_logger, quiet_http_loggers
+from pingan.adapters.secrets import SecretResolver, quiet_apprise_logger, quiet_http_loggers
 
 ALL_CHANNELS: tuple[ChannelName, ...] = ("email", "wecom", "dingtalk", "webhook", "file")
 

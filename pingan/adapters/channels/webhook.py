@@ -20,10 +20,9 @@ from pingan.adapters.channels.base import (
     DeliveryError,
     Message,
     Receipt,
-    SecretResolver,
     Target,
 )
-from pingan.adapters.secrets import quiet_http_loggers
+from pingan.adapters.secrets import SecretResolver, quiet_http_loggers
 
 
 def webhook_payload(message: Message) -> dict[str, Any]:

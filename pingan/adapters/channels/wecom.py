@@ -28,11 +28,10 @@ from pingan.adapters.channels.base import (
     DeliveryError,
     Message,
     Receipt,
-    SecretResolver,
     Target,
 )
 from pingan.adapters.channels.split import split_text, truncate_bytes
-from pingan.adapters.secrets import quiet_http_loggers
+from pingan.adapters.secrets import SecretResolver, quiet_http_loggers
 
 WECOM_BASE_URL: Final = "https://qyapi.weixin.qq.com"
 TEXT_LIMIT: Final = 2048

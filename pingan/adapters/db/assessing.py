@@ -8,6 +8,7 @@ again by import — that would hide the record the award rests on.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -21,10 +22,10 @@ from pingan.adapters.db.bulk import bulk_insert
 from pingan.adapters.db.campaigns import DomainRow, GateRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import UnitRow
-from pingan.adapters.intake.scores import CellRef, ScoreRow
 from pingan.core.campaign import Campaign
 from pingan.core.problems import InputError, Problem
-from pingan.core.scoring import score
+from pingan.core.scores import CellRef, ScoreRow
+from pingan.core.scoring import Result, score
 
 
 def active_cells(engine: Engine, campaign_id: int) -> dict[str, CellRef]:
@@ -43,6 +44,20 @@ def active_cells(engine: Engine, campaign_id: int) -> dict[str, CellRef]:
     return {code: CellRef(code, name, domain, vname) for code, name, domain, vname in rows}
 
 
+# PostgreSQL takes at most 65,535 parameters in one statement.
+_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One imported row, the unit it scores, its round and the score it earns."""
+
+    row: ScoreRow
+    unit_id: int
+    round: int
+    result: Result
+
+
 def store_scores(
     session: Session,
     campaign: Campaign,
@@ -54,16 +69,56 @@ def store_scores(
     file_name: str,
 ) -> dict[str, int]:
     """Write every row or none; returns counts (assessed, passed, reassessed)."""
-    codes = [r.cell for r in rows]
+    ids = _unit_ids(session, campaign_id, [r.cell for r in rows])
+    planned = _plan_rounds(session, campaign_id, rows, ids, file_name)
+    rubric_of = {d.key: d.rubric for d in campaign.domains}
+    results = [_Scored(r, uid, rnd, score(rubric_of[r.domain], r.sheet)) for r, uid, rnd in planned]
+    _insert_assessments(session, campaign_id, results, source)
+    new_ids = _assessment_ids(session, [s.unit_id for s in results])
+    bulk_insert(session, table(AssessmentScoreRow), _item_scores(results, new_ids))
+    _complete_assessment_gates(
+        session, campaign_id, [(s.unit_id, s.row.assessed_on) for s in results]
+    )
+    counts = {
+        "assessed": len(results),
+        "passed": sum(s.result.passed for s in results),
+        "reassessed": sum(s.round > 1 for s in results),
+    }
+    session.add(
+        AuditEventRow(
+            campaign_id=campaign_id,
+            actor=actor,
+            action="assessment.import",
+            entity="assessment",
+            entity_id=None,
+            before=None,
+            after={"file": file_name, "source": source, **counts},
+        )
+    )
+    return counts
+
+
+def _unit_ids(session: Session, campaign_id: int, codes: Sequence[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
-    for i in range(0, len(codes), 5000):  # PostgreSQL takes at most 65,535 parameters
+    for i in range(0, len(codes), _CHUNK):
         ids.update(
             session.execute(
                 select(UnitRow.code, UnitRow.id).where(
-                    UnitRow.campaign_id == campaign_id, UnitRow.code.in_(codes[i : i + 5000])
+                    UnitRow.campaign_id == campaign_id, UnitRow.code.in_(codes[i : i + _CHUNK])
                 )
             ).all()
         )
+    return ids
+
+
+def _plan_rounds(
+    session: Session,
+    campaign_id: int,
+    rows: Sequence[ScoreRow],
+    ids: dict[str, int],
+    file_name: str,
+) -> list[tuple[ScoreRow, int, int]]:
+    """(row, unit id, round) for each row; InputError if any cell passed or was awarded."""
     latest: dict[int, tuple[int, bool]] = {}
     for unit_id, rnd, passed in session.execute(
         select(AssessmentRow.unit_id, AssessmentRow.round, AssessmentRow.passed)
@@ -97,72 +152,64 @@ def store_scores(
             planned.append((r, uid, prev[0] + 1 if prev else 1))
     if problems:
         raise InputError(problems)
+    return planned
+
+
+def _insert_assessments(
+    session: Session, campaign_id: int, results: Sequence[_Scored], source: str
+) -> None:
     now = utcnow()
-    rubric_of = {d.key: d.rubric for d in campaign.domains}
-    results = [(r, uid, rnd, score(rubric_of[r.domain], r.sheet)) for r, uid, rnd in planned]
     bulk_insert(
         session,
         table(AssessmentRow),
         [
             {
                 "campaign_id": campaign_id,
-                "unit_id": uid,
-                "round": rnd,
-                "assessed_on": r.assessed_on,
-                "total": res.total,
-                "vetoed": res.vetoed,
-                "passed": res.passed,
-                "assessor": r.assessor,
+                "unit_id": s.unit_id,
+                "round": s.round,
+                "assessed_on": s.row.assessed_on,
+                "total": s.result.total,
+                "vetoed": s.result.vetoed,
+                "passed": s.result.passed,
+                "assessor": s.row.assessor,
                 "source": source,
                 "created_at": now,
             }
-            for r, uid, rnd, res in results
+            for s in results
         ],
     )
+
+
+def _assessment_ids(session: Session, unit_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+    """(unit id, round) → assessment id, for every round of these units."""
     new_ids: dict[tuple[int, int], int] = {}
-    unit_ids = [uid for _, uid, _ in planned]
-    for i in range(0, len(unit_ids), 5000):
+    for i in range(0, len(unit_ids), _CHUNK):
         for aid, uid, rnd in session.execute(
             select(AssessmentRow.id, AssessmentRow.unit_id, AssessmentRow.round).where(
-                AssessmentRow.unit_id.in_(unit_ids[i : i + 5000])
+                AssessmentRow.unit_id.in_(unit_ids[i : i + _CHUNK])
             )
         ):
             new_ids[(uid, rnd)] = aid
+    return new_ids
+
+
+def _item_scores(
+    results: Sequence[_Scored], new_ids: dict[tuple[int, int], int]
+) -> list[dict[str, Any]]:
     scores: list[dict[str, Any]] = []
-    for r, uid, rnd, _ in results:
-        aid = new_ids[(uid, rnd)]
+    for s in results:
+        aid = new_ids[(s.unit_id, s.round)]
+        sheet = s.row.sheet
         scores += [
             {"assessment_id": aid, "item_key": f"c:{k}", "value": float(v)}
-            for k, v in r.sheet.criteria.items()
+            for k, v in sheet.criteria.items()
         ]
         scores += [
             {"assessment_id": aid, "item_key": f"d:{k}", "value": float(v)}
-            for k, v in r.sheet.deductions.items()
+            for k, v in sheet.deductions.items()
         ]
-        scores += [
-            {"assessment_id": aid, "item_key": f"v:{k}", "value": 1.0} for k in r.sheet.vetoes
-        ]
-    bulk_insert(session, table(AssessmentScoreRow), scores)
-    _complete_assessment_gates(
-        session, campaign_id, [(uid, r.assessed_on) for r, uid, _, _ in results]
-    )
-    counts = {
-        "assessed": len(results),
-        "passed": sum(res.passed for *_, res in results),
-        "reassessed": sum(rnd > 1 for _, _, rnd, _ in results),
-    }
-    session.add(
-        AuditEventRow(
-            campaign_id=campaign_id,
-            actor=actor,
-            action="assessment.import",
-            entity="assessment",
-            entity_id=None,
-            before=None,
-            after={"file": file_name, "source": source, **counts},
-        )
-    )
-    return counts
+        scores += [{"assessment_id": aid, "item_key": f"v:{k}", "value": 1.0} for k in sheet.vetoes]
+    return scores
 
 
 def _complete_assessment_gates(
@@ -176,12 +223,12 @@ def _complete_assessment_gates(
     for uid, day in done:
         by_day.setdefault(day, []).append(uid)
     for day, units in by_day.items():
-        for i in range(0, len(units), 5000):
+        for i in range(0, len(units), _CHUNK):
             session.execute(
                 update(ObligationRow)
                 .where(
                     ObligationRow.gate_id.in_(gates),
-                    ObligationRow.unit_id.in_(units[i : i + 5000]),
+                    ObligationRow.unit_id.in_(units[i : i + _CHUNK]),
                     ObligationRow.done_on.is_(None),
                 )
                 .values(done_on=day, status_as_of=None)

@@ -1,58 +1,26 @@
-"""The tick's database work: evaluate every obligation and plan reminders and escalations.
-
-Everything here is a handful of set-based statements per campaign, whatever the number of
-cells; the rules are those of pingan.core.gates. Planning writes to the outbox with a unique
-dedupe key and ON CONFLICT DO NOTHING, so a repeated or concurrent tick plans nothing twice.
+"""The tick's database work: evaluate every obligation (pingan.adapters.db.planner then plans
+what is due), in a handful of set-based statements per campaign, whatever the number of cells;
+the rules are those of pingan.core.gates.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import (
-    String,
-    and_,
-    case,
-    cast,
-    delete,
-    func,
-    literal,
-    or_,
-    select,
-    true,
-    update,
-)
+from sqlalchemy import and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from pingan.adapters.db.base import table, utcnow
-from pingan.adapters.db.bulk import insert_or_ignore, rowcount
-from pingan.adapters.db.campaigns import CampaignRow, GateRow, WorkdayRow
-from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.base import table
+from pingan.adapters.db.campaigns import CampaignRow, WorkdayRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import UnitRow
 from pingan.core.calendar import WorkingCalendar
 from pingan.core.campaign import Campaign
-from pingan.core.gates import Ladder, reminder_bands
+from pingan.core.gates import Ladder
 
 OB = table(ObligationRow).c
 UN = table(UnitRow).c
-NT = table(NotificationRow)
-TARGETS = ("contact", "lead", "coordinator")
-OWED = table(ObligationRow).join(table(UnitRow), UN.id == OB.unit_id)
-
-
-@dataclass
-class PlanSummary:
-    reminders: int = 0
-    escalations: int = 0
-    digests: int = 0
-    by_level: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return self.reminders + self.escalations + self.digests
 
 
 def table_start(campaign: Campaign) -> date:
@@ -170,155 +138,6 @@ def evaluate(session: Session, campaign: Campaign, campaign_id: int, as_of: date
     session.execute(
         update(table(CampaignRow)).where(CampaignRow.id == campaign_id).values(evaluated_on=as_of)
     )
-
-
-def _key(*parts: Any) -> Any:
-    expr: Any = literal(str(parts[0]))
-    for p in parts[1:]:
-        expr = expr + (literal(":" + p) if isinstance(p, str) else literal(":") + cast(p, String))
-    return expr
-
-
-_COLUMNS = [
-    "campaign_id",
-    "dedupe_key",
-    "kind",
-    "level",
-    "recipient_unit_id",
-    "obligation_id",
-    "planned_on",
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "created_at",
-]
-
-
-def _plan(session: Session, source: Any) -> int:
-    stmt = (
-        insert_or_ignore(session, NT)
-        .from_select(_COLUMNS, source)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    return rowcount(session.execute(stmt, execution_options={"preserve_rowcount": True}))
-
-
-def plan_notifications(
-    session: Session, campaign: Campaign, campaign_id: int, as_of: date
-) -> PlanSummary:
-    """Reminders before due dates, per-item escalations at the contact rung, and one digest
-    per supervising unit per day for items at the lead and coordinator rungs."""
-    summary = PlanSummary()
-    now = utcnow()
-    ladder = Ladder.of(campaign)
-    # Assessment gates are the assessment team's work, tracked by the acceptance flow; the
-    # cell being assessed is not reminded of them.
-    file_gates = select(GateRow.id).where(
-        GateRow.campaign_id == campaign_id, GateRow.evidence == "files"
-    )
-    active = and_(OB.campaign_id == campaign_id, UN.status == "active", OB.gate_id.in_(file_gates))
-    base = select().select_from(OWED)
-
-    def row(key: Any, kind: str, level: Any, recipient: Any, obligation: Any) -> list[Any]:
-        return [
-            literal(campaign_id),
-            key,
-            literal(kind),
-            level,
-            recipient,
-            obligation,
-            literal(as_of),
-            literal("queued"),
-            literal(0),
-            literal(now),
-            literal(now),
-        ]
-
-    for step, low, high in reminder_bands(campaign.reminders.days_before):
-        source = base.add_columns(
-            *row(
-                _key(campaign_id, "r", OB.id, str(step)),
-                "reminder",
-                literal(step),
-                OB.unit_id,
-                OB.id,
-            )
-        ).where(active, OB.status == "due_soon", -OB.wd_offset >= low, -OB.wd_offset <= high)
-        n = _plan(session, source)
-        summary.reminders += n
-
-    fresh = and_(active, OB.status == "overdue", OB.escalation_level > OB.notified_level)
-    top = int(
-        session.scalar(
-            select(func.coalesce(func.max(OB.escalation_level), 0)).select_from(OWED).where(fresh)
-        )
-        or 0
-    )
-    levels = {t: [k for k in range(1, top + 1) if ladder.target(k) == t] for t in TARGETS}
-
-    def reached(target: str) -> Any:
-        """Some rung of ``target`` lies in (notified_level, escalation_level]: a tick that
-        missed days still tells every rung it skipped, once."""
-        ks = levels[target]
-        if not ks:
-            return literal(False)
-        return or_(*(and_(OB.notified_level < k, OB.escalation_level >= k) for k in ks))
-
-    # One message per item at the contact rung: the highest contact level reached.
-    contact = levels["contact"]
-    for i, k in enumerate(contact):
-        below_next = OB.escalation_level < contact[i + 1] if i + 1 < len(contact) else true()
-        source = base.add_columns(
-            *row(_key(campaign_id, "e", OB.id, str(k)), "escalation", literal(k), OB.unit_id, OB.id)
-        ).where(fresh, OB.escalation_level >= k, below_next, OB.notified_level < k)
-        summary.escalations += _plan(session, source)
-
-    coordinator_id = session.scalar(
-        select(UnitRow.id).where(UnitRow.campaign_id == campaign_id, UnitRow.kind == "coordinator")
-    )
-    # A digest goes to a supervisor when at least one item newly reached its rung today.
-    lead_recipients = (
-        select(UN.supervisor_id.label("rid"))
-        .select_from(OWED)
-        .where(fresh, reached("lead"), UN.supervisor_id.is_not(None))
-    )
-    coord_recipients = (
-        select(literal(coordinator_id).label("rid"))
-        .select_from(OWED)
-        .where(fresh, reached("coordinator"))
-    )
-    recipients = lead_recipients.union(coord_recipients).subquery()
-    source = select(
-        *row(
-            _key(campaign_id, "d", recipients.c.rid, as_of.isoformat()),
-            "digest",
-            literal(0),
-            recipients.c.rid,
-            literal(None),
-        )
-    ).where(recipients.c.rid.is_not(None))
-    summary.digests = _plan(session, source)
-
-    active_units = select(UN.id).where(UN.campaign_id == campaign_id, UN.status == "active")
-    # Levels planned today are announced; count them per level for the summary first.
-    for level, count in session.execute(
-        select(OB.escalation_level, func.count())
-        .select_from(OWED)
-        .where(fresh)
-        .group_by(OB.escalation_level)
-    ):
-        summary.by_level[int(level)] = int(count)
-    session.execute(
-        update(table(ObligationRow))
-        .where(
-            OB.campaign_id == campaign_id,
-            OB.status == "overdue",
-            OB.escalation_level > OB.notified_level,
-            OB.unit_id.in_(active_units),
-        )
-        .values(notified_level=OB.escalation_level)
-    )
-    return summary
 
 
 def set_supervisors(session: Session, campaign_id: int) -> None:

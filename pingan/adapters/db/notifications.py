@@ -20,15 +20,16 @@ class NotificationRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
-    # (campaign, obligation or digest, ladder level, date): a repeated tick cannot plan twice.
+    # What the message is about, e.g. (campaign, obligation, ladder level) or (award): a
+    # repeated run cannot plan twice (the scheme is pingan.adapters.db.planner.rows).
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # reminder, escalation, digest, award, bulletin
     level: Mapped[int] = mapped_column(default=0)
     recipient_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     obligation_id: Mapped[int | None] = mapped_column(ForeignKey("obligation.id"))
     planned_on: Mapped[date] = mapped_column(Date)
-    # Rendered when sent (or previewed), so a message reflects the state at delivery and
-    # planning a million rows stays one INSERT … SELECT.
+    # Rendered when first sent (or previewed), so planning a million rows stays one INSERT …
+    # SELECT; bulletins and a lead unit's award list are rendered when planned.
     subject: Mapped[str | None] = mapped_column(String(500))
     body: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default="queued")

@@ -55,12 +55,6 @@ def engine_for(url: str) -> Engine:
     return _ENGINES[url]
 
 
-def default_engine() -> Engine:
-    from pingan.settings import get_settings
-
-    return engine_for(get_settings().resolved_database_url())
-
-
 def alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 

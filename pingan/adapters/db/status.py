@@ -8,6 +8,7 @@ GROUP BY over the whole campaign.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -20,7 +21,7 @@ from pingan.adapters.db.deliveries import delivery_counts
 from pingan.adapters.db.notifications import NOTIFICATION_STATES, NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import DomainUnitRow, UnitRow
-from pingan.core.campaign import Campaign
+from pingan.core.campaign import Campaign, Targets
 from pingan.core.gates import COLOURS, STATUSES
 
 OTHER = "_other"
@@ -87,19 +88,59 @@ def covered_units(campaign_id: int, coverage_gate: Any, as_of: date) -> Any:
     return union(reported, assessed).subquery().select()
 
 
-def status_report(
-    session: Session, campaign: Campaign, campaign_id: int, as_of: date
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Counts:
+    """{domain key: n} for each KPI input, as of the report date."""
+
+    cells: dict[str, int]
+    covered: dict[str, int]
+    assessed: dict[str, int]
+    passed: dict[str, int]
+    awarded: dict[str, int]
+
+
+def _assessed_and_passed(
+    session: Session, campaign_id: int, as_of: date, domains: dict[int, str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Cells assessed and passed per domain, by each cell's latest round."""
+    latest = latest_rounds(campaign_id, as_of)
+    query = (
+        select(UnitRow.domain_id, AssessmentRow.passed, func.count())
+        .join(AssessmentRow, AssessmentRow.unit_id == UnitRow.id)
+        .join(
+            latest,
+            (latest.c.unit_id == AssessmentRow.unit_id) & (latest.c.round == AssessmentRow.round),
+        )
+        .where(*_active_cell(campaign_id))
+        .group_by(UnitRow.domain_id, AssessmentRow.passed)
+    )
+    assessed: dict[str, int] = {}
+    passed: dict[str, int] = {}
+    for d, ok, n in session.execute(query):
+        key = domains.get(d) if d is not None else None
+        if key is None:
+            continue
+        assessed[key] = assessed.get(key, 0) + int(n)
+        if ok:
+            passed[key] = passed.get(key, 0) + int(n)
+    return assessed, passed
+
+
+def _active_cell(campaign_id: int) -> tuple[Any, ...]:
+    return (
+        UnitRow.campaign_id == campaign_id,
+        UnitRow.kind == "cell",
+        UnitRow.status == "active",
+    )
+
+
+def _counts(session: Session, campaign: Campaign, campaign_id: int, as_of: date) -> _Counts:
     domains = dict(
         session.execute(
             select(DomainRow.id, DomainRow.key).where(DomainRow.campaign_id == campaign_id)
         ).all()
     )
-    active_cell = (
-        UnitRow.campaign_id == campaign_id,
-        UnitRow.kind == "cell",
-        UnitRow.status == "active",
-    )
+    active_cell = _active_cell(campaign_id)
 
     def per_domain(query: Any) -> dict[str, int]:
         return {domains[d]: int(n) for d, n in session.execute(query) if d in domains}
@@ -117,26 +158,7 @@ def status_report(
         .where(*active_cell, UnitRow.id.in_(covered_units(campaign_id, coverage_gate, as_of)))
         .group_by(UnitRow.domain_id)
     )
-    latest = latest_rounds(campaign_id, as_of)
-    assessed_q = (
-        select(UnitRow.domain_id, AssessmentRow.passed, func.count())
-        .join(AssessmentRow, AssessmentRow.unit_id == UnitRow.id)
-        .join(
-            latest,
-            (latest.c.unit_id == AssessmentRow.unit_id) & (latest.c.round == AssessmentRow.round),
-        )
-        .where(*active_cell)
-        .group_by(UnitRow.domain_id, AssessmentRow.passed)
-    )
-    assessed: dict[str, int] = {}
-    passed: dict[str, int] = {}
-    for d, ok, n in session.execute(assessed_q):
-        key = domains.get(d) if d is not None else None
-        if key is None:
-            continue
-        assessed[key] = assessed.get(key, 0) + int(n)
-        if ok:
-            passed[key] = passed.get(key, 0) + int(n)
+    assessed, passed = _assessed_and_passed(session, campaign_id, as_of, domains)
     awarded = per_domain(
         select(AwardRow.domain_id, func.count())
         .where(
@@ -146,35 +168,46 @@ def status_report(
         )
         .group_by(AwardRow.domain_id)
     )
+    return _Counts(cells, covered, assessed, passed, awarded)
 
-    def kpis(key: str | None) -> dict[str, Any]:
-        def pick(m: dict[str, int]) -> int:
-            return m.get(key, 0) if key else sum(m.values())
 
-        c, cov, a, p, w = (pick(m) for m in (cells, covered, assessed, passed, awarded))
-        # How many more cells must pass for the pass-rate target, given today's coverage.
-        shortfall = max(0, math.ceil(round(campaign.targets.pass_rate * cov, 6)) - p)
-        return {
-            "cells": c,
-            "covered": cov,
-            "assessed": a,
-            "passed": p,
-            "awarded": w,
-            "coverage": _ratio(cov, c),
-            "pass_rate": _ratio(p, cov),
-            "coverage_met": cov >= c * campaign.targets.coverage if c else None,
-            "pass_rate_met": p >= cov * campaign.targets.pass_rate if cov else None,
-            "pass_shortfall": shortfall,
-        }
+def _kpis(counts: _Counts, targets: Targets, key: str | None) -> dict[str, Any]:
+    """The KPIs of one domain (``key``), or of the whole campaign (None)."""
 
-    counts = status_counts(session, campaign_id)
-    totals = {s: sum(d.get(s, 0) for d in counts.values()) for s in STATUSES}
+    def pick(m: dict[str, int]) -> int:
+        return m.get(key, 0) if key else sum(m.values())
+
+    c, cov, a, p, w = (
+        pick(m)
+        for m in (counts.cells, counts.covered, counts.assessed, counts.passed, counts.awarded)
+    )
+    # How many more cells must pass for the pass-rate target, given today's coverage.
+    shortfall = max(0, math.ceil(round(targets.pass_rate * cov, 6)) - p)
+    return {
+        "cells": c,
+        "covered": cov,
+        "assessed": a,
+        "passed": p,
+        "awarded": w,
+        "coverage": _ratio(cov, c),
+        "pass_rate": _ratio(p, cov),
+        "coverage_met": cov >= c * targets.coverage if c else None,
+        "pass_rate_met": p >= cov * targets.pass_rate if cov else None,
+        "pass_shortfall": shortfall,
+    }
+
+
+def _by_colour(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     by_colour: dict[str, dict[str, int]] = {}
     for key, per_status in counts.items():
         colours = by_colour.setdefault(key, {})
         for s, n in per_status.items():
             colour = COLOURS[s]  # type: ignore[index]  # statuses come from our own UPDATE
             colours[colour] = colours.get(colour, 0) + n
+    return by_colour
+
+
+def _notification_states(session: Session, campaign_id: int) -> dict[str, int]:
     notif = {s: 0 for s in NOTIFICATION_STATES}
     for state, n in session.execute(
         select(NotificationRow.state, func.count())
@@ -182,14 +215,30 @@ def status_report(
         .group_by(NotificationRow.state)
     ):
         notif[state] = notif.get(state, 0) + int(n)
+    return notif
+
+
+def status_report(
+    session: Session, campaign: Campaign, campaign_id: int, as_of: date
+) -> dict[str, Any]:
+    kpi_counts = _counts(session, campaign, campaign_id, as_of)
+    targets = campaign.targets
+    counts = status_counts(session, campaign_id)
+    totals = {s: sum(d.get(s, 0) for d in counts.values()) for s in STATUSES}
+    by_colour = _by_colour(counts)
+    notif = _notification_states(session, campaign_id)
     return {
         "campaign": campaign.code,
         "name": campaign.name,
         "as_of": as_of.isoformat(),
-        "targets": {"coverage": campaign.targets.coverage, "pass_rate": campaign.targets.pass_rate},
-        "overall": kpis(None),
+        "targets": {"coverage": targets.coverage, "pass_rate": targets.pass_rate},
+        "overall": _kpis(kpi_counts, targets, None),
         "domains": {
-            d.key: {"name": d.name, **kpis(d.key), "obligations": counts.get(d.key, {})}
+            d.key: {
+                "name": d.name,
+                **_kpis(kpi_counts, targets, d.key),
+                "obligations": counts.get(d.key, {}),
+            }
             for d in campaign.domains
         },
         "obligations": totals,

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pingan.adapters.db.awarding import AcceptanceResults, AwardListing, DomainResult, SignOff
+from pingan.core.acceptance import AcceptanceResults, DomainResult, SignOff, shortfall
+from pingan.core.awards import AwardListing
 
 FAILED_LISTED = 200
 
 
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.1%}"
-
-
-def shortfall(d: DomainResult, target: float) -> int:
-    """More cells that must pass (of those assessed) to reach the target pass rate."""
-    return max(0, math.ceil(round(target * d.assessed, 6)) - d.passed)
 
 
 def _verdict(d: DomainResult, target: float) -> str:

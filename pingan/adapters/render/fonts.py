@@ -64,21 +64,12 @@ def cjk_font_path(explicit: Path | None = None) -> Path:
     raise InputError([Problem("系统", "", f"未找到含中文字形的字体，无法生成 PDF；{_HOW_TO_FIX}")])
 
 
-def configured_font_path(explicit: Path | None = None) -> Path:
-    """The font to use: `explicit`, else PINGAN_FONT_PATH, else the first one discovered."""
-    if explicit is None:
-        from pingan.settings import get_settings
-
-        explicit = get_settings().font_path
-    return cjk_font_path(explicit)
-
-
 def register_reportlab_font(explicit: Path | None = None) -> str:
     """Register the CJK font with reportlab once per process; returns its reportlab name.
 
-    Without an argument the font comes from PINGAN_FONT_PATH, else from discovery.
+    ``explicit`` is the configured font (PINGAN_FONT_PATH); without it the font is discovered.
     """
-    return _register(configured_font_path(explicit))
+    return _register(cjk_font_path(explicit))
 
 
 @cache
@@ -93,7 +84,7 @@ def matplotlib_font_properties(explicit: Path | None = None) -> FontProperties:
     """The same font for matplotlib charts (imported here: most callers never draw a chart)."""
     from matplotlib.font_manager import FontProperties
 
-    return FontProperties(fname=str(configured_font_path(explicit)))
+    return FontProperties(fname=str(cjk_font_path(explicit)))
 
 
 def _candidates() -> list[Path]:

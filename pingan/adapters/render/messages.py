@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "templates"
+DEFAULT_TEMPLATES = Path(__file__).resolve().parents[3] / "config" / "templates"
 WEEKDAYS = "一二三四五六日"
 
 

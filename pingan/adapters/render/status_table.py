@@ -18,7 +18,7 @@ def _mark(met: bool | None) -> str:
     return "" if met is None else ("✓" if met else "✗")
 
 
-def status_tables(report: dict[str, Any]) -> Iterator[Table]:
+def _kpi_table(report: dict[str, Any]) -> Table:
     t = report["targets"]
     kpi = Table(
         title=f"{report['name']} 截至 {report['as_of']}"
@@ -50,7 +50,10 @@ def status_tables(report: dict[str, Any]) -> Iterator[Table]:
             str(d["pass_shortfall"]) if d["assessed"] else "—",
             str(d["awarded"]),
         )
-    yield kpi
+    return kpi
+
+
+def _obligation_table(report: dict[str, Any]) -> Table:
     ob = Table(title="报送义务")
     ob.add_column("领域")
     for s in STATUSES:
@@ -58,17 +61,28 @@ def status_tables(report: dict[str, Any]) -> Iterator[Table]:
     for d in report["domains"].values():
         ob.add_row(d["name"], *(str(d["obligations"].get(s, 0)) for s in STATUSES))
     ob.add_row("合计", *(str(report["obligations"][s]) for s in STATUSES))
-    yield ob
+    return ob
+
+
+NOTIFICATION_LABELS = {
+    "queued": "待发",
+    "leased": "发送中",
+    "sent": "已发",
+    "failed": "失败待重试",
+    "dead": "放弃",
+    "cancelled": "已取消（事项已完成）",
+}
+
+
+def _notification_table(report: dict[str, Any]) -> Table:
     nt = Table(title="通知")
-    labels = {
-        "queued": "待发",
-        "leased": "发送中",
-        "sent": "已发",
-        "failed": "失败待重试",
-        "dead": "放弃",
-        "cancelled": "已取消（事项已完成）",
-    }
     for state in report["notifications"]:
-        nt.add_column(labels.get(state, state), justify="right")
+        nt.add_column(NOTIFICATION_LABELS.get(state, state), justify="right")
     nt.add_row(*(str(n) for n in report["notifications"].values()))
-    yield nt
+    return nt
+
+
+def status_tables(report: dict[str, Any]) -> Iterator[Table]:
+    yield _kpi_table(report)
+    yield _obligation_table(report)
+    yield _notification_table(report)

@@ -40,14 +40,11 @@ def _met(flag: bool | None) -> str:
     return "" if flag is None else ("✅" if flag else "❌")
 
 
-def summary_markdown(
-    result: Any, intake: dict[str, Any] | None = None, delivery: dict[str, Any] | None = None
-) -> str:
-    s = result.status
+def _kpi_lines(s: dict[str, Any], as_of: Any, dry_run: bool) -> list[str]:
     t = s["targets"]
     lines = [
         f"# {s['name']}",
-        f"**截至 {result.as_of}**{'（试运行，未写入）' if result.dry_run else ''}",
+        f"**截至 {as_of}**{'（试运行，未写入）' if dry_run else ''}",
         "",
         f"目标：创建覆盖率 {t['coverage']:.0%}，达标率 {t['pass_rate']:.0%}",
         "",
@@ -60,10 +57,11 @@ def summary_markdown(
             f"| {_pct(d['pass_rate'])} {_met(d['pass_rate_met'])} | {d['pass_shortfall']} "
             f"| {d['awarded']} |"
         )
-    p = result.plan
-    o = s["obligations"]
-    n = s["notifications"]
-    lines += [
+    return lines
+
+
+def _run_lines(p: Any, intake: dict[str, Any] | None, delivery: dict[str, Any] | None) -> list[str]:
+    lines = [
         "",
         "## 本次巡检",
         f"- 截止前提醒 {p.reminders} 条，逾期督办 {p.escalations} 条，督办汇总 {p.digests} 份",
@@ -84,6 +82,17 @@ def summary_markdown(
             f"放弃 {delivery.get('dead', 0)}，因限流或免打扰顺延 "
             f"{delivery.get('rate_limited', 0) + delivery.get('deferred', 0)}"
         )
+    return lines
+
+
+def summary_markdown(
+    result: Any, intake: dict[str, Any] | None = None, delivery: dict[str, Any] | None = None
+) -> str:
+    s = result.status
+    o = s["obligations"]
+    n = s["notifications"]
+    lines = _kpi_lines(s, result.as_of, result.dry_run)
+    lines += _run_lines(result.plan, intake, delivery)
     lines += [
         "",
         "## 待办与卡点",

@@ -7,11 +7,10 @@ report, and re-running for the same date replaces the files whole.
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from pingan.adapters.render.files import atomic_output
 from pingan.adapters.render.report.data import ReportData
 
 
@@ -25,25 +24,14 @@ def report_name(data: ReportData, suffix: str) -> str:
     return f"report-{data.as_of:%Y%m%d}.{suffix}"
 
 
-def write_atomic(path: Path, content: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with tmp.open("xb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_report(data: ReportData, out_dir: Path) -> ReportPaths:
+def write_report(data: ReportData, out_dir: Path, *, font_path: Path | None = None) -> ReportPaths:
+    """Both files for ``data`` under ``out_dir``; ``font_path`` is the configured CJK font of
+    the charts (None: discover one)."""
     from pingan.adapters.render.report.charts import all_charts
     from pingan.adapters.render.report.html import render_html
     from pingan.adapters.render.report.xlsx import render_xlsx
 
-    charts = all_charts(data)
+    charts = all_charts(data, font_path)
     html = render_html(data, charts).encode("utf-8")
     xlsx = render_xlsx(data, charts)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -51,8 +39,9 @@ def write_report(data: ReportData, out_dir: Path) -> ReportPaths:
         out_dir / report_name(data, "html"),
         out_dir / report_name(data, "xlsx"),
     )
-    write_atomic(paths.html, html)
-    write_atomic(paths.xlsx, xlsx)
+    for path, content in ((paths.html, html), (paths.xlsx, xlsx)):
+        with atomic_output(path) as fh:
+            fh.write(content)
     return paths
 
 

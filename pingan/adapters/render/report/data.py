@@ -1,6 +1,6 @@
 """The report's data: plain frozen dataclasses, filled by pingan.adapters.db.reporting and
-read by the
-renderers. No database or framework imports, so renderers and their tests need neither."""
+read by the renderers. No database or framework imports, so renderers and their tests need
+neither."""
 
 from __future__ import annotations
 

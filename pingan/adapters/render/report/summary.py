@@ -5,7 +5,7 @@ from __future__ import annotations
 from pingan.adapters.render.messages import cn_date
 from pingan.adapters.render.report import ReportPaths
 from pingan.adapters.render.report.data import ReportData, pct
-from pingan.adapters.render.report.html import summary_text
+from pingan.adapters.render.report.text import summary_text
 
 
 def _met(flag: bool | None) -> str:

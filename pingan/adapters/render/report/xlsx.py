@@ -13,101 +13,38 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.drawing.image import Image
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
-from pingan.adapters.render.cells import safe_cell
 from pingan.adapters.render.messages import cn_date
-from pingan.adapters.render.report.charts import CHANNEL_LABELS, STATE_LABELS
 from pingan.adapters.render.report.data import ReportData
-from pingan.adapters.render.report.html import KIND_LABELS, ladder_text
+from pingan.adapters.render.report.sheet import (
+    BOLD,
+    DATE,
+    HEADER_FILL,
+    HEADING_FONT,
+    NOTE_FONT,
+    PERCENT,
+    RED_FILL,
+    TITLE_ROWS,
+    TOTAL_FILL,
+    WRAP,
+    Sheet,
+)
+from pingan.adapters.render.report.text import (
+    CHANNEL_LABELS,
+    KIND_LABELS,
+    STATE_LABELS,
+    ladder_text,
+)
 from pingan.core.gates import STATUS_LABELS, STATUSES
 from pingan.core.scoring import DomainKpi
 
-HEADER_FILL = PatternFill("solid", fgColor="ECEFF1")
-TOTAL_FILL = PatternFill("solid", fgColor="F5F5F5")
-RED_FILL = PatternFill("solid", fgColor="FDE2E1")
-TITLE_FONT = Font(bold=True, size=14, color="A31515")
-SUBTITLE_FONT = Font(size=10, color="607D8B")
-HEADING_FONT = Font(bold=True, size=12)
-NOTE_FONT = Font(size=9, color="607D8B")
-BOLD = Font(bold=True)
-WRAP = Alignment(vertical="center", wrap_text=True)
-PERCENT = "0.0%"
-DATE = "yyyy-mm-dd"
 CHART_TITLES = {
     "coverage": "各领域创建覆盖率与达标率（对照目标）",
     "burndown": "报送义务状态变化",
     "villages": "逾期事项分布（按村、社区）",
     "notifications": "通知投递情况（按渠道和状态）",
 }
-TITLE_ROWS = 2  # title and subtitle; every list's header is the row after them
-
-
-class _Sheet:
-    """A streamed worksheet: widths and frozen panes first, then rows in order."""
-
-    def __init__(self, wb: Workbook, name: str, widths: Sequence[float]) -> None:
-        self.ws: Any = wb.create_sheet(name)
-        for i, width in enumerate(widths, start=1):
-            self.ws.column_dimensions[get_column_letter(i)].width = width
-        self.row = 0
-
-    def freeze(self, row: int, column: int = 1) -> None:
-        self.ws.freeze_panes = f"{get_column_letter(column)}{row}"
-
-    def line(
-        self,
-        values: Sequence[Any],
-        *,
-        font: Font | None = None,
-        fill: PatternFill | None = None,
-        formats: Mapping[int, str] | None = None,
-        alignment: Alignment | None = None,
-    ) -> None:
-        styled = font is not None or fill is not None or alignment is not None
-        cells: list[Any] = []
-        for i, value in enumerate(values):
-            value = safe_cell(value) if isinstance(value, str) else value
-            fmt = formats.get(i) if formats else None
-            if not styled and fmt is None:
-                cells.append(value)
-                continue
-            cell = WriteOnlyCell(self.ws, value=value)
-            if font is not None:
-                cell.font = font
-            if fill is not None:
-                cell.fill = fill
-            if alignment is not None:
-                cell.alignment = alignment
-            if fmt is not None:
-                cell.number_format = fmt
-            cells.append(cell)
-        self.ws.append(cells)
-        self.row += 1
-
-    def title(self, title: str, subtitle: str) -> None:
-        self.line([title], font=TITLE_FONT)
-        self.line([subtitle], font=SUBTITLE_FONT)
-
-    def table(
-        self,
-        headers: Sequence[str],
-        rows: Iterable[Sequence[Any]],
-        formats: Mapping[int, str] | None = None,
-    ) -> int:
-        """Header and rows; returns the header's row number."""
-        self.line(headers, font=BOLD, fill=HEADER_FILL, alignment=WRAP)
-        head = self.row
-        for row in rows:
-            self.line(row, formats=formats)
-        return head
-
-    def filter(self, head: int, columns: int) -> None:
-        if self.row > head:
-            self.ws.auto_filter.ref = f"A{head}:{get_column_letter(columns)}{self.row}"
 
 
 def _kpi_row(
@@ -160,7 +97,7 @@ KPI_FORMATS = {4: PERCENT, 5: PERCENT, 11: PERCENT, 12: PERCENT}
 
 
 def _summary(wb: Workbook, data: ReportData) -> None:
-    sheet = _Sheet(wb, "汇总", (12, 16, 9, 9, 9, 10, 10, 11, 9, 9, 9, 9, 10, 10, 11, 10, 9))
+    sheet = Sheet(wb, "汇总", (12, 16, 9, 9, 9, 10, 10, 11, 9, 9, 9, 9, 10, 10, 11, 10, 9))
     sheet.freeze(TITLE_ROWS + 3, 2)  # below the KPI header, right of the domain names
     sheet.title(
         f"{data.campaign_name} 创建情况统计表",
@@ -208,7 +145,7 @@ def _list_sheet(
     widths: Sequence[float],
     formats: Mapping[int, str] | None = None,
 ) -> None:
-    sheet = _Sheet(wb, name, widths)
+    sheet = Sheet(wb, name, widths)
     sheet.freeze(TITLE_ROWS + 2)
     sheet.title(*title)
     head = sheet.table(headers, rows, formats)
@@ -257,7 +194,7 @@ def _red_items(wb: Workbook, data: ReportData) -> None:
 
 
 def _failed(wb: Workbook, data: ReportData) -> None:
-    sheet = _Sheet(wb, "未达标单位", (6, 12, 14, 14, 28, 9, 11, 8, 8, 10, 48, 12))
+    sheet = Sheet(wb, "未达标单位", (6, 12, 14, 14, 28, 9, 11, 8, 8, 10, 48, 12))
     sheet.freeze(TITLE_ROWS + 2)
     sheet.title(
         "考核未达标及一票否决单位",
@@ -341,7 +278,7 @@ def _notifications(wb: Workbook, data: ReportData) -> None:
 
 
 def _charts(wb: Workbook, charts: Mapping[str, bytes]) -> None:
-    sheet = _Sheet(wb, "图表", ())
+    sheet = Sheet(wb, "图表", ())
     for name, title in CHART_TITLES.items():
         png = charts.get(name)
         if png is None:

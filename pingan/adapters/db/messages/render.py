@@ -1,0 +1,190 @@
+"""Render planned notifications (for preview and delivery) from their rows: the kind and
+level say which template, the obligation, recipient or award say what it is about."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from pingan.adapters.db.campaigns import GateRow
+from pingan.adapters.db.links import FIRST_VERSION, PortalLinkRow
+from pingan.adapters.db.messages.awards import award_fields
+from pingan.adapters.db.messages.common import RenderedMessage, link_moment, message_common
+from pingan.adapters.db.messages.digest import digest_context
+from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.obligations import ObligationRow
+from pingan.adapters.db.units import UnitRow
+from pingan.adapters.render.messages import render
+from pingan.core.awards import issuer_name
+from pingan.core.campaign import Campaign
+from pingan.core.gates import TARGET_LABELS, Ladder
+from pingan.core.links import PortalSettings, personal_link
+
+Context = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What rendering one batch of notifications shares."""
+
+    session: Session
+    campaign: Campaign
+    campaign_id: int
+    ladder: Ladder
+    common: Context
+    override: str | None
+    portal: PortalSettings | None
+    awards: dict[int, Context]  # by awarded unit, for award notices
+
+
+def render_notifications(
+    session: Session,
+    campaign: Campaign,
+    campaign_id: int,
+    ids: Sequence[int],
+    today: date,
+    templates_dir: Path | None = None,
+    *,
+    portal: PortalSettings | None,
+) -> list[RenderedMessage]:
+    """Render planned notifications. Each text addressed to a unit (not the coordinator)
+    carries the unit's personal portal link (``portal_link``) when ``portal`` has the base
+    URL and secret configured; else (and with no ``portal``) it is None."""
+    if not ids:
+        return []
+    rows = _rows(session, ids)
+    awarded = {r.recipient_unit_id for r in rows if _is_award_notice(r)}
+    batch = _Batch(
+        session,
+        campaign,
+        campaign_id,
+        Ladder.of(campaign),
+        message_common(campaign, today),
+        str(templates_dir) if templates_dir else None,
+        portal,
+        award_fields(session, campaign, campaign_id, awarded) if awarded else {},
+    )
+    return [_render(batch, r) for r in rows]
+
+
+def _rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
+    recipient = aliased(UnitRow)
+    supervisor = aliased(UnitRow)
+    return session.execute(
+        select(
+            NotificationRow.id,
+            NotificationRow.kind,
+            NotificationRow.level,
+            NotificationRow.recipient_unit_id,
+            NotificationRow.planned_on,
+            recipient.code,
+            recipient.name,
+            recipient.kind.label("recipient_kind"),
+            GateRow.name.label("gate_name"),
+            ObligationRow.due_on,
+            ObligationRow.wd_offset,
+            supervisor.name.label("supervisor_name"),
+            func.coalesce(PortalLinkRow.version, FIRST_VERSION).label("link_version"),
+        )
+        .join(recipient, recipient.id == NotificationRow.recipient_unit_id)
+        .outerjoin(PortalLinkRow, PortalLinkRow.unit_id == recipient.id)
+        .outerjoin(ObligationRow, ObligationRow.id == NotificationRow.obligation_id)
+        .outerjoin(GateRow, GateRow.id == ObligationRow.gate_id)
+        .outerjoin(supervisor, supervisor.id == recipient.supervisor_id)
+        .where(NotificationRow.id.in_(list(ids)))
+        .order_by(NotificationRow.recipient_unit_id, NotificationRow.id)
+    ).all()
+
+
+def _is_award_notice(r: Any) -> bool:
+    """An awarded cell's own notice (level 1 is the lead unit's list, rendered when planned)."""
+    return bool(r.kind == "award" and r.level == 0)
+
+
+def _render(batch: _Batch, r: Any) -> RenderedMessage:
+    # A message speaks of the day it was planned for, even when sent later.
+    common = {**batch.common, "today": r.planned_on or batch.common["today"]}
+    common["portal_link"] = _link(batch, r, common["today"])
+    variants: tuple[str, ...] = ()
+    if r.kind == "digest":
+        ctx = _digest(batch, r, common)
+        variants = ("coordinator" if ctx.get("is_coordinator") else "lead",)
+    elif _is_award_notice(r):
+        ctx = _award(batch, r, common)
+    else:
+        ctx = _item(batch, r, common)
+    if r.kind == "escalation":
+        # After the whole ladder has run once the coordinator already knows: say so.
+        variants = (str(r.level), "repeat" if r.level > len(batch.ladder.steps) else "first")
+    subject, body = render(r.kind, ctx, batch.override, variants)
+    return RenderedMessage(
+        r.id, r.recipient_unit_id, r.code, r.name, r.kind, r.level, subject, body
+    )
+
+
+def _link(batch: _Batch, r: Any, day: date) -> str | None:
+    if batch.portal is None or r.recipient_kind == "coordinator":
+        return None  # the coordinator owes nothing: its page would be empty
+    moment = link_moment(day, batch.campaign.timezone)
+    return personal_link(batch.campaign.code, r.code, r.link_version, moment, batch.portal)
+
+
+# --- contexts by kind -----------------------------------------------------------------------
+
+
+def _digest(batch: _Batch, r: Any, common: Context) -> Context:
+    return {
+        **common,
+        **digest_context(batch.session, batch.campaign_id, batch.ladder, r.recipient_unit_id),
+        "recipient": {"name": r.name},
+    }
+
+
+def _award(batch: _Batch, r: Any, common: Context) -> Context:
+    return {
+        **common,
+        "coordinator": issuer_name(batch.campaign, batch.campaign.coordinator.name),
+        "unit": {"name": r.name, "code": r.code},
+        **batch.awards[r.recipient_unit_id],
+    }
+
+
+def _item(batch: _Batch, r: Any, common: Context) -> Context:
+    """A reminder or escalation: one obligation of the recipient's."""
+    next_target, next_after = _next_rung(
+        batch.ladder, r.level, max(r.wd_offset, 0), r.supervisor_name
+    )
+    return {
+        **common,
+        "unit": {"name": r.name, "code": r.code},
+        "gate": {"name": r.gate_name},
+        "due_on": r.due_on,
+        "days_left": max(-r.wd_offset, 0),
+        "days_overdue": max(r.wd_offset, 0),
+        "level": r.level,
+        "supervisor": {"name": r.supervisor_name or common["office"]["name"]},
+        "next_target": next_target,
+        "next_after": next_after,
+    }
+
+
+def _next_rung(
+    ladder: Ladder, level: int, days_overdue: int, supervisor: str | None
+) -> tuple[str | None, int | None]:
+    """Who hears of it next, and when — unless that day has already passed."""
+    nxt = level + 1
+    try:
+        after = ladder.threshold(nxt)
+    except ValueError:
+        return None, None
+    if after <= days_overdue:
+        return None, None
+    target = ladder.target(nxt)
+    label = supervisor if target == "lead" and supervisor else TARGET_LABELS[target]
+    return label, after

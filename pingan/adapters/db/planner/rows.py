@@ -1,0 +1,123 @@
+"""What every planned notification shares: one row builder, one dedupe-key scheme, and one
+INSERT that leaves alone what was planned before.
+
+A row's dedupe key is unique in the outbox and every insert is ON CONFLICT DO NOTHING, so a
+repeated or concurrent run plans nothing twice. Per-cell kinds are planned with INSERT …
+SELECT and rendered on first delivery; per-recipient kinds may be rendered when planned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, cast, literal
+from sqlalchemy.orm import Session
+
+from pingan.adapters.db.base import table
+from pingan.adapters.db.bulk import insert_or_ignore, rowcount
+from pingan.adapters.db.notifications import NotificationRow
+
+KEY_SEPARATOR = ":"
+SUBJECT_LIMIT = 500  # notification.subject
+COLUMNS = (
+    "campaign_id",
+    "dedupe_key",
+    "kind",
+    "level",
+    "recipient_unit_id",
+    "obligation_id",
+    "planned_on",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+
+
+def text_key(*parts: object) -> str:
+    """A dedupe key: the parts joined by ':'."""
+    return KEY_SEPARATOR.join(str(p) for p in parts)
+
+
+def sql_key(*parts: object) -> ColumnElement[str]:
+    """text_key in SQL, for keys made of columns (cast to text; Core or ORM) and values."""
+    merged: list[Any] = []
+    for i, part in enumerate(parts):
+        is_column = isinstance(part, ColumnElement) or hasattr(part, "__clause_element__")
+        piece = cast(part, String) if is_column else str(part)
+        for token in ([KEY_SEPARATOR] if i else []) + [piece]:
+            if isinstance(token, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += token
+            else:
+                merged.append(token)
+    expr: Any = None
+    for token in merged:
+        sql = literal(token) if isinstance(token, str) else token
+        expr = sql if expr is None else expr + sql
+    return expr  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Planning:
+    """What every row of one planning run shares: the campaign, the day it is planned for
+    (the day the message speaks of) and the moment of planning."""
+
+    campaign_id: int
+    planned_on: date
+    now: datetime
+
+    def columns(
+        self, key: Any, kind: str, level: Any, recipient: Any, obligation: Any = None
+    ) -> list[Any]:
+        """The SELECT list of an INSERT … SELECT into COLUMNS (text rendered when sent)."""
+        return [
+            literal(self.campaign_id),
+            key,
+            literal(kind),
+            level,
+            recipient,
+            literal(None) if obligation is None else obligation,
+            literal(self.planned_on),
+            literal("queued"),
+            literal(0),
+            literal(self.now),
+            literal(self.now),
+        ]
+
+    def rendered(
+        self, key: str, kind: str, level: int, recipient: int, text: tuple[str, str]
+    ) -> dict[str, Any]:
+        """A row rendered when planned: the outbox sends its subject and body as they are."""
+        subject, body = text
+        return {
+            "campaign_id": self.campaign_id,
+            "dedupe_key": key,
+            "kind": kind,
+            "level": level,
+            "recipient_unit_id": recipient,
+            "obligation_id": None,
+            "planned_on": self.planned_on,
+            "subject": subject[:SUBJECT_LIMIT],
+            "body": body,
+            "state": "queued",
+            "attempts": 0,
+            "next_attempt_at": self.now,
+            "created_at": self.now,
+        }
+
+
+def insert_planned(session: Session, source: Select[Any] | Sequence[Mapping[str, Any]]) -> int:
+    """Insert the rows of ``source`` (a SELECT of Planning.columns, or rendered rows) whose
+    dedupe key is new; how many were."""
+    stmt = insert_or_ignore(session, table(NotificationRow))
+    if isinstance(source, Select):
+        stmt = stmt.from_select(COLUMNS, source)
+    elif source:
+        stmt = stmt.values(list(source))
+    else:
+        return 0
+    stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return rowcount(session.execute(stmt, execution_options={"preserve_rowcount": True}))

@@ -1,0 +1,153 @@
+"""Messages frozen on first render: the first rendering of a notification is stored on it,
+and every later send — a retry, a second channel, another worker — uses the stored text, so
+what was sent stays auditable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.orm import Session
+
+from pingan.adapters.channels.base import Attachment, Message
+from pingan.adapters.db.base import table
+from pingan.adapters.db.messages import digest_context, render_notifications
+from pingan.adapters.db.obligations import ObligationRow
+from pingan.adapters.db.units import ContactRow
+from pingan.adapters.outbox.context import DispatchRun
+from pingan.adapters.outbox.tables import ERROR_LIMIT, NC, N
+from pingan.adapters.render.late_list import late_list_xlsx
+from pingan.core.campaign import Campaign
+from pingan.core.gates import Ladder
+
+OB = table(ObligationRow).c
+SUBJECT_LIMIT = 500
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class FrozenBatch:
+    """A batch's notifications: their messages, why some could not be rendered, and which
+    are no longer owed."""
+
+    messages: dict[int, Message]
+    errors: dict[int, str]
+    cancelled: set[int]
+
+
+def _load(run: DispatchRun, ids: Sequence[int], today: date) -> list[Any]:
+    done = case((or_(OB.waived, and_(OB.done_on.is_not(None), OB.done_on <= today)), 1), else_=0)
+    return list(
+        run.conn.execute(
+            select(NC.id, NC.subject, NC.body, NC.dedupe_key, done.label("done"))
+            .select_from(N.outerjoin(table(ObligationRow), OB.id == NC.obligation_id))
+            .where(NC.id.in_(list(ids)))
+        )
+    )
+
+
+def _render_and_store(run: DispatchRun, missing: Sequence[int], today: date) -> dict[int, str]:
+    """Render and store the texts of ``missing``; the render errors, by notification."""
+    errors: dict[int, str] = {}
+    campaign, cid, templates = run.campaign, run.campaign_id, run.templates_dir
+    with Session(run.engine) as session:
+        try:
+            rendered = render_notifications(
+                session, campaign, cid, missing, today, templates, portal=run.portal
+            )
+        except Exception:
+            # One broken notification must not hold back the batch: render one by
+            # one and give up only on the ones that fail.
+            rendered = []
+            for nid in missing:
+                try:
+                    rendered += render_notifications(
+                        session, campaign, cid, [nid], today, templates, portal=run.portal
+                    )
+                except Exception as exc:
+                    errors[nid] = f"消息渲染失败：{type(exc).__name__}: {exc}"[:ERROR_LIMIT]
+        for r in rendered:
+            # "subject IS NULL": a concurrent worker's first rendering wins.
+            session.execute(
+                update(N)
+                .where(NC.id == r.notification_id, NC.subject.is_(None))
+                .values(subject=r.subject[:SUBJECT_LIMIT], body=r.body)
+            )
+        session.commit()
+    return errors
+
+
+def frozen_messages(run: DispatchRun, nids: Sequence[int], today: date) -> FrozenBatch:
+    """The messages of a batch's notifications, rendered and stored first where needed.
+
+    Cancelled: the obligation behind a reminder or escalation was done or waived by
+    ``today``. One query for the common case (already rendered).
+    """
+    rows = _load(run, nids, today)
+    cancelled = {r.id for r in rows if r.done}
+    missing = [r.id for r in rows if not r.done and (r.subject is None or r.body is None)]
+    errors: dict[int, str] = {}
+    if missing:
+        errors = _render_and_store(run, missing, today)
+        fresh = {r.id: r for r in _load(run, missing, today)}
+        rows = [fresh.get(r.id, r) for r in rows]
+    live = [r for r in rows if not r.done and r.subject is not None and r.body is not None]
+    with Session(bind=run.conn) as session:
+        extras = _extras(session, run.campaign, run.campaign_id, [r.id for r in live], today)
+    messages = {
+        r.id: Message(
+            subject=r.subject,
+            body=r.body,
+            markdown=_markdown(r.subject, r.body),
+            dedupe_key=r.dedupe_key,
+            **extras.get(r.id, {}),
+        )
+        for r in live
+    }
+    return FrozenBatch(messages, errors, cancelled)
+
+
+def _markdown(subject: str, body: str) -> str:
+    """Robots render markdown: a bold title, then the body with its line breaks kept."""
+    return f"**{subject}**\n\n" + "\n".join(line.strip() for line in body.splitlines())
+
+
+def _extras(
+    session: Session, campaign: Campaign, campaign_id: int, nids: Sequence[int], today: date
+) -> dict[int, dict[str, Any]]:
+    """@mentions (the recipient's registered mobiles) and, for digests, the full list of
+    late items as an XLSX attachment (email carries it; robots ignore attachments)."""
+    if not nids:
+        return {}
+    heads = {
+        nid: (unit_id, kind, planned_on or today)
+        for nid, unit_id, kind, planned_on in session.execute(
+            select(NC.id, NC.recipient_unit_id, NC.kind, NC.planned_on).where(NC.id.in_(list(nids)))
+        )
+    }
+    mobiles: dict[int, set[str]] = {}
+    for unit_id, mobile in session.execute(
+        select(ContactRow.unit_id, ContactRow.mobile).where(
+            ContactRow.unit_id.in_({u for u, _, _ in heads.values()}),
+            ContactRow.mobile.is_not(None),
+        )
+    ):
+        if mobile:
+            mobiles.setdefault(unit_id, set()).add(mobile)
+    ladder = Ladder.of(campaign)
+    out: dict[int, dict[str, Any]] = {}
+    for nid, (unit_id, kind, day) in heads.items():
+        extra: dict[str, Any] = {"mentions": tuple(sorted(mobiles.get(unit_id, ())))}
+        if kind == "digest":
+            ctx = digest_context(session, campaign_id, ladder, unit_id)
+            title = f"{campaign.short_name or campaign.name} 逾期事项清单（截至 {day}）"
+            extra["attachments"] = (
+                Attachment(
+                    f"late-items-{day.isoformat()}.xlsx", late_list_xlsx(title, ctx["items"]), XLSX
+                ),
+            )
+        out[nid] = extra
+    return out

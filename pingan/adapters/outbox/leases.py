@@ -1,0 +1,171 @@
+"""Claiming and leasing: due deliveries are leased to one dispatcher (FOR UPDATE SKIP LOCKED
+on PostgreSQL; SQLite serialises writers), so two dispatchers never hold the same row; a dead
+worker's lease runs out and its rows come back. A leased row's outcome is written only by
+the lease's owner."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, select, update
+
+from pingan.adapters.outbox.tables import DC, D
+
+LEASE_EXPIRED = "上次发送未完成（进程中断或租约超时）"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    notification_id: int
+    channel: str
+    address: str
+    endpoint: str | None
+    attempts: int
+    lease_until: datetime
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _claim_one(
+    conn: Connection,
+    campaign_id: int,
+    owner: str,
+    limit: int,
+    lease_until: datetime,
+    due: Any,
+    *,
+    expired: bool,
+) -> list[Claimed]:
+    # The index (campaign_id, state, next_attempt_at) serves each kind of due row in order,
+    # which one statement over all three states could not.
+    ids = (
+        select(DC.id)
+        .where(DC.campaign_id == campaign_id, due)
+        .order_by(DC.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
+    )
+    values: dict[str, Any] = {"state": "leased", "lease_owner": owner, "lease_until": lease_until}
+    if expired:
+        # A lease that ran out means a send began and never finished: count it, so a
+        # message that kills its worker cannot be retried for ever.
+        values["attempts"] = DC.attempts + 1
+        values["last_error"] = LEASE_EXPIRED
+    stmt = (
+        update(D)
+        .where(DC.id.in_(ids))
+        .values(**values)
+        .returning(
+            DC.id,
+            DC.notification_id,
+            DC.channel,
+            DC.address,
+            DC.endpoint,
+            DC.attempts,
+            DC.lease_until,
+        )
+    )
+    return [Claimed(*r) for r in conn.execute(stmt)]
+
+
+def claim_on(
+    conn: Connection, campaign_id: int, owner: str, now: datetime, limit: int, lease_s: float
+) -> list[Claimed]:
+    """Expired leases first (a dead worker's rows), then due retries, then fresh rows."""
+    lease_until = now + timedelta(seconds=lease_s)
+    got: list[Claimed] = []
+    for due, expired in (
+        (and_(DC.state == "leased", DC.lease_until < now), True),
+        (and_(DC.state == "failed", DC.next_attempt_at <= now), False),
+        (and_(DC.state == "queued", DC.next_attempt_at <= now), False),
+    ):
+        if len(got) >= limit:
+            break
+        got += _claim_one(
+            conn, campaign_id, owner, limit - len(got), lease_until, due, expired=expired
+        )
+    return got
+
+
+def claim(
+    engine: Engine,
+    campaign_id: int,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease_s: float,
+) -> list[Claimed]:
+    """Atomically lease up to ``limit`` due deliveries for ``owner`` until now + lease_s."""
+    with engine.begin() as conn:
+        return claim_on(conn, campaign_id, owner, now, limit, lease_s)
+
+
+def renew(conn: Connection, ids: Sequence[int], owner: str, until: datetime) -> set[int]:
+    """Extend ``owner``'s leases on ``ids``; the ids it still holds."""
+    return set(
+        conn.scalars(
+            update(D)
+            .where(DC.id.in_(list(ids)), DC.state == "leased", DC.lease_owner == owner)
+            .values(lease_until=until)
+            .returning(DC.id)
+        )
+    )
+
+
+@lru_cache(maxsize=32)
+def _mark_sql(keys: tuple[str, ...], placeholder: str) -> str:
+    sets = ", ".join(f"{k} = {placeholder}" for k in keys)
+    return (
+        f"UPDATE delivery SET {sets} WHERE id = {placeholder} AND state = 'leased' "
+        f"AND lease_owner = {placeholder}"
+    )
+
+
+def _sqlite_value(value: Any) -> Any:
+    """As SQLAlchemy's SQLite DateTime stores it, so comparisons with its rows hold."""
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
+
+
+def mark(conn: Connection, row_id: int, owner: str, values: Mapping[str, Any]) -> bool:
+    """Write a leased row's outcome, unless another worker took it over meanwhile.
+
+    ``conn`` is in autocommit mode: the UPDATE is its own transaction, one round trip.
+    It runs once per message between two sends, so it goes straight to the DBAPI cursor
+    (as pingan.adapters.db.bulk does): SQLAlchemy's per-execution work cost as much as the UPDATE.
+    """
+    keys = tuple(sorted(values))
+    if conn.dialect.name == "sqlite":
+        sql = _mark_sql(keys, "?")
+        params = [_sqlite_value(values[k]) for k in keys]
+    else:
+        sql = _mark_sql(keys, "%s")
+        params = [values[k] for k in keys]
+    raw: Any = conn.connection.driver_connection
+    cur = raw.cursor()
+    try:
+        cur.execute(sql, [*params, row_id, owner])
+        return int(cur.rowcount) == 1
+    finally:
+        cur.close()
+
+
+def fast_commits(conn: Connection, on: bool) -> None:
+    """On PostgreSQL, commit marks without waiting for the WAL flush.
+
+    Each send is marked in its own commit (that is what bounds duplicates after a kill),
+    and an fsync per message would cost more than the send. Safe: a killed *worker* loses
+    nothing (the server has the commit); only a crash of the database server itself can
+    lose the last fraction of a second of marks, and that re-sends — never loses — them.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET synchronous_commit TO {'OFF' if on else 'DEFAULT'}")

@@ -1,0 +1,50 @@
+"""What one dispatcher run did."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    failed: int = 0  # failed this run, will be retried
+    dead: int = 0  # deliveries given up this run
+    cancelled: int = 0
+    deferred: int = 0  # due, but held back by quiet hours
+    rate_limited: int = 0  # put back until their endpoint's window reopens
+    expanded: int = 0  # deliveries created
+    no_contact: int = 0  # notifications dead for want of a contact
+    lost_leases: int = 0  # rows another worker took over before we sent them
+    batches: int = 0
+    quiet_until: datetime | None = None  # naive UTC: when sending may start
+    next_due_at: datetime | None = None  # naive UTC: the earliest pending row
+    errors: dict[str, int] = field(default_factory=dict)  # by error code
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for k in ("quiet_until", "next_due_at"):
+            v = out[k]
+            out[k] = v.isoformat() if v else None
+        return out
+
+    def summary_zh(self) -> str:
+        text = (
+            f"发送成功 {self.sent} 条，待重试 {self.failed} 条，放弃 {self.dead} 条，"
+            f"取消 {self.cancelled} 条，限流顺延 {self.rate_limited} 条"
+        )
+        if self.no_contact:
+            text += f"，无联系方式 {self.no_contact} 条"
+        if self.quiet_until:
+            text += f"；当前为免打扰时段，{self.deferred} 条待发，{self.quiet_until} (UTC) 后发送"
+        return text
+
+    @property
+    def handled(self) -> int:
+        """Deliveries this run settled one way or another."""
+        return self.sent + self.failed + self.dead + self.cancelled
+
+    def count_error(self, code: str) -> None:
+        self.errors[code] = self.errors.get(code, 0) + 1

@@ -1,0 +1,180 @@
+"""Sending one claimed batch: each delivery is sent and marked in its own short transaction
+before the next send, so a killed worker repeats at most the one message it had in flight.
+Delivery is at-least-once; the dedupe key travels with every message so receivers that can
+deduplicate do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pingan.adapters.channels.base import Channel, DeliveryError, Message, Target
+from pingan.adapters.outbox.context import DispatchRun
+from pingan.adapters.outbox.freeze import FrozenBatch, frozen_messages
+from pingan.adapters.outbox.leases import Claimed, mark, renew
+from pingan.adapters.outbox.quota import take_slot
+from pingan.adapters.outbox.tables import ERROR_LIMIT
+from pingan.core.delivery import (
+    NoLongerDue,
+    Outcome,
+    RateLimited,
+    SendFailed,
+    Sent,
+    Unsendable,
+    verdict,
+)
+
+CANCELLED = "事项已完成或已豁免，无需再发"
+TOO_MANY_INTERRUPTS = "多次发送均未完成（进程中断或租约超时），已停止重试"
+NO_MESSAGE = "无法生成消息内容（通知或收件单位记录缺失）"
+# The report's counter for each state a delivery can be left in.
+_COUNTERS = {
+    "sent": "sent",
+    "failed": "failed",
+    "dead": "dead",
+    "cancelled": "cancelled",
+    "queued": "rate_limited",
+}
+
+
+@dataclass
+class _Batch:
+    """What a batch tracks while it sends: its leases and the endpoints out of slots."""
+
+    rows: list[Claimed]
+    lease_until: datetime
+    mine: set[int]  # ids this worker still holds
+    full: dict[str, datetime] = field(default_factory=dict)  # endpoint → its window reopens
+
+
+def send_batch(run: DispatchRun, rows: list[Claimed], today: date) -> None:
+    """Send and mark every row of a claimed batch (``today``: the campaign's local date)."""
+    frozen = frozen_messages(run, sorted({r.notification_id for r in rows}), today)
+    batch = _Batch(rows, min(r.lease_until for r in rows), {r.id for r in rows})
+    for row in rows:
+        _deliver(run, batch, frozen, row)
+
+
+def _deliver(run: DispatchRun, batch: _Batch, frozen: FrozenBatch, row: Claimed) -> None:
+    if row.id not in batch.mine:
+        run.report.lost_leases += 1
+        return
+    ready = _ready(run, frozen, row)
+    if not isinstance(ready, tuple):
+        _settle(run, row, ready)
+        return
+    channel, message = ready
+    target = Target(row.channel, row.address)  # type: ignore[arg-type]  # our own rows
+    endpoint = _endpoint(run, channel, row, target)
+    if isinstance(endpoint, Unsendable):
+        _settle(run, row, endpoint)
+        return
+    now = run.now_fn()
+    if not _keep_lease(run, batch, row, now):
+        run.report.lost_leases += 1
+        return
+    wait = _rate_gate(run, batch, row.channel, endpoint, now)
+    if wait is not None:
+        _settle(run, row, wait, endpoint)
+        return
+    _settle(run, row, _send(run, channel, target, message), endpoint)
+
+
+def _ready(
+    run: DispatchRun, frozen: FrozenBatch, row: Claimed
+) -> tuple[Channel, Message] | Outcome:
+    """The channel and message to send, or why there is nothing to send."""
+    nid = row.notification_id
+    if nid in frozen.cancelled:
+        return NoLongerDue(CANCELLED)
+    channel = run.channels.get(row.channel)
+    if channel is None:
+        return Unsendable(f"渠道 {row.channel} 未启用，无法发送")
+    if run.policy.exhausted(row.attempts):
+        return Unsendable(TOO_MANY_INTERRUPTS)
+    if nid in frozen.errors:
+        return Unsendable(frozen.errors[nid])
+    message = frozen.messages.get(nid)
+    if message is None:  # rendering produced nothing (say, its recipient unit is gone)
+        return Unsendable(NO_MESSAGE)
+    return channel, message
+
+
+def _endpoint(run: DispatchRun, channel: Channel, row: Claimed, target: Target) -> str | Unsendable:
+    key = (row.channel, row.address)
+    endpoint = row.endpoint or run.endpoints.get(key)
+    if endpoint is None:
+        try:
+            endpoint = channel.endpoint(target)
+        except Exception as exc:
+            # Only the class name: a message could quote what the reference resolved to.
+            return Unsendable(f"地址 {row.address} 无法解析（{type(exc).__name__}）")
+        run.endpoints[key] = endpoint
+    return endpoint
+
+
+def _keep_lease(run: DispatchRun, batch: _Batch, row: Claimed, now: datetime) -> bool:
+    """Renew the batch's leases once half of one has passed; whether ``row`` is still ours."""
+    lease_s = run.policy.lease_s
+    if now >= batch.lease_until - timedelta(seconds=lease_s / 2):
+        batch.lease_until = now + timedelta(seconds=lease_s)
+        held = [r.id for r in batch.rows if r.id in batch.mine]
+        batch.mine = renew(run.conn, held, run.owner, batch.lease_until)
+    return row.id in batch.mine
+
+
+def _rate_gate(
+    run: DispatchRun, batch: _Batch, channel: str, endpoint: str, now: datetime
+) -> RateLimited | None:
+    """A slot in the endpoint's window, or when to try again (wait rather than fail)."""
+    limit = run.policy.rate_per_minute.get(channel)
+    if limit is None:
+        return None
+    reopens = batch.full.get(endpoint)
+    if reopens is None or now >= reopens:
+        granted, reopens = take_slot(run.conn, endpoint, limit, now)
+        if granted:
+            batch.full.pop(endpoint, None)
+        else:
+            batch.full[endpoint] = reopens
+    until = batch.full.get(endpoint)
+    return None if until is None else RateLimited(until)
+
+
+def _send(run: DispatchRun, channel: Channel, target: Target, message: Message) -> Outcome:
+    try:
+        receipt = channel.send(target, message)
+    except DeliveryError as exc:
+        run.report.count_error(exc.code or "error")
+        return SendFailed(str(exc), exc.retryable, exc.retry_after_s)
+    except Exception as exc:
+        # A channel bug, not a delivery verdict: retry, and record only the class name
+        # (an unknown exception's text may carry a URL with a key in it).
+        run.report.count_error("unexpected")
+        return SendFailed(f"未预期的错误：{type(exc).__name__}", retryable=True)
+    return Sent(receipt.parts)
+
+
+def _settle(run: DispatchRun, row: Claimed, outcome: Outcome, endpoint: str | None = None) -> None:
+    """Write the verdict on ``row`` and count it — or count the lease as lost when another
+    worker took the row over meanwhile."""
+    v = verdict(outcome, row.attempts, run.policy, run.now_fn())
+    values: dict[str, Any] = {"state": v.state, "lease_until": None}
+    if v.attempts != row.attempts:
+        values["attempts"] = v.attempts
+    if v.error is not None:
+        values["last_error"] = v.error[:ERROR_LIMIT]
+    if v.next_attempt_at is not None:
+        values["next_attempt_at"] = v.next_attempt_at
+    if v.sent_at is not None:
+        values["sent_at"] = v.sent_at
+        values["parts"] = v.parts
+    if endpoint is not None:
+        values["endpoint"] = endpoint
+    report = run.report
+    if mark(run.conn, row.id, run.owner, values):
+        counter = _COUNTERS[v.state]
+        setattr(report, counter, getattr(report, counter) + 1)
+    else:
+        report.lost_leases += 1
