@@ -9,6 +9,7 @@ Content-Length.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -60,6 +61,19 @@ def declared_too_large(content_length: str | None, max_file_bytes: int) -> int |
     if declared <= max_file_bytes + FORM_OVERHEAD_BYTES:
         return None
     return declared - FORM_OVERHEAD_BYTES
+
+
+def sweep_spool(spool_dir: Path, older_than_s: float = 3600) -> None:
+    """Remove uploads a crashed process left half-read."""
+    if not spool_dir.is_dir():
+        return
+    cutoff = time.time() - older_than_s
+    for entry in spool_dir.glob(".upload-*.part"):
+        try:
+            if entry.stat().st_mtime < cutoff:
+                entry.unlink()
+        except FileNotFoundError:
+            continue
 
 
 def _basename(raw: bytes) -> str:
@@ -152,6 +166,22 @@ class _Reader:
             self._out.close()
             self._out = None
 
+    def parser(self, boundary: bytes) -> MultipartParser:
+        """A multipart parser that calls back into this reader."""
+        return MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self.on_part_begin,
+                "on_part_data": self.on_part_data,
+                "on_part_end": self.on_part_end,
+                "on_header_field": self.on_header_field,
+                "on_header_value": self.on_header_value,
+                "on_header_end": self.on_header_end,
+                "on_headers_finished": self.on_headers_finished,
+                "on_end": self.on_end,
+            },
+        )
+
 
 async def read_upload(
     stream: AsyncIterator[bytes],
@@ -175,19 +205,7 @@ async def read_upload(
     max_body = max_file_bytes + FORM_OVERHEAD_BYTES
     total = 0
     try:
-        parser = MultipartParser(
-            boundary,
-            {
-                "on_part_begin": reader.on_part_begin,
-                "on_part_data": reader.on_part_data,
-                "on_part_end": reader.on_part_end,
-                "on_header_field": reader.on_header_field,
-                "on_header_value": reader.on_header_value,
-                "on_header_end": reader.on_header_end,
-                "on_headers_finished": reader.on_headers_finished,
-                "on_end": reader.on_end,
-            },
-        )
+        parser = reader.parser(boundary)
         async for chunk in stream:
             total += len(chunk)
             if total > max_body:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
@@ -15,6 +16,7 @@ from pingan.adapters.db.obligations import ObligationRow, SubmissionFileRow, Sub
 from pingan.adapters.db.units import UnitRow
 from pingan.core.campaign import Campaign
 from pingan.core.gates import COLOURS, STATUS_LABELS, Status, status_of
+from pingan.core.links import LinkClaims
 from pingan.portal.receipts import receipt_number
 
 SOURCE_LABELS = {"portal": "网上报送", "inbox": "报送目录", "manifest": "集中登记"}
@@ -57,6 +59,17 @@ class UnitRef:
     kind: str
     status: str
     version: int
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A request the portal has admitted: its verified link and the unit behind it."""
+
+    fp: str  # the token's fingerprint: the token itself is not kept
+    address: str
+    claims: LinkClaims
+    info: CampaignInfo
+    unit: UnitRef
 
 
 @dataclass(frozen=True)
@@ -127,7 +140,31 @@ def find_unit(conn: Connection, campaign_id: int, code: str) -> UnitRef | None:
 def unit_items(conn: Connection, info: CampaignInfo, unit_id: int, today: date) -> list[ItemView]:
     """The unit's obligations with their status as of today (by the rules of pingan.core.gates,
     so the page is right even before the day's tick) and the files received so far."""
-    rows = list(
+    rows = _obligations(conn, info.id, unit_id)
+    if not rows:
+        return []
+    ordinals = _ordinals(conn, info.id, {today, *(r.due_on for r in rows)})
+    files = _files(conn, info, [r.id for r in rows])
+    window = max(info.campaign.reminders.days_before)
+    return [
+        ItemView(
+            r.id,
+            r.gate_id,
+            r.key,
+            r.name,
+            r.deliverable,
+            r.evidence,
+            r.opens_on,
+            r.due_on,
+            _status(r, today, ordinals, window),
+            files.get(r.id, []),
+        )
+        for r in rows
+    ]
+
+
+def _obligations(conn: Connection, campaign_id: int, unit_id: int) -> list[Any]:
+    return list(
         conn.execute(
             select(
                 ObligationRow.id,
@@ -143,20 +180,27 @@ def unit_items(conn: Connection, info: CampaignInfo, unit_id: int, today: date) 
                 ObligationRow.status,
             )
             .join(GateRow, GateRow.id == ObligationRow.gate_id)
-            .where(ObligationRow.unit_id == unit_id, ObligationRow.campaign_id == info.id)
+            .where(ObligationRow.unit_id == unit_id, ObligationRow.campaign_id == campaign_id)
             .order_by(ObligationRow.due_on, GateRow.id)
         )
     )
-    if not rows:
-        return []
-    days = {today, *(r.due_on for r in rows)}
-    ordinals = dict(
+
+
+def _ordinals(conn: Connection, campaign_id: int, days: set[date]) -> dict[date, int]:
+    """The workday ordinal of each of days the calendar table reaches."""
+    return dict(
         conn.execute(
             select(WorkdayRow.day, WorkdayRow.ordinal).where(
-                WorkdayRow.campaign_id == info.id, WorkdayRow.day.in_(sorted(days))
+                WorkdayRow.campaign_id == campaign_id, WorkdayRow.day.in_(sorted(days))
             )
         ).all()
     )
+
+
+def _files(
+    conn: Connection, info: CampaignInfo, obligation_ids: list[int]
+) -> dict[int, list[FileView]]:
+    """The files received for each obligation, oldest first."""
     files: dict[int, list[FileView]] = {}
     for f in conn.execute(
         select(
@@ -171,7 +215,7 @@ def unit_items(conn: Connection, info: CampaignInfo, unit_id: int, today: date) 
             SubmissionRow.source,
         )
         .join(SubmissionRow, SubmissionRow.id == SubmissionFileRow.submission_id)
-        .where(SubmissionFileRow.obligation_id.in_([r.id for r in rows]))
+        .where(SubmissionFileRow.obligation_id.in_(obligation_ids))
         .order_by(SubmissionRow.received_at, SubmissionFileRow.id)
     ):
         files.setdefault(f.obligation_id, []).append(
@@ -185,36 +229,23 @@ def unit_items(conn: Connection, info: CampaignInfo, unit_id: int, today: date) 
                 receipt_number(f.received_on, f.submission_id, f.sha256),
             )
         )
-    window = max(info.campaign.reminders.days_before)
-    items: list[ItemView] = []
-    for r in rows:
-        if today in ordinals and r.due_on in ordinals:
-            status = status_of(
-                as_of=today,
-                opens_on=r.opens_on,
-                due_on=r.due_on,
-                done_on=r.done_on,
-                waived=r.waived,
-                wd_offset=ordinals[today] - ordinals[r.due_on],
-                window=window,
-            )
-        else:  # a day the calendar table does not reach: the last tick's word
-            status = r.status
-        items.append(
-            ItemView(
-                r.id,
-                r.gate_id,
-                r.key,
-                r.name,
-                r.deliverable,
-                r.evidence,
-                r.opens_on,
-                r.due_on,
-                status,
-                files.get(r.id, []),
-            )
+    return files
+
+
+def _status(row: Any, today: date, ordinals: dict[date, int], window: int) -> Status:
+    if today in ordinals and row.due_on in ordinals:
+        return status_of(
+            as_of=today,
+            opens_on=row.opens_on,
+            due_on=row.due_on,
+            done_on=row.done_on,
+            waived=row.waived,
+            wd_offset=ordinals[today] - ordinals[row.due_on],
+            window=window,
         )
-    return items
+    # A day the calendar table does not reach: the last tick's word.
+    status: Status = row.status
+    return status
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Composition for intake: settings → evidence store, quarantine → collect."""
+"""Intake as a use case: the stores and limits (from the composition root) and a campaign
+handle → an IntakeRun → collect."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,7 +13,9 @@ from sqlalchemy import Engine
 from pingan.adapters.intake.collect import (
     AuditFor,
     FileOutcome,
+    IncomingFile,
     IntakeReport,
+    IntakeRun,
     collect,
     collect_file,
     collect_manifest,
@@ -19,8 +23,16 @@ from pingan.adapters.intake.collect import (
 from pingan.adapters.intake.store import EvidenceStore, Quarantine
 from pingan.core.problems import InputError, Problem
 from pingan.core.progress import Progress
-from pingan.services.tick import open_campaign
-from pingan.settings import get_settings
+from pingan.services.tick import CampaignHandle
+
+
+@dataclass(frozen=True)
+class IntakeStores:
+    """Where evidence and refused files go, and how big one file may be."""
+
+    evidence_dir: Path
+    quarantine_dir: Path
+    max_bytes: int
 
 
 def received_at_for(as_of: date | None, tz: str) -> datetime:
@@ -32,15 +44,15 @@ def received_at_for(as_of: date | None, tz: str) -> datetime:
 
 def collect_inbox(
     engine: Engine,
-    campaign_code: str,
+    handle: CampaignHandle,
     inbox: str,
+    stores: IntakeStores,
     *,
     manifest: bool = False,
     as_of: date | None = None,
     submitted_by: str | None = None,
     progress: Progress | None = None,
 ) -> IntakeReport:
-    handle = open_campaign(engine, campaign_code)
     label = "清单文件" if manifest else "报送目录"
     # Path("") is the working directory: a blank field in the UI would collect the worker's
     # own files (and move them to .processed).
@@ -48,23 +60,24 @@ def collect_inbox(
         raise InputError([Problem("参数", "inbox", f"请填写{label}")])
     if "://" not in inbox and not Path(inbox).exists():
         raise InputError([Problem(inbox, "", f"{label}不存在")])
-    settings = get_settings()
     tz = handle.campaign.timezone
-    evidence = EvidenceStore(settings.resolved_evidence_dir())
+    evidence = EvidenceStore(stores.evidence_dir)
     # A worker killed mid-copy leaves a hidden temp file; an hour later nobody is writing it.
     evidence.sweep_temp(older_than_s=3600)
-    kwargs = {
-        "evidence": evidence,
-        "quarantine": Quarantine(settings.resolved_quarantine_dir()),
-        "received_at": received_at_for(as_of, tz),
-        "tz": tz,
-        "max_bytes": settings.max_file_bytes,
-        "submitted_by": submitted_by,
-        "progress": progress,
-    }
+    run = IntakeRun(
+        engine=engine,
+        campaign_id=handle.campaign_id,
+        tz=tz,
+        received_at=received_at_for(as_of, tz),
+        evidence=evidence,
+        quarantine=Quarantine(stores.quarantine_dir),
+        max_bytes=stores.max_bytes,
+        submitted_by=submitted_by,
+        progress=progress,
+    )
     if manifest:
-        return collect_manifest(engine, handle.campaign_id, Path(inbox), **kwargs)  # type: ignore[arg-type]
-    return collect(engine, handle.campaign_id, inbox, **kwargs)  # type: ignore[arg-type]
+        return collect_manifest(run, Path(inbox))
+    return collect(run, inbox)
 
 
 def collect_upload(
@@ -78,9 +91,7 @@ def collect_upload(
     name: str,
     path: Path,
     received_at: datetime,
-    evidence_dir: Path | None = None,
-    quarantine_dir: Path | None = None,
-    max_bytes: int | None = None,
+    stores: IntakeStores,
     submitted_by: str | None = None,
     audit: AuditFor | None = None,
 ) -> FileOutcome:
@@ -90,23 +101,25 @@ def collect_upload(
     Stores are made per call: EvidenceStore counts unsynced puts and is not shared
     between the portal's threads.
     """
-    settings = get_settings()
-    return collect_file(
-        engine,
-        campaign_id,
+    upload = IncomingFile(
         kind=kind,
         unit=unit_code,
         name=name,
         opener=lambda: path.open("rb"),
         size=path.stat().st_size,
-        evidence=EvidenceStore(evidence_dir or settings.resolved_evidence_dir()),
-        quarantine=Quarantine(quarantine_dir or settings.resolved_quarantine_dir()),
-        received_at=received_at,
-        tz=tz,
-        max_bytes=settings.max_file_bytes if max_bytes is None else max_bytes,
         gate_id=gate_id,
         remove=lambda: path.unlink(missing_ok=True),
+    )
+    run = IntakeRun(
+        engine=engine,
+        campaign_id=campaign_id,
+        tz=tz,
+        received_at=received_at,
+        evidence=EvidenceStore(stores.evidence_dir),
+        quarantine=Quarantine(stores.quarantine_dir),
+        max_bytes=stores.max_bytes,
         source="portal",
         submitted_by=submitted_by,
         audit=audit,
     )
+    return collect_file(run, upload)

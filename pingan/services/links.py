@@ -174,20 +174,27 @@ def revoke_links(
                     insert(PortalLinkRow).values(unit_id=uid, campaign_id=campaign_id, **values)
                 )
             result[code] = new
-        conn.execute(
-            insert(AuditEventRow),
-            [
-                {
-                    "campaign_id": campaign_id,
-                    "at": at,
-                    "actor": actor[:100],
-                    "action": "portal.revoke",
-                    "entity": "unit",
-                    "entity_id": code,
-                    "before": {"version": version - 1},
-                    "after": {"version": version},
-                }
-                for code, version in result.items()
-            ],
-        )
+        _audit_revocations(conn, campaign_id, result, actor=actor, at=at)
     return result
+
+
+def _audit_revocations(
+    conn: Connection, campaign_id: int, versions: dict[str, int], *, actor: str, at: datetime
+) -> None:
+    """One audit row per unit: its link version before and after."""
+    conn.execute(
+        insert(AuditEventRow),
+        [
+            {
+                "campaign_id": campaign_id,
+                "at": at,
+                "actor": actor[:100],
+                "action": "portal.revoke",
+                "entity": "unit",
+                "entity_id": code,
+                "before": {"version": version - 1},
+                "after": {"version": version},
+            }
+            for code, version in versions.items()
+        ],
+    )

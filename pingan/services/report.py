@@ -12,12 +12,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pingan.adapters.db.bulletin import BulletinPlan, plan_bulletin
+from pingan.adapters.db.planner import BulletinPlan, plan_bulletin
 from pingan.adapters.db.reporting import gather
 from pingan.adapters.db.session import session_scope
 from pingan.adapters.render.report import ReportData, ReportPaths, write_report
 from pingan.adapters.render.report.summary import report_markdown
-from pingan.core.campaign import artifact_slug
 from pingan.services.tick import CampaignHandle, open_campaign, resolve_as_of
 
 
@@ -33,12 +32,6 @@ class ReportRun:
     pass_rate: float | None  # None until some cell has been assessed
 
 
-def default_out_dir(campaign_code: str) -> Path:
-    from pingan.settings import get_settings
-
-    return get_settings().resolved_output_dir() / artifact_slug(campaign_code) / "reports"
-
-
 def local_now(handle: CampaignHandle) -> datetime:
     return datetime.now(ZoneInfo(handle.campaign.timezone)).replace(tzinfo=None)
 
@@ -51,10 +44,16 @@ def report_data(engine: Engine, handle: CampaignHandle, as_of: date) -> ReportDa
 
 
 def run_report(
-    engine: Engine, handle: CampaignHandle, as_of: date, out_dir: Path | None = None
+    engine: Engine,
+    handle: CampaignHandle,
+    as_of: date,
+    out_dir: Path,
+    font_path: Path | None = None,
 ) -> ReportRun:
+    """The report files under ``out_dir``, charts drawn with the CJK font at ``font_path``
+    (found on the system when None)."""
     data = report_data(engine, handle, as_of)
-    paths = write_report(data, out_dir or default_out_dir(handle.campaign.code))
+    paths = write_report(data, out_dir, font_path=font_path)
     return ReportRun(
         as_of=as_of,
         paths=paths,
@@ -66,10 +65,10 @@ def run_report(
 
 
 def build_report(
-    engine: Engine, campaign_code: str, as_of: date | None, out_dir: Path | None = None
+    engine: Engine, campaign_code: str, as_of: date | None, out_dir: Path
 ) -> ReportPaths:
     """The report of a campaign as loaded in the database, as of a date (default: today in
-    the campaign's timezone), written to ``out_dir`` (default: the settings' output dir)."""
+    the campaign's timezone), written to ``out_dir``."""
     handle = open_campaign(engine, campaign_code)
     return run_report(engine, handle, resolve_as_of(handle, as_of), out_dir).paths
 
@@ -100,7 +99,6 @@ def plan_weekly_bulletin(
 __all__ = [
     "ReportRun",
     "build_report",
-    "default_out_dir",
     "plan_weekly_bulletin",
     "report_data",
     "run_report",

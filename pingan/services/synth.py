@@ -154,12 +154,15 @@ def synth_roster(campaign: Campaign, cells: int, seed: int) -> Iterator[tuple[st
     rng = Random(seed)
     villages = _Villages(village_count(cells), rng)
     town = _town(campaign)
-    rnd = rng.random
 
     yield HEADER
-    row = 0
+    yield from _village_rows(villages, rng.random)
+    yield from _cell_rows(campaign, per_domain, villages, rng.random, town)
+
+
+def _village_rows(villages: _Villages, rnd: Rnd) -> Iterator[tuple[str, ...]]:
     for k in range(villages.count):
-        row += 1
+        row = k + 1
         code = villages.code(k)
         lower = code.lower()
         yield (
@@ -178,6 +181,16 @@ def synth_roster(campaign: Campaign, cells: int, seed: int) -> Iterator[tuple[st
             "",
         )
 
+
+def _cell_rows(
+    campaign: Campaign,
+    per_domain: dict[str, int],
+    villages: _Villages,
+    rnd: Rnd,
+    town: str,
+) -> Iterator[tuple[str, ...]]:
+    # Mobiles number every row of the file, villages first.
+    row = villages.count
     number = 0
     for domain in campaign.domains:
         n = per_domain[domain.key]

@@ -18,16 +18,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pingan.adapters.db.audit import AuditEventRow
 from pingan.adapters.db.campaigns import CampaignRow, GateRow
-from pingan.adapters.db.evaluate import CalendarNotLoaded, PlanSummary, evaluate, plan_notifications
+from pingan.adapters.db.evaluate import CalendarNotLoaded, evaluate
 from pingan.adapters.db.locks import LockHeld, campaign_lock
 from pingan.adapters.db.messages import RenderedMessage, render_notifications
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
+from pingan.adapters.db.planner import PlanSummary, plan_notifications
 from pingan.adapters.db.session import ensure_schema
 from pingan.adapters.db.status import status_report
 from pingan.adapters.db.units import UnitRow
 from pingan.core.calendar import today_in
 from pingan.core.campaign import Campaign, is_code, is_key
+from pingan.core.links import PortalSettings
 from pingan.core.problems import InputError, Problem
 
 
@@ -104,8 +106,10 @@ def evaluate_and_plan(
     dry_run: bool = False,
     lock_wait_s: float = 60,
     templates_dir: Path | None = None,
+    portal: PortalSettings | None = None,
 ) -> TickResult:
-    """Evaluate every obligation as of ``as_of`` and plan what is due, under the campaign lock."""
+    """Evaluate every obligation as of ``as_of`` and plan what is due, under the campaign lock.
+    A dry run's previews carry personal links signed with ``portal`` (none without it)."""
     cid, campaign = handle.campaign_id, handle.campaign
     with campaign_lock(engine, cid, "tick", holder_name(), wait_s=lock_wait_s):
         factory = sessionmaker(engine, expire_on_commit=False)
@@ -133,7 +137,9 @@ def evaluate_and_plan(
                 templates = templates_dir or (
                     Path(campaign.templates_dir) if campaign.templates_dir else None
                 )
-                previews = render_notifications(session, campaign, cid, ids, as_of, templates)
+                previews = render_notifications(
+                    session, campaign, cid, ids, as_of, templates, portal=portal
+                )
                 session.rollback()
             else:
                 session.commit()
@@ -163,6 +169,17 @@ def current_status(engine: Engine, handle: CampaignHandle, as_of: date) -> dict[
     return report
 
 
+@dataclass(frozen=True)
+class _Waiver:
+    """One waive (or re-open) request: which gate, why, by whom."""
+
+    campaign_id: int
+    gate_key: str
+    reason: str
+    actor: str
+    reopen: bool
+
+
 def waive(
     engine: Engine,
     handle: CampaignHandle,
@@ -174,7 +191,7 @@ def waive(
     reopen: bool = False,
 ) -> int:
     """Waive (or re-open) the obligations of some units for one gate, audited per unit."""
-    cid = handle.campaign_id
+    w = _Waiver(handle.campaign_id, gate_key, reason, actor, reopen)
     problems = [
         p
         for p in (
@@ -184,72 +201,101 @@ def waive(
         if p is not None
     ]
     with sessionmaker(engine)() as session, session.begin():
-        gate_id = None
-        if is_key(gate_key):  # anything else names no gate, and may not even be storable
-            gate_id = session.scalar(
-                select(GateRow.id).where(GateRow.campaign_id == cid, GateRow.key == gate_key)
-            )
-        if gate_id is None:
-            known = "、".join(g.key for g in handle.campaign.gates)
-            problems.append(
-                Problem("参数", "--gate", f"事项 {_shown(gate_key)} 不存在（可选：{known}）")
-            )
-        units = dict(
-            session.execute(
-                select(UnitRow.code, UnitRow.id).where(
-                    UnitRow.campaign_id == cid,
-                    UnitRow.code.in_([c for c in unit_codes if is_code(c)]),
-                )
-            ).all()
-        )
-        for code in unit_codes:
-            if code not in units:
-                problems.append(
-                    Problem("参数", "--unit", f"单位编码 {_shown(code)} 不在本创建活动中")
-                )
+        gate_id = _gate_id(session, handle, gate_key, problems)
+        units = _unit_ids(session, w.campaign_id, unit_codes, problems)
         if problems:
             raise InputError(problems)
-        rows = session.execute(
+        rows = _owed_for_gate(session, gate_id, units, gate_key)
+        changed = [r for r in rows if r.waived == reopen]
+        if changed:
+            _apply_waiver(session, w, changed, {uid: code for code, uid in units.items()})
+    return len(changed)
+
+
+def _gate_id(
+    session: Session, handle: CampaignHandle, gate_key: str, problems: list[Problem]
+) -> int | None:
+    gate_id = None
+    if is_key(gate_key):  # anything else names no gate, and may not even be storable
+        gate_id = session.scalar(
+            select(GateRow.id).where(
+                GateRow.campaign_id == handle.campaign_id, GateRow.key == gate_key
+            )
+        )
+    if gate_id is None:
+        known = "、".join(g.key for g in handle.campaign.gates)
+        problems.append(
+            Problem("参数", "--gate", f"事项 {_shown(gate_key)} 不存在（可选：{known}）")
+        )
+    return gate_id
+
+
+def _unit_ids(
+    session: Session, campaign_id: int, unit_codes: list[str], problems: list[Problem]
+) -> dict[str, int]:
+    units = dict(
+        session.execute(
+            select(UnitRow.code, UnitRow.id).where(
+                UnitRow.campaign_id == campaign_id,
+                UnitRow.code.in_([c for c in unit_codes if is_code(c)]),
+            )
+        ).all()
+    )
+    for code in unit_codes:
+        if code not in units:
+            problems.append(Problem("参数", "--unit", f"单位编码 {_shown(code)} 不在本创建活动中"))
+    return units
+
+
+def _owed_for_gate(
+    session: Session, gate_id: int | None, units: dict[str, int], gate_key: str
+) -> list[Any]:
+    """The units' obligations for the gate; every unit must owe one."""
+    rows = list(
+        session.execute(
             select(ObligationRow.id, ObligationRow.unit_id, ObligationRow.waived).where(
                 ObligationRow.gate_id == gate_id, ObligationRow.unit_id.in_(units.values())
             )
         ).all()
-        owing = {r.unit_id for r in rows}
-        missing = [c for c, uid in units.items() if uid not in owing]
-        if missing:
-            raise InputError(
-                [Problem("参数", "--unit", f"单位 {c} 无需报送事项 {gate_key}") for c in missing]
-            )
-        changed = [r for r in rows if r.waived == reopen]
-        if changed:
-            session.execute(
-                update(ObligationRow)
-                .where(ObligationRow.id.in_([r.id for r in changed]))
-                .values(
-                    waived=not reopen,
-                    waived_reason=None if reopen else reason,
-                    status_as_of=None,  # re-evaluated by the next status or tick
-                )
-            )
-            code_of = {uid: code for code, uid in units.items()}
-            session.add_all(
-                AuditEventRow(
-                    campaign_id=cid,
-                    actor=actor,
-                    action="obligation.reopen" if reopen else "obligation.waive",
-                    entity="obligation",
-                    entity_id=str(r.id),
-                    before={"waived": r.waived},
-                    after={
-                        "waived": not reopen,
-                        "reason": reason,
-                        "gate": gate_key,
-                        "unit": code_of[r.unit_id],
-                    },
-                )
-                for r in changed
-            )
-    return len(changed)
+    )
+    owing = {r.unit_id for r in rows}
+    missing = [c for c, uid in units.items() if uid not in owing]
+    if missing:
+        raise InputError(
+            [Problem("参数", "--unit", f"单位 {c} 无需报送事项 {gate_key}") for c in missing]
+        )
+    return rows
+
+
+def _apply_waiver(
+    session: Session, w: _Waiver, changed: list[Any], code_of: dict[int, str]
+) -> None:
+    session.execute(
+        update(ObligationRow)
+        .where(ObligationRow.id.in_([r.id for r in changed]))
+        .values(
+            waived=not w.reopen,
+            waived_reason=None if w.reopen else w.reason,
+            status_as_of=None,  # re-evaluated by the next status or tick
+        )
+    )
+    session.add_all(
+        AuditEventRow(
+            campaign_id=w.campaign_id,
+            actor=w.actor,
+            action="obligation.reopen" if w.reopen else "obligation.waive",
+            entity="obligation",
+            entity_id=str(r.id),
+            before={"waived": r.waived},
+            after={
+                "waived": not w.reopen,
+                "reason": w.reason,
+                "gate": w.gate_key,
+                "unit": code_of[r.unit_id],
+            },
+        )
+        for r in changed
+    )
 
 
 __all__ = [

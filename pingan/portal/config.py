@@ -1,0 +1,70 @@
+"""What the portal needs to run, read once from the settings: the signing secret, where
+files go, the upload limit, the rate limits and the clocks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pingan.core.links import secret_of
+from pingan.portal.ratelimit import Rate
+from pingan.root.settings import Settings
+
+# A phone network puts many people behind one address (carrier NAT), so the per-address
+# limit is generous; the per-link limit is what stops a script.
+DEFAULT_TOKEN_RATE = Rate(per_minute=30, burst=20)
+DEFAULT_ADDRESS_RATE = Rate(per_minute=600, burst=200)
+
+
+class PortalNotConfigured(Exception):
+    """The one-line Chinese reason why the portal cannot start."""
+
+
+def checked_secret(secret: str | None) -> str:
+    """The signing secret, or PortalNotConfigured saying (in one line) what is wrong. Its
+    length is checked once, where the settings are validated (pingan.root.settings)."""
+    if secret is None:
+        raise PortalNotConfigured("未设置 PINGAN_PORTAL_SECRET（个人链接的签名密钥），门户未启动")
+    return secret
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    """clock gives the wall time (tokens, receipts, late marking); monotonic drives the
+    rate limits. Both are here so tests can replay a campaign day."""
+
+    secret: str
+    evidence_dir: Path
+    quarantine_dir: Path
+    spool_dir: Path
+    max_file_bytes: int
+    token_rate: Rate = DEFAULT_TOKEN_RATE
+    address_rate: Rate = DEFAULT_ADDRESS_RATE
+    clock: Callable[[], datetime] = _utc_now
+    monotonic: Callable[[], float] = time.monotonic
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> PortalConfig:
+        """The portal configured from PINGAN_* settings; PortalNotConfigured without a
+        usable secret."""
+        options: dict[str, Any] = {
+            "evidence_dir": settings.resolved_evidence_dir(),
+            "quarantine_dir": settings.resolved_quarantine_dir(),
+            "spool_dir": settings.home / "portal-spool",
+            "max_file_bytes": settings.max_file_bytes,
+            **overrides,
+        }
+        return cls(secret=checked_secret(secret_of(settings)), **options)
+
+    def now(self) -> datetime:
+        """The wall time, aware and in UTC."""
+        moment = self.clock()
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
