@@ -15,6 +15,7 @@ from prefect.input import RunInput
 from pydantic import BaseModel, Field
 
 from flows.award import AwardInput, award
+from flows.outputs import AcceptanceOutput, SignOffOutput
 from pingan.adapters.render.acceptance import signoff_prompt
 from pingan.core.onsite import onsite_model
 from pingan.core.problems import InputError, Problem
@@ -52,7 +53,7 @@ class SignOffInput(RunInput):
 
 
 class AcceptanceInput(BaseModel):
-    campaign: str = Field("xucheng-2017", title="创建活动编码")
+    campaign: str = Field(title="创建活动编码", min_length=1)
     as_of: date | None = Field(None, title="统计日期", description="默认为活动时区的今天")
     onsite_cells: list[str] = Field(
         default_factory=list,
@@ -69,8 +70,7 @@ class AcceptanceInput(BaseModel):
     name="pingan-acceptance",
     description="考核验收：现场评分（可选）、统计各领域达标率、等待综治委签批，签批后命名挂牌。",
 )
-def acceptance(params: AcceptanceInput | None = None) -> dict[str, object]:
-    params = params or AcceptanceInput()
+def acceptance(params: AcceptanceInput) -> AcceptanceOutput:
     log = get_run_logger()
     handle, as_of = open_campaign_task(params.campaign, params.as_of)
     timeout = int(params.timeout_hours * 3600)
@@ -84,14 +84,7 @@ def acceptance(params: AcceptanceInput | None = None) -> dict[str, object]:
         onsite = store_onsite_task(handle, cells, values.model_dump(), as_of, params.actor)
     res = results_task(handle, as_of)
     publish_results_task(handle, res)
-    out: dict[str, object] = {
-        "as_of": as_of.isoformat(),
-        "assessed": res.assessed,
-        "passed": res.passed,
-        "onsite": onsite,
-        "signoff": None,
-        "award": None,
-    }
+    out = AcceptanceOutput(as_of=as_of, assessed=res.assessed, passed=res.passed, onsite=onsite)
     if not params.wait_for_signoff:
         return out
     log.info(signoff_prompt(res))
@@ -121,7 +114,7 @@ def acceptance(params: AcceptanceInput | None = None) -> dict[str, object]:
                 log.error(str(p))
     if signoff is None:
         raise InputError(problems)
-    out["signoff"] = {"approved": signoff.approved, "approver": signoff.approver}
+    out.signoff = SignOffOutput(approved=signoff.approved, approver=signoff.approver)
     if signoff.approved and params.award_after_signoff:
-        out["award"] = award(AwardInput(campaign=params.campaign, as_of=as_of, actor=params.actor))
+        out.award = award(AwardInput(campaign=params.campaign, as_of=as_of, actor=params.actor))
     return out

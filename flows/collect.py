@@ -7,11 +7,12 @@ from datetime import date
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from tasks.ticking import as_dict, collect_task
+from flows.outputs import IntakeOutput
+from tasks.ticking import as_dict, collect_task, open_campaign_task
 
 
 class CollectInput(BaseModel):
-    campaign: str = Field("xucheng-2017", title="创建活动编码")
+    campaign: str = Field(title="创建活动编码", min_length=1)
     inbox: str = Field(title="报送目录", description="本地路径或 fsspec 地址")
     as_of: date | None = Field(None, title="收取日期", description="默认为当前时间")
 
@@ -20,5 +21,6 @@ class CollectInput(BaseModel):
     name="pingan-collect",
     description="收取报送材料：合格的登记入库，不合格的移入隔离区并说明原因。",
 )
-def collect(params: CollectInput) -> dict[str, object] | None:
-    return as_dict(collect_task(params.campaign, params.inbox, params.as_of))
+def collect(params: CollectInput) -> IntakeOutput:
+    handle, _ = open_campaign_task(params.campaign, None)
+    return IntakeOutput.model_validate(as_dict(collect_task(handle, params.inbox, params.as_of)))

@@ -7,6 +7,7 @@ from datetime import date
 from prefect import flow
 from pydantic import BaseModel, Field
 
+from flows.outputs import DeliveryOutput, IntakeOutput, TickOutput
 from tasks.artifacts import publish_tick_artifacts
 from tasks.delivery import dispatch_task
 from tasks.limits import campaign_slot
@@ -28,9 +29,7 @@ class WaiverInput(BaseModel):
 
 
 class TickInput(BaseModel):
-    """Fields may be added with defaults; callers that omit them keep working."""
-
-    campaign: str = Field("xucheng-2017", title="创建活动编码")
+    campaign: str = Field(title="创建活动编码", min_length=1)
     as_of: date | None = Field(None, title="计算日期", description="默认为活动时区的今天")
     dry_run: bool = Field(False, title="试运行", description="只计算不写入")
     inbox: str | None = Field(
@@ -44,28 +43,29 @@ class TickInput(BaseModel):
 @flow(
     name="pingan-tick", description="每日巡检：收取材料、评估义务、安排提醒与逐级督办、发布进度。"
 )
-def tick(params: TickInput | None = None) -> dict[str, object]:
-    params = params or TickInput()
+def tick(params: TickInput) -> TickOutput:
     handle, as_of = open_campaign_task(params.campaign, params.as_of)
     # Where a Prefect server has a global limit of this name, it keeps ticks apart across
     # workers; the database lease inside evaluate_and_plan does so everywhere.
     with campaign_slot(f"pingan-tick-{params.campaign}"):
         intake = None
         if params.inbox and not params.dry_run:
-            intake = collect_task(params.campaign, params.inbox, params.as_of)
+            intake = collect_task(handle, params.inbox, params.as_of)
         for w in params.waivers if not params.dry_run else []:
             waive_task(handle, w.gate, w.units, w.reason, w.actor, w.reopen)
         result = evaluate_and_plan_task(handle, as_of, params.dry_run)
     delivery = None
     if params.dispatch and not params.dry_run:
-        delivery = dispatch_task(handle, params.respect_quiet_hours).as_dict()
-    publish_tick_artifacts(result, as_dict(intake), delivery)
-    return {
-        "as_of": as_of.isoformat(),
-        "dry_run": params.dry_run,
-        "reminders": result.plan.reminders,
-        "escalations": result.plan.escalations,
-        "digests": result.plan.digests,
-        "obligations": result.status["obligations"],
-        "delivery": delivery,
-    }
+        delivery = DeliveryOutput.of(dispatch_task(handle, params.respect_quiet_hours))
+    intake_out = as_dict(intake)
+    publish_tick_artifacts(result, intake_out, delivery.model_dump() if delivery else None)
+    return TickOutput(
+        as_of=as_of,
+        dry_run=params.dry_run,
+        reminders=result.plan.reminders,
+        escalations=result.plan.escalations,
+        digests=result.plan.digests,
+        obligations=result.status["obligations"],
+        intake=IntakeOutput.model_validate(intake_out) if intake_out else None,
+        delivery=delivery,
+    )

@@ -1,4 +1,4 @@
-"""Tasks of acceptance and awards: each wraps one call of pingan.services.award."""
+"""Tasks of acceptance and awards: each wraps one call of a pingan.services use case."""
 
 from __future__ import annotations
 
@@ -9,24 +9,26 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from pingan.adapters.db.awarding import AcceptanceResults, SignOff
-from pingan.adapters.db.session import default_engine
-from pingan.adapters.intake.scores import CellRef
 from pingan.adapters.render.acceptance import (
     awards_markdown,
     failed_markdown,
     results_table,
     signoff_markdown,
 )
+from pingan.core.acceptance import AcceptanceResults, SignOff, SignOffRequest
 from pingan.core.campaign import artifact_slug
+from pingan.core.scores import CellRef
+from pingan.root import container
+from pingan.services import acceptance
 from pingan.services import award as awarding
+from pingan.services.documents import write_documents
 from pingan.services.tick import CampaignHandle
 from tasks.progress import progress_artifact
 
 
 @task(name="核对现场评分单位", persist_result=False)
 def onsite_cells_task(handle: CampaignHandle, codes: Sequence[str]) -> list[CellRef]:
-    return awarding.onsite_cells(default_engine(), handle, codes)
+    return acceptance.onsite_cells(container().engine, handle, codes)
 
 
 @task(name="保存现场评分", persist_result=False)
@@ -37,8 +39,8 @@ def store_onsite_task(
     assessed_on: date,
     actor: str,
 ) -> dict[str, int]:
-    counts = awarding.store_onsite(
-        default_engine(), handle, cells, values, assessed_on=assessed_on, actor=actor
+    counts = acceptance.store_onsite(
+        container().engine, handle, cells, values, assessed_on=assessed_on, actor=actor
     )
     get_run_logger().info("现场评分已保存：%s", counts)
     return counts
@@ -46,7 +48,7 @@ def store_onsite_task(
 
 @task(name="统计验收结果", persist_result=False)
 def results_task(handle: CampaignHandle, as_of: date) -> AcceptanceResults:
-    return awarding.results(default_engine(), handle, as_of)
+    return acceptance.results(container().engine, handle, as_of)
 
 
 @task(name="发布验收结果", persist_result=False)
@@ -73,16 +75,8 @@ def signoff_task(
     exclusions: Mapping[str, str],
     actor: str,
 ) -> SignOff:
-    s = awarding.sign_off(
-        default_engine(),
-        handle,
-        approver=approver,
-        approved=approved,
-        comment=comment,
-        exclusions=exclusions,
-        actor=actor,
-        source="prefect-ui",
-    )
+    request = SignOffRequest(approver, approved, comment, exclusions)
+    s = acceptance.sign_off(container().engine, handle, request, actor=actor, source="prefect-ui")
     create_markdown_artifact(
         key=f"{artifact_slug(handle.campaign.code)}-signoff",
         markdown=signoff_markdown(s),
@@ -93,14 +87,17 @@ def signoff_task(
 
 @task(name="撤销命名", persist_result=False)
 def revoke_task(handle: CampaignHandle, target: str, reason: str, actor: str) -> str:
-    a = awarding.revoke(default_engine(), handle, target=target, reason=reason, actor=actor)
+    a = awarding.revoke(container().engine, handle, target=target, reason=reason, actor=actor)
     get_run_logger().info("已撤销 %s（%s）", a.number, a.cell_name)
     return a.number
 
 
 @task(name="命名编号并安排通知", persist_result=False)
 def grant_task(handle: CampaignHandle, as_of: date, actor: str, notify: bool) -> awarding.AwardRun:
-    run = awarding.grant(default_engine(), handle, as_of=as_of, actor=actor, notify=notify)
+    c = container()
+    run = awarding.grant(
+        c.engine, handle, key=c.award_key(), as_of=as_of, actor=actor, notify=notify
+    )
     get_run_logger().info(
         "命名 %d 个（待下次签批 %d，暂缓 %d），通知 %d 条",
         len(run.new_award_ids),
@@ -115,9 +112,12 @@ def grant_task(handle: CampaignHandle, as_of: date, actor: str, notify: bool) ->
 def documents_task(
     handle: CampaignHandle, award_ids: Sequence[int] | None, regenerate: bool
 ) -> dict[str, Any]:
-    docs = awarding.write_documents(
-        default_engine(),
+    c = container()
+    docs = write_documents(
+        c.engine,
         handle,
+        out_dir=c.output_dir(handle.campaign.code),
+        font_path=c.settings.font_path,
         award_ids=None if regenerate else award_ids,
         progress=progress_artifact(f"{handle.campaign.code}-certificates-progress", "证书生成进度"),
     )
@@ -128,7 +128,7 @@ def documents_task(
 def publish_awards_task(
     handle: CampaignHandle, new: int, documents: Mapping[str, Any] | None
 ) -> None:
-    awards = awarding.listing(default_engine(), handle)
+    awards = awarding.listing(container().engine, handle)
     create_markdown_artifact(
         key=f"{artifact_slug(handle.campaign.code)}-awards",
         markdown=awards_markdown(awards, documents, new),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 
 from pingan.adapters.outbox import DispatchReport
+from pingan.root import container
 from pingan.services.dispatch import run_dispatch
 from pingan.services.tick import CampaignHandle
 from tasks.progress import progress_artifact
@@ -15,9 +16,12 @@ from tasks.secrets import prefect_resolvers
 def dispatch_task(
     handle: CampaignHandle, respect_quiet_hours: bool = True, wait_up_to_s: float = 0
 ) -> DispatchReport:
+    c = container()
     report = run_dispatch(
+        c.engine,
         handle,
-        resolvers=prefect_resolvers(),
+        c.delivery(*prefect_resolvers()),
+        c.settings,
         respect_quiet_hours=respect_quiet_hours,
         wait_up_to_s=wait_up_to_s,
         progress=progress_artifact(f"{handle.campaign.code}-dispatch-progress", "投递进度"),

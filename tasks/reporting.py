@@ -8,24 +8,26 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
-from pingan.adapters.db.bulletin import BulletinPlan
-from pingan.adapters.db.session import default_engine
+from pingan.adapters.db.planner import BulletinPlan
 from pingan.adapters.render.report import ReportPaths
 from pingan.core.campaign import artifact_slug
+from pingan.root import container
 from pingan.services.report import ReportRun, plan_weekly_bulletin, run_report
 from pingan.services.tick import CampaignHandle
 
 
 @task(name="生成进展报告", persist_result=False, retries=1, retry_delay_seconds=10)
 def build_report_task(handle: CampaignHandle, as_of: date, out_dir: str | None) -> ReportRun:
-    run = run_report(default_engine(), handle, as_of, Path(out_dir) if out_dir else None)
+    c = container()
+    target = Path(out_dir) if out_dir else c.reports_dir(handle.campaign.code)
+    run = run_report(c.engine, handle, as_of, target, c.settings.font_path)
     get_run_logger().info("已生成 %s 的报告：%s，%s", as_of, run.paths.html, run.paths.xlsx)
     return run
 
 
 @task(name="安排周通报", persist_result=False, retries=2, retry_delay_seconds=5)
 def plan_bulletin_task(handle: CampaignHandle, as_of: date, paths: ReportPaths) -> BulletinPlan:
-    plan = plan_weekly_bulletin(default_engine(), handle, as_of, paths)
+    plan = plan_weekly_bulletin(container().engine, handle, as_of, paths)
     get_run_logger().info(
         "周通报 %s：收件单位 %d 个，新安排 %d 份", plan.week, plan.recipients, plan.planned
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pingan.adapters.channels.base import SecretResolver
+from pingan.adapters.secrets import SecretResolver
 
 
 class PrefectSecretResolver:

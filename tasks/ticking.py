@@ -7,8 +7,8 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from pingan.adapters.db.session import default_engine
 from pingan.adapters.intake.collect import IntakeReport
+from pingan.root import container
 from pingan.services.collect import collect_inbox
 from pingan.services.tick import (
     CampaignHandle,
@@ -23,18 +23,20 @@ from tasks.progress import progress_artifact
 
 @task(name="打开创建活动", persist_result=False)
 def open_campaign_task(code: str, as_of: date | None) -> tuple[CampaignHandle, date]:
-    handle = open_campaign(default_engine(), code)
+    handle = open_campaign(container().engine, code)
     return handle, resolve_as_of(handle, as_of)
 
 
 @task(name="收取报送材料", persist_result=False, retries=2, retry_delay_seconds=5)
-def collect_task(code: str, inbox: str, as_of: date | None) -> IntakeReport:
+def collect_task(handle: CampaignHandle, inbox: str, as_of: date | None) -> IntakeReport:
+    c = container()
     report = collect_inbox(
-        default_engine(),
-        code,
+        c.engine,
+        handle,
         inbox,
+        c.intake_stores(),
         as_of=as_of,
-        progress=progress_artifact(f"{code}-intake-progress", "收取材料进度"),
+        progress=progress_artifact(f"{handle.campaign.code}-intake-progress", "收取材料进度"),
     )
     get_run_logger().info(
         "收取材料：合格 %d，重复 %d，退回 %d", report.accepted, report.duplicates, report.rejected
@@ -47,7 +49,7 @@ def waive_task(
     handle: CampaignHandle, gate: str, units: list[str], reason: str, actor: str, reopen: bool
 ) -> int:
     return waive(
-        default_engine(),
+        container().engine,
         handle,
         gate_key=gate,
         unit_codes=units,
@@ -59,7 +61,8 @@ def waive_task(
 
 @task(name="评估义务并安排通知", persist_result=False, retries=2, retry_delay_seconds=10)
 def evaluate_and_plan_task(handle: CampaignHandle, as_of: date, dry_run: bool) -> TickResult:
-    result = evaluate_and_plan(default_engine(), handle, as_of, dry_run=dry_run)
+    c = container()
+    result = evaluate_and_plan(c.engine, handle, as_of, dry_run=dry_run, portal=c.settings)
     p = result.plan
     get_run_logger().info(
         "%s 巡检：提醒 %d，逾期督办 %d，汇总 %d", as_of, p.reminders, p.escalations, p.digests

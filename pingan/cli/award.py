@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -25,6 +25,10 @@ from pingan.cli.common import (
     progress_bar,
 )
 from pingan.core.problems import InputError, Problem
+
+if TYPE_CHECKING:
+    from pingan.services.award import AwardRun
+    from pingan.services.documents import Documents
 
 acceptance_app = typer.Typer(help="考核验收：查看结果、综治委签批。", no_args_is_help=True)
 
@@ -51,13 +55,14 @@ def results(
     db: DbOption = None,
 ) -> None:
     """各领域考核验收结果（已验收、达标、未达标、一票否决、达标率对照目标）及未达标原因。"""
-    from pingan.adapters.render.acceptance import results_table, shortfall
-    from pingan.services import award as awarding
+    from pingan.adapters.render.acceptance import results_table
+    from pingan.core.acceptance import shortfall
+    from pingan.services import acceptance
     from pingan.services.tick import open_campaign, resolve_as_of
 
     engine = _engine(db)
     handle = open_campaign(engine, campaign)
-    res = awarding.results(engine, handle, resolve_as_of(handle, _as_of(as_of)))
+    res = acceptance.results(engine, handle, resolve_as_of(handle, _as_of(as_of)))
     if as_json:
         data = {
             "as_of": res.as_of,
@@ -112,26 +117,19 @@ def signoff(
     actor: ActorOption = None,
 ) -> None:
     """综治委签批考核验收结果（供无界面运行使用；与 Prefect 界面签批效果相同，均记入审计日志）。"""
-    from pingan.services import award as awarding
+    from pingan.core.acceptance import SignOffRequest, parse_exclusions
+    from pingan.services import acceptance
     from pingan.services.tick import open_campaign
 
-    exclusions = awarding.parse_exclusions(exclude or [])
+    exclusions = parse_exclusions(exclude or [])
     if flow_run:
         _resume(flow_run, approver, approve, comment, exclusions)
         out.print(f"已向流程运行 {flow_run} 提交签批，由该流程记录并继续执行", markup=False)
         return
     engine = _engine(db)
     handle = open_campaign(engine, campaign)
-    s = awarding.sign_off(
-        engine,
-        handle,
-        approver=approver,
-        approved=approve,
-        comment=comment,
-        exclusions=exclusions,
-        actor=_actor(actor),
-        source="cli",
-    )
+    request = SignOffRequest(approver, approve, comment, exclusions)
+    s = acceptance.sign_off(engine, handle, request, actor=_actor(actor), source="cli")
     verdict = "同意命名" if s.approved else "退回复查"
     out.print(f"已记录签批：{s.approver}，{verdict}（签批编号 {s.id}）", markup=False)
     if s.exclusions:
@@ -183,32 +181,44 @@ def award(
     actor: ActorOption = None,
 ) -> None:
     """命名挂牌：为签批通过的达标单位编号、生成证书与公示名单、安排通知；或撤销一项命名。"""
+    from pingan.root import container
     from pingan.services import award as awarding
+    from pingan.services.documents import write_documents
     from pingan.services.tick import open_campaign, resolve_as_of
 
-    engine = _engine(db)
+    engine, c = _engine(db), container()
     handle = open_campaign(engine, campaign)
+    out_dir, font = c.output_dir(handle.campaign.code), c.settings.font_path
     if revoke is not None:
         a = awarding.revoke(engine, handle, target=revoke, reason=reason or "", actor=_actor(actor))
-        docs = awarding.write_documents(engine, handle, award_ids=[], workers=workers)
+        docs = write_documents(
+            engine, handle, out_dir=out_dir, font_path=font, award_ids=[], workers=workers
+        )
         out.print(f"已撤销 {a.number}（{a.cell_name}）：{a.revoked_reason}", markup=False)
         out.print(f"公示名单已重新生成：{docs.public_list_pdf}", markup=False)
         return
     run = awarding.grant(
         engine,
         handle,
+        key=c.award_key(),
         as_of=resolve_as_of(handle, _as_of(as_of)),
         actor=_actor(actor),
         notify=notify,
     )
     with progress_bar("生成证书（份）") as progress:
-        docs = awarding.write_documents(
+        docs = write_documents(
             engine,
             handle,
+            out_dir=out_dir,
+            font_path=font,
             award_ids=None if regenerate else run.new_award_ids,
             workers=workers,
             progress=progress,
         )
+    _print_grant(run, docs)
+
+
+def _print_grant(run: AwardRun, docs: Documents) -> None:
     out.print(
         f"本次命名 {len(run.new_award_ids)} 个单位，生成证书 {docs.certificates} 份，"
         f"安排通知 {run.notices} 条",

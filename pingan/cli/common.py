@@ -83,9 +83,9 @@ def _unreadable_arguments(kwargs: dict[str, Any]) -> list[Problem]:
 
 def _engine(db: str | None) -> Engine:
     from pingan.adapters.db.session import make_engine
-    from pingan.settings import get_settings
+    from pingan.root import settings
 
-    return make_engine(db or get_settings().resolved_database_url())
+    return make_engine(db or settings().resolved_database_url())
 
 
 MAX_ACTOR_CHARS = 100  # audit_event.actor

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +23,14 @@ from pingan.cli.common import (
     friendly,
     out,
 )
+from pingan.core.problems import InputError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from sqlalchemy import Engine
+
+    from pingan.portal.config import PortalConfig
+    from pingan.services.links import LinkListing
 
 
 def register(app: typer.Typer) -> None:
@@ -61,30 +69,46 @@ def portal(
     须设置 PINGAN_PORTAL_SECRET（链接签名密钥）；通知中附带链接还须设置
     PINGAN_PORTAL_BASE_URL。限流按进程计算：多个进程各自计数。
     """
-    import uvicorn
-
     from pingan.adapters.db.session import ensure_schema
-    from pingan.portal.app import PortalNotConfigured, app_from_settings, required_secret
-    from pingan.portal.ratelimit import Rate
-    from pingan.settings import get_settings
+    from pingan.portal.app import create_app
 
-    settings = get_settings()
+    config, base_url = _config(rate_per_link, rate_per_address)  # before touching the database
+    engine = _engine(db)
+    ensure_schema(engine)
+    web = create_app(engine, config)
+    if not base_url:
+        err.print("提示：未设置 PINGAN_PORTAL_BASE_URL，通知中不会附带报送链接。", markup=False)
+    err.print(f"网上报送门户已启动：http://{host}:{port}/（Ctrl+C 停止）", markup=False)
+    _serve(web, host, port, forwarded_allow_ips)
+
+
+def _config(rate_per_link: float, rate_per_address: float) -> tuple[PortalConfig, str | None]:
+    """The portal's configuration and public base URL; one Chinese line and exit code 2 when
+    the settings cannot start it."""
+    from pingan.portal.config import PortalConfig, PortalNotConfigured
+    from pingan.portal.ratelimit import Rate
+    from pingan.root import settings as current_settings
+
     try:
-        required_secret(settings)  # before anything touches the database
-        engine = _engine(db)
-        ensure_schema(engine)
-        web = app_from_settings(
-            engine,
+        settings = current_settings()
+        config = PortalConfig.from_settings(
             settings,
             token_rate=Rate(rate_per_link, max(1, int(rate_per_link * 2 / 3))),
             address_rate=Rate(rate_per_address, max(1, int(rate_per_address / 3))),
         )
+    except InputError as exc:
+        reasons = "；".join(f"{p.where} {p.message}" for p in exc.problems)
+        err.print(f"{reasons}，门户未启动", markup=False)
+        raise typer.Exit(2) from None
     except PortalNotConfigured as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from None
-    if not settings.portal_base_url:
-        err.print("提示：未设置 PINGAN_PORTAL_BASE_URL，通知中不会附带报送链接。", markup=False)
-    err.print(f"网上报送门户已启动：http://{host}:{port}/（Ctrl+C 停止）", markup=False)
+    return config, settings.portal_base_url
+
+
+def _serve(web: FastAPI, host: str, port: int, forwarded_allow_ips: str) -> None:
+    import uvicorn
+
     uvicorn.run(
         web,
         host=host,
@@ -117,31 +141,16 @@ def links(
 
     更换 PINGAN_PORTAL_SECRET 可一次作废全部链接。
     """
-    from rich.table import Table
-
-    from pingan.core.problems import InputError, Problem
-    from pingan.services.links import list_links, revoke_links
+    from pingan.root import settings as current_settings
+    from pingan.services.links import list_links
     from pingan.services.tick import open_campaign
-    from pingan.settings import get_settings
 
     engine = _engine(db)
     handle = open_campaign(engine, campaign)
     now = datetime.now(UTC)
     if revoke:
-        if not unit:
-            raise InputError(
-                [
-                    Problem(
-                        "参数",
-                        "--revoke",
-                        "须用 --unit 指明单位；作废全部链接请更换 PINGAN_PORTAL_SECRET",
-                    )
-                ]
-            )
-        versions = revoke_links(engine, handle.campaign_id, unit, actor=_actor(actor), now=now)
-        for code, version in versions.items():
-            out.print(f"已作废 {code} 的全部旧链接（现为第 {version} 版）", markup=False)
-    settings = get_settings()
+        _revoke(engine, handle.campaign_id, unit, actor=actor, now=now)
+    settings = current_settings()
     rows = list_links(engine, handle.campaign_id, campaign, settings, now, unit_codes=unit or None)
     if as_json:
         payload = [r.as_json() for r in rows]
@@ -152,6 +161,33 @@ def links(
             "提示：未设置 PINGAN_PORTAL_BASE_URL 或 PINGAN_PORTAL_SECRET，无法生成链接。",
             markup=False,
         )
+    _print_table(rows, limit)
+
+
+def _revoke(
+    engine: Engine, campaign_id: int, unit: list[str] | None, *, actor: str | None, now: datetime
+) -> None:
+    from pingan.core.problems import InputError, Problem
+    from pingan.services.links import revoke_links
+
+    if not unit:
+        raise InputError(
+            [
+                Problem(
+                    "参数",
+                    "--revoke",
+                    "须用 --unit 指明单位；作废全部链接请更换 PINGAN_PORTAL_SECRET",
+                )
+            ]
+        )
+    versions = revoke_links(engine, campaign_id, unit, actor=_actor(actor), now=now)
+    for code, version in versions.items():
+        out.print(f"已作废 {code} 的全部旧链接（现为第 {version} 版）", markup=False)
+
+
+def _print_table(rows: list[LinkListing], limit: int) -> None:
+    from rich.table import Table
+
     table = Table(show_lines=False)
     for title in ("单位编码", "名称", "版本", "最近作废", "网上报送", "链接"):
         table.add_column(title, overflow="fold")

@@ -37,14 +37,16 @@ def report(
 ) -> None:
     """生成创建工作进展报告（含图表的 HTML 和年度综治考核用 XLSX），并安排本周通报。"""
     from pingan.adapters.render.report.data import pct
+    from pingan.root import container
     from pingan.services.report import plan_weekly_bulletin, run_report
     from pingan.services.tick import open_campaign, resolve_as_of
 
-    engine = _engine(db)
+    engine, c = _engine(db), container()
     handle = open_campaign(engine, campaign)
     day = resolve_as_of(handle, _as_of(as_of))
     with err.status("正在生成报告……"):
-        result = run_report(engine, handle, day, out_dir)
+        target = out_dir or c.reports_dir(handle.campaign.code)
+        result = run_report(engine, handle, day, target, c.settings.font_path)
     out.print(f"已生成 {day} 的创建工作进展报告：", markup=False)
     out.print(f"  报告（HTML，含图表）：{result.paths.html}", markup=False, soft_wrap=True)
     out.print(f"  考核统计表（XLSX）：{result.paths.xlsx}", markup=False, soft_wrap=True)

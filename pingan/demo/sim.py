@@ -20,8 +20,8 @@ from sqlalchemy import Engine, select
 from pingan.adapters.db.campaigns import GateRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import UnitRow
-from pingan.adapters.intake.scores import CellRef
 from pingan.core.campaign import Campaign
+from pingan.core.scores import CellRef
 
 
 @dataclass(frozen=True)

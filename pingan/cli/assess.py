@@ -1,0 +1,101 @@
+"""`pingan assess template`, `pingan assess import`: the 考核验收评分表."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pingan.cli.common import (
+    ActorOption,
+    AsOfOption,
+    CampaignArg,
+    DbOption,
+    _actor,
+    _as_of,
+    _engine,
+    _existing_file,
+    friendly,
+    out,
+)
+from pingan.core.problems import InputError
+
+assess_app = typer.Typer(
+    help="考核验收评分：生成评分表、导入评分（含复查）。", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(assess_app, name="assess")
+
+
+# --- assessment ------------------------------------------------------------------------------
+
+
+@assess_app.command("template")
+@friendly
+def assess_template(
+    campaign: CampaignArg,
+    out_path: Annotated[Path, typer.Option("--out", help="输出的 XLSX 文件")],
+    domain: Annotated[
+        list[str] | None, typer.Option("--domain", help="只生成某些领域（键），可重复")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """生成考核验收评分表：每个领域一个工作表，每个在册创建单位一行，每个评分项一列。"""
+    from pingan.adapters.db.assessing import active_cells
+    from pingan.adapters.intake.scores import write_template
+    from pingan.services.tick import open_campaign
+
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    cells = sorted(active_cells(engine, handle.campaign_id).values(), key=lambda c: c.code)
+    path = write_template(handle.campaign, cells, out_path, domains=domain or None)
+    out.print(f"已生成评分表 {path}（{len(cells)} 个在册创建单位）", markup=False)
+
+
+@assess_app.command("import")
+@friendly
+def assess_import(
+    campaign: CampaignArg,
+    file: Annotated[Path, typer.Argument(help="填好的评分表（XLSX 或 CSV）")],
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """导入评分：全部检查通过才写入；未达标单位再次导入即为复查（保留历次记录）。"""
+    from pingan.adapters.db.assessing import active_cells, store_scores
+    from pingan.adapters.db.session import session_scope
+    from pingan.adapters.intake.scores import read_scores
+    from pingan.core.scores import acceptance_window
+    from pingan.services.tick import open_campaign, resolve_as_of
+
+    _existing_file(file, "评分表")
+    engine = _engine(db)
+    handle = open_campaign(engine, campaign)
+    today = resolve_as_of(handle, _as_of(as_of))
+    result = read_scores(
+        file,
+        handle.campaign,
+        active_cells(engine, handle.campaign_id),
+        today=today,
+        window=acceptance_window(handle.campaign),
+    )
+    if result.problems:
+        raise InputError(result.problems)
+    with session_scope(engine) as session:
+        counts = store_scores(
+            session,
+            handle.campaign,
+            handle.campaign_id,
+            result.rows,
+            source="spreadsheet",
+            actor=_actor(actor),
+            file_name=str(file),
+        )
+    out.print(
+        f"已导入评分 {counts['assessed']} 个单位（达标 {counts['passed']}，"
+        f"其中复查 {counts['reassessed']}）",
+        markup=False,
+    )

@@ -1,0 +1,212 @@
+"""`pingan validate`, `pingan db upgrade`, `pingan load`, `pingan roster synth`, `pingan units`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pingan.cli.common import (
+    ActorOption,
+    DbOption,
+    _actor,
+    _engine,
+    _existing_file,
+    err,
+    friendly,
+    out,
+    progress_bar,
+)
+
+db_app = typer.Typer(help="数据库维护。", no_args_is_help=True)
+roster_app = typer.Typer(help="名册工具。", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(roster_app, name="roster")
+    app.command()(validate)
+    app.command()(load)
+    app.command()(units)
+
+
+# --- validate --------------------------------------------------------------------------------
+
+
+@friendly
+def validate(
+    config: Annotated[Path, typer.Argument(help="创建活动配置文件（YAML）")],
+) -> None:
+    """检查创建活动配置：字段、日期、单位与领域引用、评分细则、工作日历覆盖的年份。"""
+    from pingan.core.campaign import load_campaign
+
+    c = load_campaign(config)
+    gates = "、".join(f"{g.name[:12]}（{g.due_on:%m-%d}）" for g in c.gates)
+    out.print(f"配置有效：{c.name}", markup=False)
+    out.print(
+        f"  印发：{c.issuer} {c.issued_on}；时区 {c.timezone}；工作日历 {c.calendar.mode}",
+        markup=False,
+    )
+    out.print(
+        f"  {len(c.domains)} 个领域（{'、'.join(d.name for d in c.domains)}），"
+        f"{len(c.phases)} 个阶段（{c.starts_on} 至 {c.ends_on}），{len(c.gates)} 个报送事项",
+        markup=False,
+    )
+    out.print(f"  事项：{gates}", markup=False)
+    out.print(
+        f"  目标：覆盖率 {c.targets.coverage:.0%}，达标率 {c.targets.pass_rate:.0%}；"
+        f"逐级督办 {'→'.join(f'{s.after}日{s.notify}' for s in c.escalation.ladder)}",
+        markup=False,
+    )
+    assumed = [p.name for p in c.phases if p.assumed] + [g.name[:12] for g in c.gates if g.assumed]
+    if assumed:
+        out.print(f"  系统默认值（原文未规定）：{'、'.join(assumed)}", markup=False)
+
+
+# --- db --------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade(db: DbOption = None) -> None:
+    """把数据库结构升级到最新版本（可重复执行）。"""
+    from pingan.adapters.db.session import current_revision, upgrade
+
+    engine = _engine(db)
+    upgrade(engine)
+    out.print(
+        f"数据库已是最新结构（版本 {current_revision(engine)}）：{engine.url!r}", markup=False
+    )
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+@friendly
+def load(
+    config: Annotated[Path, typer.Argument(help="创建活动配置文件（YAML）")],
+    roster: Annotated[
+        Path | None, typer.Option("--roster", help="名册文件（CSV 或 XLSX），格式见 docs/roster.md")
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="跳过有问题的行，导入其余各行（问题行照常报告）")
+    ] = False,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """导入（或更新）创建活动及名册，并生成各单位的报送义务。"""
+    from pingan.services.load import load as do_load
+
+    if roster is not None:
+        _existing_file(roster, "名册文件")
+    with progress_bar("导入活动与名册（步骤）") as progress:
+        result = do_load(
+            _engine(db),
+            config,
+            roster,
+            skip_invalid=skip_invalid,
+            actor=_actor(actor),
+            progress=progress,
+        )
+    s = result.summary
+    out.print(f"已导入创建活动 {result.campaign.code}（{result.campaign.name}）", markup=False)
+    if result.roster is not None:
+        out.print(
+            f"  名册：新增 {s.added}，变更 {s.changed}，撤销 {s.withdrawn}，恢复 {s.reactivated}，"
+            f"联系人写入 {s.contacts_written}",
+            markup=False,
+        )
+        if result.roster.problems:
+            for p in result.roster.problems:
+                err.print(str(p), markup=False, soft_wrap=True)
+            err.print(
+                f"已跳过 {len(result.roster.invalid_lines)} 行有问题的记录（--skip-invalid）。",
+                markup=False,
+            )
+    out.print(f"  新生成报送义务 {result.obligations_created} 项", markup=False)
+
+
+# --- roster synth ----------------------------------------------------------------------------
+
+
+@roster_app.command("synth")
+@friendly
+def roster_synth(
+    config: Annotated[Path, typer.Argument(help="创建活动配置文件（YAML）")],
+    cells: Annotated[
+        int, typer.Option("--cells", min=1, max=10_000_000, help="创建单位（细胞）数量")
+    ] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子，相同种子生成相同名册")] = 2017,
+    out_path: Annotated[Path, typer.Option("--out", help="输出的 CSV 文件")] = Path("roster.csv"),
+) -> None:
+    """生成一份明显为虚构的名册（演示、测试与压测用）。"""
+    from pingan.core.campaign import load_campaign
+    from pingan.services.synth import write_roster
+
+    campaign = load_campaign(config)
+    summary = write_roster(campaign, cells, seed, out_path)
+    per = "，".join(f"{campaign.domain(k).name} {n}" for k, n in summary.per_domain.items())
+    out.print(
+        f"已生成虚构名册 {summary.path}：{summary.villages} 个村（社区），"
+        f"{summary.cells} 个创建单位（{per}）",
+        markup=False,
+    )
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+@friendly
+def units(
+    campaign: Annotated[str, typer.Argument(help="创建活动编码，如 xucheng-2017")],
+    domain: Annotated[
+        str | None, typer.Option("--domain", help="只列出某一领域（键或名称）")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出全部记录")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="表格最多显示的行数")] = 50,
+    include_withdrawn: Annotated[
+        bool, typer.Option("--withdrawn", help="包括已撤销的单位")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """列出已导入的单位：协调机构、牵头和参与单位、村（社区）与创建单位。"""
+    from pingan.adapters.db.queries import list_units, unit_counts
+    from pingan.services.load import require_campaign_id
+
+    engine = _engine(db)
+    cid = require_campaign_id(engine, campaign)
+    rows = list_units(engine, cid, domain=domain, include_withdrawn=include_withdrawn)
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"campaign": campaign, "units": rows}, ensure_ascii=False, indent=1)
+        )
+        sys.stdout.write("\n")
+        return
+    counts = unit_counts(engine, cid)
+    shown = f"，仅显示前 {limit} 个" if len(rows) > limit else ""
+    table = Table(title=f"{campaign} 单位（共 {len(rows)} 个{shown}）")
+    for col in ("编码", "名称", "类型", "领域", "村（社区）", "类别", "状态", "联系人", "手机"):
+        table.add_column(col)
+    for r in rows[:limit]:
+        table.add_row(
+            *(
+                str(r[k] or "")
+                for k in (
+                    "code",
+                    "name",
+                    "kind_label",
+                    "domain_name",
+                    "village_name",
+                    "category",
+                    "status_label",
+                    "contact",
+                    "mobile",
+                )
+            )
+        )
+    out.print(table)
+    out.print("  ".join(f"{k}：{v}" for k, v in counts.items()), markup=False)

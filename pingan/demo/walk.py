@@ -1,0 +1,207 @@
+"""The demo's walk through the seed campaign, one stage at a time: load, the daily ticks of
+the plan and implementation phases, the acceptance week with its score sheets, the
+coordinator's sign-off and the awards, then the closing report."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from sqlalchemy import Engine
+
+from pingan.core.calendar import WorkingCalendar
+from pingan.core.campaign import Campaign, load_campaign, working_calendar
+from pingan.demo.coordinator import resume_when_paused
+from pingan.demo.sim import (
+    Drop,
+    plan_assessment,
+    plan_drops,
+    reassessed,
+    self_check_punctuality,
+    write_scores_csv,
+)
+from pingan.demo.summary import summarise
+from pingan.services.synth import write_roster
+from pingan.services.tick import CampaignHandle
+
+SEED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "campaigns" / "xucheng-2017.yaml"
+START, END = date(2017, 5, 1), date(2017, 11, 30)
+SCORING_DAYS = (date(2017, 11, 13), date(2017, 11, 14), date(2017, 11, 15))
+IMPORT_DAY, REASSESS_DAY = date(2017, 11, 16), date(2017, 11, 17)
+APPROVER = "街道综治委主任（演示）"
+
+
+@dataclass
+class Walk:
+    engine: Engine
+    out_dir: Path
+    seed: int
+    console: Console
+    campaign: Campaign
+    handle: CampaignHandle
+    calendar: WorkingCalendar
+    inbox: Path
+    by_day: dict[date, list[Drop]] = field(default_factory=dict)
+    totals: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def start(cls, engine: Engine, out_dir: Path, cells: int, seed: int, console: Console) -> Walk:
+        """Synthesise and load the roster; plan what the simulated units will send."""
+        from pingan.services.load import load
+        from pingan.services.tick import open_campaign
+
+        campaign = load_campaign(SEED_CONFIG)
+        roster = out_dir / "roster.csv"
+        synth = write_roster(campaign, cells, seed, roster)
+        loaded = load(engine, SEED_CONFIG, roster, actor="demo")
+        console.print(
+            f"1. 虚构名册：{synth.villages} 个村（社区），{synth.cells} 个创建单位；"
+            f"生成报送义务 {loaded.obligations_created} 项",
+            markup=False,
+        )
+        handle = open_campaign(engine, campaign.code)
+        walk = cls(
+            engine,
+            out_dir,
+            seed,
+            console,
+            campaign,
+            handle,
+            working_calendar(campaign, SEED_CONFIG),
+            out_dir / "inbox",
+        )
+        walk.inbox.mkdir()
+        for d in plan_drops(engine, handle.campaign_id, seed):
+            walk.by_day.setdefault(d.day, []).append(d)
+        return walk
+
+    def tick_on(self, day: date) -> None:
+        """Drop the day's files into the inbox; on a working day, run the real tick flow."""
+        from flows.tick import TickInput, tick
+
+        for d in self.by_day.pop(day, []):
+            folder = self.inbox / d.kind / d.unit
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / d.name).write_bytes(d.content)
+        if not self.calendar.is_working_day(day):
+            return  # files dropped over a weekend wait in the inbox for Monday's tick
+        r = tick(
+            TickInput(
+                campaign=self.campaign.code,
+                as_of=day,
+                inbox=str(self.inbox),
+                respect_quiet_hours=False,
+            )
+        )
+        self.totals.update(ticks=1, sent=r.delivery.sent if r.delivery else 0)
+
+    def days(self, first: date, last: date, label: str) -> None:
+        with self.console.status(label) as status:
+            day = first
+            while day <= last:
+                status.update(f"{label}：{day}")
+                self.tick_on(day)
+                day += timedelta(days=1)
+
+    def implementation(self) -> None:
+        self.days(START, SCORING_DAYS[0] - timedelta(days=1), "2. 方案与实施阶段逐日巡检")
+        self.console.print(
+            f"2. 方案、实施、自查阶段：{self.totals['ticks']} 个工作日各运行一次巡检流程",
+            markup=False,
+        )
+
+    def import_sheet(self, path: Path, today: date, refs: dict[str, Any]) -> dict[str, int]:
+        """The assessment team's sheet, through the same path as `pingan assess import`."""
+        from pingan.adapters.db.assessing import store_scores
+        from pingan.adapters.db.session import session_scope
+        from pingan.adapters.intake.scores import read_scores
+        from pingan.core.problems import InputError
+        from pingan.core.scores import acceptance_window
+
+        window = acceptance_window(self.campaign)
+        result = read_scores(path, self.campaign, refs, today=today, window=window)
+        if result.problems:
+            raise InputError(result.problems)
+        with session_scope(self.engine) as session:
+            return store_scores(
+                session,
+                self.campaign,
+                self.handle.campaign_id,
+                result.rows,
+                source="spreadsheet",
+                actor="考核组（演示）",
+                file_name=path.name,
+            )
+
+    def acceptance_week(self) -> None:
+        """Scores on the import day, re-assessment (复查) of failed cells the day after."""
+        from pingan.adapters.db.assessing import active_cells
+
+        self.days(SCORING_DAYS[0], IMPORT_DAY - timedelta(days=1), "3. 考核验收")
+        cid = self.handle.campaign_id
+        punctual = self_check_punctuality(self.engine, cid, self.campaign.targets.coverage_gate)
+        refs = active_cells(self.engine, cid)
+        verdicts = plan_assessment(list(refs.values()), punctual, SCORING_DAYS, self.seed)
+        sheet = self.out_dir / "scores.csv"
+        write_scores_csv(self.campaign, verdicts, sheet, "考核组（演示）")
+        first = self.import_sheet(sheet, IMPORT_DAY, refs)
+        self.tick_on(IMPORT_DAY)
+        again = reassessed(verdicts, self.seed, REASSESS_DAY)
+        sheet2 = self.out_dir / "scores-reassessment.csv"
+        write_scores_csv(self.campaign, again, sheet2, "复查组（演示）")
+        second = self.import_sheet(sheet2, REASSESS_DAY, refs)
+        self.tick_on(REASSESS_DAY)
+        self.console.print(
+            f"3. 考核验收：评分 {first['assessed']} 个单位，达标 {first['passed']} 个；"
+            f"复查 {second['reassessed']} 个，达标 {second['passed']} 个",
+            markup=False,
+        )
+
+    def sign_off_and_award(self) -> dict[str, Any]:
+        """The acceptance run pauses; the "coordinator" answers through the Prefect API."""
+        import flows.acceptance
+        from flows.acceptance import AcceptanceInput, acceptance
+
+        flows.acceptance.POLL_S = 1
+        signer = resume_when_paused(
+            {"approver": APPROVER, "decision": "同意命名", "comment": "同意对考核达标单位命名挂牌"}
+        )
+        accepted = acceptance(
+            AcceptanceInput(
+                campaign=self.campaign.code, as_of=REASSESS_DAY, actor="demo", timeout_hours=1
+            )
+        )
+        signer.join(5)
+        award = accepted.award.model_dump(mode="json") if accepted.award else {}
+        self.console.print(
+            f"4. 综治委签批（{APPROVER}）后命名挂牌：{award.get('awarded', 0)} 个单位，"
+            f"通知 {award.get('notices', 0)} 条",
+            markup=False,
+        )
+        return award
+
+    def closing(self) -> dict[str, Any]:
+        from flows.dispatch import DispatchInput, dispatch
+        from flows.report import ReportInput, report
+
+        self.days(REASSESS_DAY + timedelta(days=1), END, "5. 命名挂牌阶段巡检")
+        final = report(ReportInput(campaign=self.campaign.code, as_of=END))
+        # The bulletin was planned for today's real clock; send it now, whatever the hour.
+        dispatch(DispatchInput(campaign=self.campaign.code, respect_quiet_hours=False))
+        self.console.print(f"5. 截至 {END} 的工作报告已生成，周通报已发送", markup=False)
+        return final.model_dump(mode="json")
+
+
+def walk_campaign(
+    engine: Engine, out_dir: Path, cells: int, seed: int, console: Console
+) -> dict[str, Any]:
+    walk = Walk.start(engine, out_dir, cells, seed, console)
+    walk.implementation()
+    walk.acceptance_week()
+    award = walk.sign_off_and_award()
+    final = walk.closing()
+    return summarise(engine, walk.handle, END, out_dir, walk.totals, award, final)
