@@ -39,13 +39,18 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from bench._common import SEED, backends, fresh_database, machine, peak_rss_mb
+from pingan import root
 from pingan.adapters.db.assessing import active_cells, store_scores
 from pingan.adapters.db.session import session_scope
-from pingan.adapters.intake.scores import CellRef, acceptance_window, read_scores
+from pingan.adapters.intake.scores import read_scores
+from pingan.core.acceptance import SignOffRequest
 from pingan.core.campaign import Campaign, load_campaign
+from pingan.core.scores import CellRef, acceptance_window
 from pingan.demo.sim import Verdict
 from pingan.demo.sim import write_scores_csv as write_sheet
+from pingan.services import acceptance
 from pingan.services import award as awarding
+from pingan.services.documents import write_documents
 from pingan.services.load import load
 from pingan.services.synth import write_roster
 from pingan.services.tick import open_campaign
@@ -66,16 +71,8 @@ def write_scores_csv(campaign: Campaign, cells: list[CellRef], path: Path) -> in
 
 
 def approve(engine: Engine, handle: Any) -> None:
-    awarding.sign_off(
-        engine,
-        handle,
-        approver="基准测试",
-        approved=True,
-        comment=None,
-        exclusions={},
-        actor="bench",
-        source="bench",
-    )
+    request = SignOffRequest(approver="基准测试", approved=True, comment=None, exclusions={})
+    acceptance.sign_off(engine, handle, request, actor="bench", source="bench")
 
 
 def baseline_import(engine: Engine, path: Path) -> float:
@@ -139,7 +136,8 @@ def one_backend(backend: str, work: Path, roster: Path, cells_n: int) -> dict[st
 
         approve(engine, handle)
         start = time.perf_counter()
-        run = awarding.grant(engine, handle, as_of=TODAY, actor="bench")
+        key = root.container().award_key()
+        run = awarding.grant(engine, handle, key=key, as_of=TODAY, actor="bench")
         granted = time.perf_counter() - start
         assert len(run.new_award_ids) == passing
         with Session(engine) as s:
@@ -165,7 +163,7 @@ def baseline_certificates(n: int, out: Path) -> float:
 
     from pingan.adapters.render.fonts import register_reportlab_font
 
-    font = register_reportlab_font()
+    font = register_reportlab_font(root.settings().font_path)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     for i in range(n):
@@ -197,14 +195,15 @@ def certificates(work: Path, roster: Path, limit: int | None) -> dict[str, Any]:
                 file_name=scores.name,
             )
         approve(engine, handle)
-        run = awarding.grant(engine, handle, as_of=TODAY, actor="bench", notify=False)
+        key = root.container().award_key()
+        run = awarding.grant(engine, handle, key=key, as_of=TODAY, actor="bench", notify=False)
         ids = run.new_award_ids[:limit] if limit else run.new_award_ids
         start = time.perf_counter()
-        docs = awarding.write_documents(engine, handle, award_ids=ids, out_dir=work / "out")
+        docs = write_documents(engine, handle, award_ids=ids, out_dir=work / "out")
         total = time.perf_counter() - start
         # The public list alone: the same call with no certificate to render.
         start = time.perf_counter()
-        awarding.write_documents(engine, handle, award_ids=[], out_dir=work / "out")
+        write_documents(engine, handle, award_ids=[], out_dir=work / "out")
         listed = time.perf_counter() - start
     sample = min(len(ids), 2000)
     base = baseline_certificates(sample, work / "baseline")

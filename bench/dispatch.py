@@ -38,6 +38,7 @@ from pingan.adapters.channels.webhook import JsonWebhook, webhook_payload  # noq
 from pingan.adapters.db.notifications import NotificationRow  # noqa: E402
 from pingan.adapters.outbox import dispatch, outbox_counts  # noqa: E402
 from pingan.core.campaign import load_campaign  # noqa: E402
+from pingan.core.delivery import DispatchPolicy  # noqa: E402
 from pingan.services.load import load  # noqa: E402
 from pingan.services.synth import write_roster  # noqa: E402
 from pingan.services.tick import open_campaign  # noqa: E402
@@ -158,8 +159,7 @@ def run(backend: str, n: int, repeat: int, batch: int, workdir: Path) -> dict[st
                         handle.campaign,
                         handle.campaign_id,
                         {"webhook": channel},
-                        rate_per_minute={},
-                        batch=batch,
+                        DispatchPolicy(rate_per_minute={}, batch=batch),
                     )
                     dispatch_s.append(time.perf_counter() - start)
                 assert report.sent == n, report

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, text
 
 from pingan.adapters.db.session import make_engine
-from pingan.adapters.intake.collect import IntakeReport, collect
+from pingan.adapters.intake.collect import IntakeReport, IntakeRun, collect
 from pingan.adapters.intake.store import EvidenceStore, Quarantine
 from pingan.core.campaign import load_campaign
 from pingan.services.load import load
@@ -109,17 +109,17 @@ def timed_collect(
     batch_size: int,
 ) -> tuple[float, IntakeReport]:
     start = time.perf_counter()
-    report = collect(
-        engine,
-        campaign_id,
-        str(inbox),
+    run = IntakeRun(
+        engine=engine,
+        campaign_id=campaign_id,
+        tz=TZ,
+        received_at=RECEIVED_AT,
         evidence=EvidenceStore(work / "evidence"),
         quarantine=Quarantine(work / "quarantine"),
-        received_at=RECEIVED_AT,
-        tz=TZ,
         max_bytes=20 * 1024 * 1024,
         batch_size=batch_size,
     )
+    report = collect(run, str(inbox))
     return time.perf_counter() - start, report
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from pingan.adapters.db.assessing import active_cells, store_scores
 from pingan.adapters.db.session import session_scope
-from pingan.adapters.intake.scores import ScoreRow
+from pingan.core.scores import ScoreRow
 from pingan.core.scoring import ScoreSheet
 from pingan.services.tick import CampaignHandle
 

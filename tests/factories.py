@@ -152,6 +152,9 @@ class Loaded:
         return {t: self.count(t) for t in TABLES}
 
     def tick(self, as_of: date, **kwargs: Any) -> TickResult:
+        from pingan import root
+
+        kwargs.setdefault("portal", root.settings())
         return evaluate_and_plan(self.engine, self.handle, as_of, **kwargs)
 
     def unit_id(self, code: str) -> int:

@@ -28,10 +28,10 @@ def prefect_server() -> Iterator[None]:
 @pytest.fixture
 def pingan_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point the tasks' settings (database, evidence, quarantine) at this test's places."""
-    from pingan.settings import get_settings
+    from pingan import root
 
     monkeypatch.setenv("PINGAN_DATABASE_URL", db_url)
     monkeypatch.setenv("PINGAN_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
+    root.reset()
     yield db_url
-    get_settings.cache_clear()
+    root.reset()

@@ -82,7 +82,9 @@ def _counts(url: str) -> tuple[int, int]:
 
 def test_acceptance_waits_for_sign_off_then_awards(scored: dict[str, Any]) -> None:
     before = _run_ids()
-    thread, box = _run_in_thread(lambda: acceptance(AcceptanceInput(as_of=AS_OF)))
+    thread, box = _run_in_thread(
+        lambda: acceptance(AcceptanceInput(campaign="xucheng-2017", as_of=AS_OF))
+    )
     run_id = _wait_paused(before)
     assert _counts(scored["url"]) == (0, 0)  # nothing awarded while waiting
     resume_flow_run(
@@ -97,17 +99,25 @@ def test_acceptance_waits_for_sign_off_then_awards(scored: dict[str, Any]) -> No
     thread.join(120)
     assert "error" not in box, box.get("error")
     result = box["result"]
-    assert result["signoff"] == {"approved": True, "approver": "王主任"}
-    assert result["award"]["awarded"] == 3  # 1 campus + 2 family; the vetoed and excluded wait
+    assert result.signoff is not None and result.signoff.model_dump() == {
+        "approved": True,
+        "approver": "王主任",
+    }
+    assert (
+        result.award is not None and result.award.awarded == 3
+    )  # 1 campus + 2 family; the vetoed and excluded wait
     assert _counts(scored["url"]) == (3, 1)
-    docs = result["award"]["documents"]
+    docs = result.award.documents
+    assert docs is not None
     assert Path(docs["公示名单（PDF）"]).exists() and Path(docs["公示名单（XLSX）"]).exists()
     assert len(list(Path(docs["证书目录"]).rglob("*.pdf"))) == 3
 
 
 def test_a_rejected_sign_off_awards_nothing(scored: dict[str, Any]) -> None:
     before = _run_ids()
-    thread, box = _run_in_thread(lambda: acceptance(AcceptanceInput(as_of=AS_OF)))
+    thread, box = _run_in_thread(
+        lambda: acceptance(AcceptanceInput(campaign="xucheng-2017", as_of=AS_OF))
+    )
     run_id = _wait_paused(before)
     resume_flow_run(
         run_id,
@@ -115,7 +125,7 @@ def test_a_rejected_sign_off_awards_nothing(scored: dict[str, Any]) -> None:
     )
     thread.join(120)
     assert "error" not in box, box.get("error")
-    assert box["result"]["award"] is None
+    assert box["result"].award is None
     assert _counts(scored["url"]) == (0, 1)
 
 
@@ -124,7 +134,9 @@ def test_on_site_scores_entered_in_the_form_are_stored(scored: dict[str, Any]) -
     before = _run_ids()
     thread, box = _run_in_thread(
         lambda: acceptance(
-            AcceptanceInput(as_of=AS_OF, onsite_cells=[cell], wait_for_signoff=False)
+            AcceptanceInput(
+                campaign="xucheng-2017", as_of=AS_OF, onsite_cells=[cell], wait_for_signoff=False
+            )
         )
     )
     run_id = _wait_paused(before)
@@ -137,17 +149,17 @@ def test_on_site_scores_entered_in_the_form_are_stored(scored: dict[str, Any]) -
     resume_flow_run(run_id, run_input=values)
     thread.join(120)
     assert "error" not in box, box.get("error")
-    assert box["result"]["onsite"] == {"assessed": 1, "passed": 1, "reassessed": 0}
+    assert box["result"].onsite == {"assessed": 1, "passed": 1, "reassessed": 0}
     hospital = next(d for d in _domains(scored["url"]) if d.key == "hospital")
     assert (hospital.assessed, hospital.passed) == (1, 1)
 
 
 def _domains(url: str) -> list[Any]:
-    from pingan.services import award as awarding
+    from pingan.services import acceptance
 
     engine = make_engine(url)
     handle = open_campaign(engine, "xucheng-2017")
-    res = awarding.results(engine, handle, AS_OF)
+    res = acceptance.results(engine, handle, AS_OF)
     engine.dispose()
     return res.domains
 
@@ -173,7 +185,7 @@ def test_the_on_site_form_bounds_each_criterion_by_its_points(scored: dict[str, 
 
 
 def test_flow_run_is_visible_with_its_result_artifacts(scored: dict[str, Any]) -> None:
-    acceptance(AcceptanceInput(as_of=AS_OF, wait_for_signoff=False))
+    acceptance(AcceptanceInput(campaign="xucheng-2017", as_of=AS_OF, wait_for_signoff=False))
     with get_client(sync_client=True) as client:
         keys = {a.key for a in client.read_artifacts() if a.key}
         run = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]

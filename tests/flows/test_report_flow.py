@@ -55,8 +55,8 @@ def test_report_flow_writes_the_files_and_publishes_the_summary(
 ) -> None:
     _load(pingan_env, seed_config, tmp_path)
     out = tmp_path / "reports"
-    result = report(ReportInput(as_of=date(2017, 5, 22), out_dir=str(out)))
-    assert Path(str(result["html"])) == out / "report-20170522.html"
+    result = report(ReportInput(campaign="xucheng-2017", as_of=date(2017, 5, 22), out_dir=str(out)))
+    assert Path(result.html) == out / "report-20170522.html"
     assert (out / "report-20170522.html").is_file() and (out / "report-20170522.xlsx").is_file()
     summary = str(_latest_artifact("xucheng-2017-report"))
     assert "徐城街道平安细胞创建工作进展报告" in summary and "report-20170522.xlsx" in summary
@@ -68,11 +68,16 @@ def test_report_flow_sends_the_weeks_bulletin_once(
     pingan_env: str, seed_config: Path, tmp_path: Path
 ) -> None:
     _load(pingan_env, seed_config, tmp_path)
-    first = report(ReportInput(as_of=date(2017, 5, 22), out_dir=str(tmp_path / "a")))
-    again = report(ReportInput(as_of=date(2017, 5, 24), out_dir=str(tmp_path / "b")))
+    first = report(
+        ReportInput(campaign="xucheng-2017", as_of=date(2017, 5, 22), out_dir=str(tmp_path / "a"))
+    )
+    again = report(
+        ReportInput(campaign="xucheng-2017", as_of=date(2017, 5, 24), out_dir=str(tmp_path / "b"))
+    )
     # Four lead units and the coordinator, once in ISO week 2017-W21.
-    assert first["bulletin"] == {"week": "2017-W21", "recipients": 5, "planned": 5}
-    assert again["bulletin"] == {"week": "2017-W21", "recipients": 5, "planned": 0}
+    assert first.bulletin is not None and again.bulletin is not None
+    assert first.bulletin.model_dump() == {"week": "2017-W21", "recipients": 5, "planned": 5}
+    assert again.bulletin.model_dump() == {"week": "2017-W21", "recipients": 5, "planned": 0}
     assert _bulletins(pingan_env) == 5
 
 
@@ -80,5 +85,9 @@ def test_report_flow_without_bulletin_plans_no_message(
     pingan_env: str, seed_config: Path, tmp_path: Path
 ) -> None:
     _load(pingan_env, seed_config, tmp_path)
-    result = report(ReportInput(as_of=date(2017, 5, 22), out_dir=str(tmp_path), bulletin=False))
-    assert result["bulletin"] is None and _bulletins(pingan_env) == 0
+    result = report(
+        ReportInput(
+            campaign="xucheng-2017", as_of=date(2017, 5, 22), out_dir=str(tmp_path), bulletin=False
+        )
+    )
+    assert result.bulletin is None and _bulletins(pingan_env) == 0

@@ -18,11 +18,11 @@ from prefect.client.orchestration import get_client
 from sqlalchemy import MetaData, select
 
 from flows.tick import TickInput, tick
+from pingan import root
 from pingan.adapters.db.session import make_engine
 from pingan.core.campaign import load_campaign
 from pingan.services.load import load
 from pingan.services.synth import write_roster
-from pingan.settings import get_settings
 
 GOOD_KEY = "SEKRIT-WECOM-KEY-7f3a9c"
 BAD_KEY = "SEKRIT-WECOM-KEY-bad-0d1e"
@@ -120,17 +120,19 @@ def test_robot_secrets_appear_only_on_the_wire(
     monkeypatch.setenv("PINGAN_SECRET_DING_STREET", f"{DING_TOKEN}|{DING_SECRET}")
     monkeypatch.setenv("PINGAN_WECOM_BASE_URL", robots)
     monkeypatch.setenv("PINGAN_DINGTALK_BASE_URL", robots)
-    get_settings.cache_clear()
+    root.reset()
     engine = make_engine(pingan_env)
     load(engine, seed_config, roster)
     engine.dispose()
 
     caplog.set_level(logging.DEBUG)
     # 05-22: the villages' local plans are overdue, so they get escalations on every robot.
-    result = tick(TickInput(as_of=date(2017, 5, 22), respect_quiet_hours=False))
+    result = tick(
+        TickInput(campaign="xucheng-2017", as_of=date(2017, 5, 22), respect_quiet_hours=False)
+    )
 
-    delivery = result["delivery"]
-    assert isinstance(delivery, dict) and delivery["sent"] > 0 and delivery["dead"] > 0
+    delivery = result.delivery
+    assert delivery is not None and delivery.sent > 0 and delivery.dead > 0
     assert {GOOD_KEY, BAD_KEY, DING_TOKEN} <= set(RobotSink.seen)  # the secrets were used
     everywhere = "\n".join(
         [

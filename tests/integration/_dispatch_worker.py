@@ -20,6 +20,7 @@ import httpx
 from pingan.adapters.channels.base import DeliveryError, Message, Receipt, Target
 from pingan.adapters.db.session import make_engine
 from pingan.adapters.outbox import dispatch, outbox_counts
+from pingan.core.delivery import DispatchPolicy
 from pingan.services.tick import open_campaign
 
 
@@ -95,14 +96,16 @@ def main(argv: list[str] | None = None) -> int:
                 handle.campaign,
                 handle.campaign_id,
                 channels,
-                owner=f"worker-{os.getpid()}",
-                batch=args.batch,
-                lease_s=args.lease,
-                base_backoff_s=args.backoff,
-                max_attempts=args.max_attempts,
-                rate_per_minute={},
-                # Covers a killed predecessor's leases and every short back-off.
-                wait_up_to_s=args.lease + 1,
+                DispatchPolicy(
+                    owner=f"worker-{os.getpid()}",
+                    batch=args.batch,
+                    lease_s=args.lease,
+                    base_backoff_s=args.backoff,
+                    max_attempts=args.max_attempts,
+                    rate_per_minute={},
+                    # Covers a killed predecessor's leases and every short back-off.
+                    wait_up_to_s=args.lease + 1,
+                ),
             )
             counts = outbox_counts(engine, handle.campaign_id)
             if counts["queued"] + counts["leased"] + counts["failed"] == 0:

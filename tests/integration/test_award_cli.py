@@ -24,11 +24,11 @@ def run(*args: str) -> object:
 
 @pytest.fixture
 def scored(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    from pingan.settings import get_settings
+    from pingan import root
 
     monkeypatch.setenv("PINGAN_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("PINGAN_AWARD_SECRET", "cli-test-key")
-    get_settings.cache_clear()
+    root.reset()
     engine = make_engine(db_url)
     loaded = load_seed(engine, tmp_path, cells=40)
     by = cells_by_domain(engine, loaded.handle)

@@ -7,13 +7,19 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
+from pingan import root
 from pingan.adapters.db.assessments import AwardRow
 from pingan.adapters.db.audit import AuditEventRow
+from pingan.adapters.db.messages import RenderedMessage, render_notifications
 from pingan.adapters.db.notifications import NotificationRow
+from pingan.core.acceptance import SignOff, SignOffRequest
 from pingan.core.problems import InputError
+from pingan.root import Settings
+from pingan.services import acceptance
 from pingan.services import award as awarding
-from pingan.settings import Settings
+from pingan.services.documents import write_documents
 from tests.awarding_helpers import cells_by_domain, score_cells
 from tests.factories import Loaded, load_seed
 
@@ -24,27 +30,42 @@ AS_OF = date(2017, 11, 19)
 def seeded(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Loaded:
     monkeypatch.setenv("PINGAN_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("PINGAN_AWARD_SECRET", "test-award-key")
-    from pingan.settings import get_settings
+    from pingan import root
 
-    get_settings.cache_clear()
+    root.reset()
     return load_seed(engine, tmp_path, cells=40)
 
 
-def _approve(loaded: Loaded, **kw: object) -> awarding.SignOff:
+def _approve(loaded: Loaded, **kw: object) -> SignOff:
     args: dict[str, object] = {
         "approver": "王主任",
         "approved": True,
         "comment": "同意",
         "exclusions": {},
-        "actor": "test",
-        "source": "test",
     }
     args.update(kw)
-    return awarding.sign_off(loaded.engine, loaded.handle, **args)  # type: ignore[arg-type]
+    request = SignOffRequest(**args)  # type: ignore[arg-type]
+    return acceptance.sign_off(loaded.engine, loaded.handle, request, actor="test", source="test")
 
 
 def _grant(loaded: Loaded) -> awarding.AwardRun:
-    return awarding.grant(loaded.engine, loaded.handle, as_of=AS_OF, actor="test")
+    key = root.container().award_key()
+    return awarding.grant(loaded.engine, loaded.handle, key=key, as_of=AS_OF, actor="test")
+
+
+def _cell_notices(loaded: Loaded) -> list[RenderedMessage]:
+    """The awarded cells' notices as their first delivery renders them (a lead unit's list
+    is rendered when planned)."""
+    with Session(loaded.engine) as session:
+        ids = session.scalars(
+            select(NotificationRow.id).where(
+                NotificationRow.kind == "award", NotificationRow.subject.is_(None)
+            )
+        ).all()
+        campaign = loaded.handle.campaign
+        return render_notifications(
+            session, campaign, loaded.cid, ids, AS_OF, portal=root.settings()
+        )
 
 
 def _count(engine: Engine, stmt: object) -> int:
@@ -59,7 +80,7 @@ def test_results_count_passed_failed_and_vetoed_per_domain(seeded: Loaded) -> No
         seeded.handle,
         {campus[0]: "pass", campus[1]: "fail", campus[2]: "veto"},
     )
-    res = awarding.results(seeded.engine, seeded.handle, AS_OF)
+    res = acceptance.results(seeded.engine, seeded.handle, AS_OF)
     d = next(d for d in res.domains if d.key == "campus")
     assert (d.assessed, d.passed, d.failed, d.vetoed) == (3, 1, 2, 1)
     reasons = {f.code: f.reasons for f in res.failed}
@@ -179,7 +200,8 @@ def test_awarded_cells_and_their_lead_unit_are_notified_once(seeded: Loaded) -> 
     with seeded.engine.connect() as conn:
         rows = conn.execute(q).all()
     assert len(rows) == 3
-    assert sum("命名通报" in r.subject for r in rows) == 1
+    assert [r.level for r in rows if r.subject and "命名通报" in r.subject] == [1]
+    assert sorted("命名通知" in m.subject for m in _cell_notices(seeded)) == [True, True]
     _grant(seeded)
     assert _count(seeded.engine, select(func.count()).select_from(q.subquery())) == 3
 
@@ -236,9 +258,9 @@ def test_a_genuine_certificate_verifies_and_a_forged_one_does_not(seeded: Loaded
 
 
 def test_without_a_configured_secret_a_key_file_is_created_once(tmp_path: Path) -> None:
-    s = Settings(home=tmp_path)
-    first = awarding.award_key(s)
-    assert awarding.award_key(s) == first and len(first) == 64
+    c = root.build(Settings(home=tmp_path))
+    first = c.award_key()
+    assert c.award_key() == first and len(first) == 64
     assert (tmp_path / "award.key").stat().st_mode & 0o077 == 0
 
 
@@ -251,7 +273,7 @@ def test_documents_hold_one_certificate_per_award_and_the_public_list(
     score_cells(seeded.engine, seeded.handle, {campus[0]: "pass", campus[1]: "pass"})
     _approve(seeded)
     run = _grant(seeded)
-    docs = awarding.write_documents(
+    docs = write_documents(
         seeded.engine, seeded.handle, award_ids=run.new_award_ids, out_dir=tmp_path / "out"
     )
     assert docs.certificates == 2
@@ -270,11 +292,11 @@ def test_revocation_moves_the_certificate_aside_and_lists_the_reason(
     _approve(seeded)
     run = _grant(seeded)
     out = tmp_path / "out"
-    awarding.write_documents(seeded.engine, seeded.handle, award_ids=run.new_award_ids, out_dir=out)
+    write_documents(seeded.engine, seeded.handle, award_ids=run.new_award_ids, out_dir=out)
     awarding.revoke(
         seeded.engine, seeded.handle, target=campus[0], reason="发生重大事故", actor="t"
     )
-    docs = awarding.write_documents(seeded.engine, seeded.handle, award_ids=[], out_dir=out)
+    docs = write_documents(seeded.engine, seeded.handle, award_ids=[], out_dir=out)
     assert len(list((docs.certificates_dir / "campus").glob("*.pdf"))) == 1
     assert len(list((docs.certificates_dir / "revoked").glob("*.pdf"))) == 1
     text = "".join(p.extract_text() for p in PdfReader(docs.public_list_pdf).pages)
@@ -284,20 +306,18 @@ def test_revocation_moves_the_certificate_aside_and_lists_the_reason(
 def test_award_notice_carries_the_cells_portal_link_when_configured(
     seeded: Loaded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pingan.settings import get_settings
+    from pingan import root
 
     monkeypatch.setenv("PINGAN_PORTAL_BASE_URL", "https://pa.example.cn")
     monkeypatch.setenv("PINGAN_PORTAL_SECRET", "s" * 40)
-    get_settings.cache_clear()
+    root.reset()
     campus = cells_by_domain(seeded.engine, seeded.handle)["campus"]
     score_cells(seeded.engine, seeded.handle, {campus[0]: "pass"})
     _approve(seeded)
     _grant(seeded)
-    with seeded.engine.connect() as conn:
-        body = conn.execute(
-            select(NotificationRow.body).where(NotificationRow.dedupe_key.like("award:%"))
-        ).scalar_one()
-    get_settings.cache_clear()
+    [notice] = _cell_notices(seeded)
+    root.reset()
+    body = notice.body
     assert "https://pa.example.cn/u/" in body
 
 
@@ -307,7 +327,7 @@ def test_certificate_generation_reports_progress_to_the_end(seeded: Loaded, tmp_
     _approve(seeded)
     run = _grant(seeded)
     calls: list[tuple[int, int]] = []
-    awarding.write_documents(
+    write_documents(
         seeded.engine,
         seeded.handle,
         award_ids=run.new_award_ids,

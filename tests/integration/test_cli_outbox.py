@@ -10,9 +10,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from pingan import root
 from pingan.core.campaign import load_campaign
 from pingan.services.synth import write_roster
-from pingan.settings import get_settings
 
 CODE = "xucheng-2017"
 runner = CliRunner()
@@ -31,7 +31,7 @@ def planned(db_url: str, seed_config: Path, tmp_path: Path, monkeypatch: pytest.
     write_roster(load_campaign(seed_config), 20, 2, roster)
     monkeypatch.setenv("PINGAN_CHANNEL_OVERRIDE", "file")
     monkeypatch.setenv("PINGAN_OUTBOX_FILE", str(tmp_path / "messages.jsonl"))
-    get_settings.cache_clear()
+    root.reset()
     for args in (
         ("load", str(seed_config), "--roster", str(roster), "--db", db_url),
         ("tick", CODE, "--as-of", "2017-05-22", "--db", db_url),
@@ -39,7 +39,7 @@ def planned(db_url: str, seed_config: Path, tmp_path: Path, monkeypatch: pytest.
         result = run(*args)
         assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     yield db_url
-    get_settings.cache_clear()
+    root.reset()
 
 
 def test_dispatch_sends_every_queued_message_to_the_configured_channel(
@@ -76,7 +76,9 @@ def test_quiet_hours_and_non_working_days_hold_messages_back(
     )
     naive_utc = moment.astimezone(UTC).replace(tzinfo=None)
     engine = make_engine(planned)
-    report = run_dispatch(open_campaign(engine, CODE), engine=engine, now_fn=lambda: naive_utc)
+    c = root.container()
+    handle = open_campaign(engine, CODE)
+    report = run_dispatch(engine, handle, c.delivery(), c.settings, now_fn=lambda: naive_utc)
     engine.dispose()
     assert (report.sent > 0) is sends
     if not sends:

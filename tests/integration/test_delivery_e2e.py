@@ -21,12 +21,12 @@ from aiosmtpd.controller import Controller
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
+from pingan import root
 from pingan.core.campaign import load_campaign
 from pingan.services.dispatch import run_dispatch
 from pingan.services.load import load
 from pingan.services.synth import HEADER, write_roster
 from pingan.services.tick import evaluate_and_plan, open_campaign
-from pingan.settings import get_settings
 
 LEAD_MAIL = "jiaoban@example.org"
 LEAD_MOBILE = "13800138000"
@@ -110,14 +110,15 @@ def delivered(
     monkeypatch.setenv("PINGAN_SMTP_REF", "secret:smtp")
     monkeypatch.setenv("PINGAN_WECOM_BASE_URL", robot)
     monkeypatch.setenv("PINGAN_DATABASE_URL", db_url)
-    get_settings.cache_clear()
+    root.reset()
     load(engine, seed_config, roster)
     handle = open_campaign(engine, "xucheng-2017")
     # 05-18: three working days late — the lead rung: each lead unit gets its digest.
     for day in (date(2017, 5, 16), date(2017, 5, 18)):
         evaluate_and_plan(engine, handle, day)
-    report = run_dispatch(handle, engine=engine, respect_quiet_hours=False)
-    get_settings.cache_clear()
+    c = root.container()
+    report = run_dispatch(engine, handle, c.delivery(), c.settings, respect_quiet_hours=False)
+    root.reset()
     assert report.sent > 0
     return box, Robot.posts
 

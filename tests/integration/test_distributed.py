@@ -59,7 +59,7 @@ POOL = "pingan-test"
 TICK = f"pingan-tick/{SEED_CODE}"
 HEARTBEAT_S = 30  # Prefect's minimum
 CRASH_AFTER_S = 40  # > HEARTBEAT_S, so a healthy run is never marked crashed
-LEASE_S = 300  # pingan.adapters.outbox.dispatch's default delivery lease
+LEASE_S = 300  # pingan.core.delivery.DispatchPolicy.lease_s, the default delivery lease
 SINK_SECRET = "secret:sink"
 QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 # Lead units and the coordinator also get their messages at the sink.
@@ -496,20 +496,23 @@ def test_a_worker_killed_mid_tick_leaves_a_crashed_run_and_the_next_run_recovers
     assert snapshot(cluster.engine) == uninterrupted(cluster)
 
     # The dead worker's deliveries come back when its lease runs out, exactly once each.
+    from pingan import root
     from pingan.services.dispatch import run_dispatch
-    from pingan.settings import get_settings
 
     monkeypatch.setenv("PINGAN_SECRET_SINK", cluster.sink.url)
     monkeypatch.setenv("PINGAN_HOME", str(cluster.procs.directory / "home-test"))
-    get_settings.cache_clear()
+    root.reset()
     later = utcnow() + timedelta(seconds=LEASE_S + 1)
+    c = root.container()
     run_dispatch(
+        cluster.engine,
         open_campaign(cluster.engine, SEED_CODE),
-        engine=cluster.engine,
+        c.delivery(),
+        c.settings,
         now_fn=lambda: later,
         respect_quiet_hours=False,
     )
-    get_settings.cache_clear()
+    root.reset()
     planned = cluster.rows("SELECT count(*) FROM notification")[0][0]
     assert dict(cluster.rows("SELECT state, count(*) FROM delivery GROUP BY state")) == {
         "sent": planned

@@ -14,8 +14,15 @@ import fsspec
 import pytest
 from sqlalchemy import Engine, text
 
-from pingan.adapters.intake import collect as collect_module
-from pingan.adapters.intake.collect import PROCESSED_DIR, IntakeReport, collect, collect_manifest
+from pingan.adapters.intake.collect import (
+    PROCESSED_DIR,
+    IntakeReport,
+    IntakeRun,
+    batch,
+    collect,
+    collect_manifest,
+    writing,
+)
 from pingan.adapters.intake.store import EvidenceStore, Quarantine
 from pingan.core.campaign import load_campaign
 from pingan.services.load import load
@@ -61,15 +68,18 @@ class Setup:
         return path
 
     def collect(self, *, at: datetime = IN_SELF_CHECK, **kwargs: Any) -> IntakeReport:
+        inbox = str(kwargs.pop("inbox", self.inbox))
+        return collect(self.run(at=at, **kwargs), inbox)
+
+    def run(self, *, at: datetime = IN_SELF_CHECK, **kwargs: Any) -> IntakeRun:
         options: dict[str, Any] = {"max_bytes": MAX_BYTES, **kwargs}
-        return collect(
-            self.engine,
-            self.campaign_id,
-            str(options.pop("inbox", self.inbox)),
+        return IntakeRun(
+            engine=self.engine,
+            campaign_id=self.campaign_id,
+            tz=TZ,
+            received_at=at,
             evidence=self.evidence,
             quarantine=self.quarantine,
-            received_at=at,
-            tz=TZ,
             **options,
         )
 
@@ -322,7 +332,7 @@ def test_crash_after_copy_before_commit_loses_and_duplicates_nothing(
         raise RuntimeError("killed before commit")
 
     with monkeypatch.context() as m:
-        m.setattr(collect_module, "_write_batch", crash)
+        m.setattr(writing, "_write_batch", crash)
         with pytest.raises(RuntimeError):
             env.collect()
     assert env.evidence.has(hashlib.sha256(data).hexdigest())
@@ -345,7 +355,7 @@ def test_crash_after_commit_before_removal_loses_and_duplicates_nothing(
         raise RuntimeError("killed before removal")
 
     with monkeypatch.context() as m:
-        m.setattr(collect_module, "_remove_delivered", crash)
+        m.setattr(batch, "_remove_delivered", crash)
         with pytest.raises(RuntimeError):
             env.collect()
     assert (file_rows(env), submission_rows(env)) == (1, 1)
@@ -365,7 +375,7 @@ def test_copies_of_a_file_that_could_not_be_stored_stay_in_the_inbox(
     env.drop(f"self_check/{cell}/报告.pdf", pdf("仍在写入"))
     env.drop(f"self_check/{cell}/报告-副本.pdf", pdf("仍在写入"))
     # As when the sender is still writing: the digest no longer matches at copy time.
-    monkeypatch.setattr(collect_module, "_store", lambda run, accepted: False)
+    monkeypatch.setattr(batch, "_store", lambda run, accepted: False)
 
     report = env.collect()
 
@@ -410,15 +420,7 @@ def test_manifest_records_good_rows_rejects_bad_ones_and_keeps_the_files(env: Se
         f"批量/b.pdf,self_check,{other},,\n",  # row 6
         encoding="utf-8-sig",
     )
-    kwargs: dict[str, Any] = {
-        "evidence": env.evidence,
-        "quarantine": env.quarantine,
-        "received_at": IN_SELF_CHECK,
-        "tz": TZ,
-        "max_bytes": MAX_BYTES,
-    }
-
-    report = collect_manifest(env.engine, env.campaign_id, manifest, **kwargs)
+    report = collect_manifest(env.run(), manifest)
 
     assert (report.accepted, report.rejected, report.by_reason) == (2, 3, {"manifest_row": 3})
     assert [r[2].split(":")[0] for r in report.rejections] == [
@@ -433,7 +435,7 @@ def test_manifest_records_good_rows_rejects_bad_ones_and_keeps_the_files(env: Se
     assert (drop / "批量" / "a.pdf").exists() and (drop / "批量" / "b.pdf").exists()
     assert env.reason_notes() == []
 
-    again = collect_manifest(env.engine, env.campaign_id, manifest, **kwargs)
+    again = collect_manifest(env.run(), manifest)
 
     assert (again.accepted, again.duplicates, again.submissions) == (0, 2, 0)
     assert file_rows(env) == 2

@@ -31,7 +31,6 @@ from pingan.adapters.outbox import (
     LEASE_EXPIRED,
     NO_CONTACT,
     NO_ENABLED,
-    QuietPolicy,
     claim,
     dispatch,
     expand,
@@ -39,6 +38,9 @@ from pingan.adapters.outbox import (
     retry,
 )
 from pingan.core.calendar import WorkingCalendar
+from pingan.core.delivery import DispatchPolicy
+from pingan.core.quiet import QuietPolicy
+from pingan.core.timeofday import QuietHours
 from tests.factories import Loaded, load_seed
 
 # 10:00 in Shanghai on Monday 2017-05-22, a working day.
@@ -140,9 +142,9 @@ def run(
         db.handle.campaign,
         db.cid,
         channels,
+        DispatchPolicy(**kw),
         now_fn=clock,
         sleep_fn=clock.sleep,
-        **kw,
     )
 
 
@@ -551,7 +553,7 @@ def test_rate_limited_delivery_waits_in_queue_until_its_window_reopens(db: Loade
 def test_quiet_hours_defer_everything_until_the_next_morning(db: Loaded) -> None:
     clock = Clock(datetime(2017, 5, 22, 13, 0))  # 21:00 in Shanghai
     email = FakeChannel("email")
-    quiet = QuietPolicy("20:00", "08:00", working_days_only=True, tz="Asia/Shanghai")
+    quiet = QuietPolicy(QuietHours.parse("20:00-08:00"), working_days_only=True, tz="Asia/Shanghai")
     report = run(db, {"email": email}, clock, quiet=quiet)
     assert email.sent == []
     assert report.quiet_until == datetime(2017, 5, 23, 0, 0)  # Tue 08:00 in Shanghai
@@ -572,13 +574,13 @@ def test_quiet_policy_skips_non_working_days_of_the_campaign_calendar() -> None:
 
 
 def test_quiet_policy_parses_the_campaign_setting_and_rejects_nonsense() -> None:
-    quiet = QuietPolicy.parse("12:00-14:00", working_days_only=False)
+    quiet = QuietPolicy.of("12:00-14:00", working_days_only=False)
     assert quiet.next_allowed(datetime(2017, 5, 28, 4, 30)) == datetime(2017, 5, 28, 6, 0)
     assert quiet.next_allowed(datetime(2017, 5, 28, 6, 0)) is None
     with pytest.raises(ValueError, match="HH:MM"):
-        QuietPolicy.parse("晚上八点")
+        QuietPolicy.of("晚上八点")
     with pytest.raises(ValueError, match="25:00"):
-        QuietPolicy("25:00", "08:00")
+        QuietPolicy.of("25:00-08:00")
 
 
 # --- cancellation, roll-up, retry, frozen texts ---------------------------------------------

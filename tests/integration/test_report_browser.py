@@ -21,8 +21,8 @@ from sqlalchemy import text
 
 from pingan.adapters.db.assessing import active_cells, store_scores
 from pingan.adapters.db.session import make_engine, session_scope
-from pingan.adapters.intake.scores import ScoreRow
 from pingan.adapters.outbox import expand
+from pingan.core.scores import ScoreRow
 from pingan.core.scoring import ScoreSheet
 from pingan.services.report import build_report
 from tests.factories import SEED_CODE, Loaded, load_seed

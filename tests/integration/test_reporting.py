@@ -27,17 +27,17 @@ from typer.testing import CliRunner
 
 from pingan.adapters.channels.fake import RecordingChannel
 from pingan.adapters.db.assessing import store_scores
-from pingan.adapters.db.bulletin import iso_week
 from pingan.adapters.db.notifications import NotificationRow
-from pingan.adapters.db.reporting import NO_CHANNEL, ChannelCount, gather
+from pingan.adapters.db.planner import iso_week
+from pingan.adapters.db.reporting import gather
 from pingan.adapters.db.session import session_scope
 from pingan.adapters.db.status import status_counts
-from pingan.adapters.intake.scores import ScoreRow
 from pingan.adapters.outbox import dispatch, expand
 from pingan.adapters.render.report import ReportPaths
-from pingan.adapters.render.report.data import ReportData
+from pingan.adapters.render.report.data import NO_CHANNEL, ChannelCount, ReportData
 from pingan.core.gates import STATUSES
 from pingan.core.problems import InputError
+from pingan.core.scores import ScoreRow
 from pingan.core.scoring import ScoreSheet
 from pingan.services.load import load
 from pingan.services.report import build_report, plan_weekly_bulletin, run_report

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from pingan.core.links import LinkClaims, sign
 from pingan.portal.app import create_app
+from pingan.portal.config import PortalConfig
 from pingan.portal.ratelimit import Rate
 from tests.factories import SEED_CODE, Loaded, load_seed
 
@@ -133,8 +134,7 @@ class Portal:
 def make_portal(
     seed: Loaded, root: Path, clock: Clock, *, max_bytes: int = MAX_BYTES, **limits: Rate
 ) -> Portal:
-    app = create_app(
-        seed.engine,
+    config = PortalConfig(
         secret=SECRET,
         evidence_dir=root / "evidence",
         quarantine_dir=root / "quarantine",
@@ -144,6 +144,7 @@ def make_portal(
         monotonic=clock.monotonic,
         **limits,
     )
+    app = create_app(seed.engine, config)
     return Portal(seed, root, clock, app, TestClient(app), dict(limits))
 
 

@@ -17,7 +17,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from pingan.settings import get_settings
+from pingan import root
 from tests.factories import load_seed
 from tests.portal._server import serving
 from tests.portal.conftest import SECRET, SHANGHAI, Clock, make_portal, pdf
@@ -74,12 +74,12 @@ def test_a_cell_opens_its_reminder_link_uploads_a_pdf_and_gets_a_receipt(
     with serving(portal.app) as base_url:
         monkeypatch.setenv("PINGAN_PORTAL_BASE_URL", base_url)
         monkeypatch.setenv("PINGAN_PORTAL_SECRET", SECRET)
-        get_settings.cache_clear()
+        root.reset()
         try:
             # The tick's preview renders each message exactly as delivery will.
             reminders = seed.tick(date(2017, 10, 26), dry_run=True).previews
         finally:
-            get_settings.cache_clear()
+            root.reset()
         reminder = next(
             m for m in reminders if m.kind == "reminder" and m.recipient_code.startswith("SYN-C")
         )

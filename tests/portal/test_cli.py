@@ -13,9 +13,9 @@ import typer
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
+from pingan import root
 from pingan.cli.portal import register
 from pingan.core.links import verify
-from pingan.settings import get_settings
 from tests.factories import SEED_CODE, Loaded, load_seed
 from tests.portal.conftest import SECRET
 
@@ -32,9 +32,9 @@ def cli(*args: str) -> Result:
 def portal_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("PINGAN_PORTAL_BASE_URL", BASE)
     monkeypatch.setenv("PINGAN_PORTAL_SECRET", SECRET)
-    get_settings.cache_clear()
+    root.reset()
     yield
-    get_settings.cache_clear()
+    root.reset()
 
 
 @pytest.fixture
@@ -60,12 +60,12 @@ def test_portal_refuses_to_start_without_a_usable_secret(
         monkeypatch.delenv("PINGAN_PORTAL_SECRET", raising=False)
     else:
         monkeypatch.setenv("PINGAN_PORTAL_SECRET", secret)
-    get_settings.cache_clear()
+    root.reset()
     db = tmp_path / "never.db"
 
     result = cli("portal", "--db", f"sqlite:///{db}")
 
-    get_settings.cache_clear()
+    root.reset()
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert message in result.stderr
@@ -128,12 +128,12 @@ def test_links_without_portal_settings_show_no_link(
     monkeypatch: pytest.MonkeyPatch, seeded: Loaded, db_url: str
 ) -> None:
     monkeypatch.delenv("PINGAN_PORTAL_BASE_URL", raising=False)
-    get_settings.cache_clear()
+    root.reset()
 
     table = cli("links", SEED_CODE, "--db", db_url)
     rows = listing(db_url)
 
-    get_settings.cache_clear()
+    root.reset()
     assert table.exit_code == 0
     assert "无法生成链接" in table.stderr
     assert all(r["link"] is None for r in rows)

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
+from pingan import root
 from pingan.adapters.db.messages import RenderedMessage
 from pingan.core.links import verify
 from pingan.services.links import revoke_links
-from pingan.settings import get_settings
 from tests.factories import Loaded, load_seed
 from tests.portal.conftest import SECRET
 
@@ -26,18 +26,18 @@ LINK = re.compile(re.escape(BASE) + r"/u/([A-Za-z0-9_.-]+)")
 def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("PINGAN_PORTAL_BASE_URL", BASE)
     monkeypatch.setenv("PINGAN_PORTAL_SECRET", SECRET)
-    get_settings.cache_clear()
+    root.reset()
     yield
-    get_settings.cache_clear()
+    root.reset()
 
 
 @pytest.fixture
 def unconfigured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("PINGAN_PORTAL_BASE_URL", raising=False)
     monkeypatch.delenv("PINGAN_PORTAL_SECRET", raising=False)
-    get_settings.cache_clear()
+    root.reset()
     yield
-    get_settings.cache_clear()
+    root.reset()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from pingan.core.links import (
 )
 from pingan.portal.ratelimit import Rate, RateLimiter
 from pingan.portal.receipts import receipt_number
-from pingan.settings import Settings
+from pingan.root import Settings
 
 SECRET = "unit-test-secret-0123456789abcdef-0123"
 NOW = datetime(2017, 10, 27, 2, 0, tzinfo=UTC)

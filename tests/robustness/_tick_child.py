@@ -31,6 +31,7 @@ minutes for it). Exit code 0 when every step ran.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import importlib
 import json
@@ -49,7 +50,8 @@ INTAKE_BATCH = 4
 DISPATCH_BATCH = 5
 CAMPAIGN = "xucheng-2017"
 
-# name: (phase, "module:attribute" or "module:Class.attribute", when)
+# name: (phase, "module:attribute" or "module:Class.attribute", when); a function is hooked
+#   in the module that calls it, where the call looks its name up.
 #   before / after: die just before the call, or just after it returns;
 #   during: die while copying a file (the store's temp file half written).
 HOOKS: dict[str, tuple[str, str, str]] = {
@@ -58,20 +60,20 @@ HOOKS: dict[str, tuple[str, str, str]] = {
     "quarantine-copy": ("intake", "pingan.adapters.intake.store:Quarantine.put", "during"),
     "quarantine-note": ("intake", "pingan.adapters.intake.store:_write_text_durably", "before"),
     "quarantined": ("intake", "pingan.adapters.intake.store:Quarantine.put", "after"),
-    "intake-commit": ("intake", "pingan.adapters.intake.collect:_write_batch", "before"),
-    "intake-committed": ("intake", "pingan.adapters.intake.collect:_write_batch", "after"),
-    "inbox-cleared": ("intake", "pingan.adapters.intake.collect:_remove_delivered", "after"),
+    "intake-commit": ("intake", "pingan.adapters.intake.collect.writing:_write_batch", "before"),
+    "intake-committed": ("intake", "pingan.adapters.intake.collect.writing:_write_batch", "after"),
+    "inbox-cleared": ("intake", "pingan.adapters.intake.collect.batch:_remove_delivered", "after"),
     "evaluate-start": ("evaluation", "pingan.services.tick:evaluate", "before"),
     "evaluated": ("evaluation", "pingan.services.tick:evaluate", "after"),
     "planned": ("planning", "pingan.services.tick:plan_notifications", "after"),
     "status-counted": ("planning", "pingan.services.tick:status_report", "after"),
     "tick-committed": ("planning", "pingan.adapters.db.locks:release", "before"),
-    "expanded": ("dispatch", "pingan.adapters.outbox:expand", "after"),
-    "claimed": ("dispatch", "pingan.adapters.outbox:_claim", "after"),
+    "expanded": ("dispatch", "pingan.adapters.outbox.run:expand", "after"),
+    "claimed": ("dispatch", "pingan.adapters.outbox.run:claim_on", "after"),
     "sending": ("dispatch", "pingan.adapters.channels.webhook:JsonWebhook.send", "before"),
     "sent": ("dispatch", "pingan.adapters.channels.webhook:JsonWebhook.send", "after"),
-    "marked": ("dispatch", "pingan.adapters.outbox:_mark", "after"),
-    "reconciling": ("dispatch", "pingan.adapters.outbox:reconcile", "before"),
+    "marked": ("dispatch", "pingan.adapters.outbox.sending:mark", "after"),
+    "reconciling": ("dispatch", "pingan.adapters.outbox.run:reconcile", "before"),
     "table-artifact": ("artifacts", "tasks.artifacts:create_table_artifact", "before"),
     "summary-artifact": ("artifacts", "tasks.artifacts:create_markdown_artifact", "after"),
 }
@@ -153,20 +155,27 @@ def _tune(lease_s: float) -> None:
     import pingan.services.dispatch
     import pingan.services.tick
 
-    pingan.services.collect.collect = functools.partial(  # type: ignore[assignment]
-        pingan.services.collect.collect, batch_size=INTAKE_BATCH
-    )
+    collect = pingan.services.collect.collect  # type: ignore[attr-defined]
+
+    def batched(run: Any, inbox: str) -> Any:
+        return collect(dataclasses.replace(run, batch_size=INTAKE_BATCH), inbox)
+
+    pingan.services.collect.collect = batched  # type: ignore[attr-defined]
     pingan.services.tick.campaign_lock = functools.partial(  # type: ignore[assignment]
         pingan.services.tick.campaign_lock, ttl_s=LOCK_TTL_S
     )
-    pingan.services.dispatch.dispatch = functools.partial(  # type: ignore[assignment]
-        pingan.services.dispatch.dispatch, lease_s=lease_s, batch=DISPATCH_BATCH
-    )
+    compose = pingan.services.dispatch.dispatch_policy
+
+    def tuned(*args: Any, **kwargs: Any) -> Any:
+        return dataclasses.replace(compose(*args, **kwargs), lease_s=lease_s, batch=DISPATCH_BATCH)
+
+    pingan.services.dispatch.dispatch_policy = tuned
 
 
 def _composition(
     db: str, as_of: date, inbox: str | None, step: str, wait_s: float, until_done: bool
 ) -> dict[str, Any]:
+    from pingan import root
     from pingan.adapters.db.session import make_engine
     from pingan.adapters.outbox import outbox_counts
     from pingan.adapters.render.tick_summary import colour_table, summary_markdown
@@ -180,7 +189,8 @@ def _composition(
     if step in ("all", "tick"):
         intake = None
         if inbox:
-            report = collect_inbox(engine, CAMPAIGN, inbox, as_of=as_of)
+            stores = root.container().intake_stores()
+            report = collect_inbox(engine, handle, inbox, stores, as_of=as_of)
             intake = {
                 "accepted": report.accepted,
                 "duplicates": report.duplicates,
@@ -195,8 +205,14 @@ def _composition(
     if step in ("all", "dispatch"):
         deadline = time.monotonic() + 90
         while True:
+            c = root.container()
             report = run_dispatch(
-                handle, engine=engine, respect_quiet_hours=False, wait_up_to_s=wait_s
+                engine,
+                handle,
+                c.delivery(),
+                c.settings,
+                respect_quiet_hours=False,
+                wait_up_to_s=wait_s,
             )
             out["delivery"] = report.as_dict()
             print(f"{time.monotonic():.1f} dispatch {out['delivery']}", flush=True)

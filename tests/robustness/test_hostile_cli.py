@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from pingan import root
 from pingan.adapters.db.session import make_engine
 from pingan.cli.app import app
-from pingan.settings import get_settings
 from tests.factories import SEED_CODE, SEED_CONFIG, load_seed
 from tests.robustness._hostile import hostile_settings, nasty_text
 
@@ -90,7 +90,7 @@ def place(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("PINGAN_DATABASE_URL", db_url)
     monkeypatch.setenv("PINGAN_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("PINGAN_CHANNEL_OVERRIDE", raising=False)
-    get_settings.cache_clear()
+    root.reset()
     (tmp_path / "inbox" / "self_check" / "SYN-C0000001").mkdir(parents=True)
     (tmp_path / "inbox" / "self_check" / "SYN-C0000001" / "报告.pdf").write_bytes(b"%PDF-1.4\n")
     shutil.copy(SEED_CONFIG, tmp_path / "campaign.yaml")
@@ -98,7 +98,7 @@ def place(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     (tmp_path / "scores.csv").write_text("单位编码,考核日期\nSYN-C0000001,2017-11-15\n")
     (tmp_path / "junk.xlsx").write_bytes(b"PK\x03\x04junk")
     yield Place(tmp_path, db_url)
-    get_settings.cache_clear()
+    root.reset()
 
 
 def tokens(place: Place) -> st.SearchStrategy[str]:

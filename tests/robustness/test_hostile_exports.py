@@ -16,10 +16,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pingan.adapters.intake.scores import CellRef, write_template
+from pingan.adapters.intake.scores import write_template
 from pingan.adapters.render.late_list import late_list_xlsx
 from pingan.adapters.render.public_list import PublicListEntry, write_public_list_xlsx
 from pingan.core.campaign import Campaign, load_campaign
+from pingan.core.scores import CellRef
 from tests.robustness._hostile import hostile_settings, nasty_text
 
 REPO = Path(__file__).resolve().parents[2]

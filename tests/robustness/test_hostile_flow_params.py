@@ -24,12 +24,12 @@ from sqlalchemy import Engine
 from flows.collect import CollectInput
 from flows.dispatch import DispatchInput
 from flows.tick import TickInput, WaiverInput
+from pingan import root
 from pingan.adapters.render.tick_summary import colour_table, summary_markdown
 from pingan.core.problems import InputError
 from pingan.services.collect import collect_inbox
 from pingan.services.dispatch import run_dispatch
 from pingan.services.tick import evaluate_and_plan, open_campaign, resolve_as_of, waive
-from pingan.settings import get_settings
 from tasks.ticking import as_dict
 from tests.factories import SEED_CODE, load_seed, seed_campaign
 from tests.robustness._hostile import check_problems, hostile_settings, nasty_text, values
@@ -96,9 +96,8 @@ def inbox_choices(root: Path) -> st.SearchStrategy[Any]:
 
 def tick_params(root: Path) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
-        {},
+        {"campaign": mostly(st.just(SEED_CODE), nasty_text)},
         optional={
-            "campaign": mostly(st.just(SEED_CODE), nasty_text),
             "as_of": dates,
             "dry_run": mostly(st.just(False), st.one_of(st.booleans(), values())),
             "inbox": inbox_choices(root),
@@ -117,11 +116,11 @@ def seeded(
     monkeypatch.setenv("PINGAN_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("PINGAN_CHANNEL_OVERRIDE", "file")
     monkeypatch.setenv("PINGAN_OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
-    get_settings.cache_clear()
+    root.reset()
     load_seed(engine, tmp_path, cells=6)
     (tmp_path / "inbox" / "self_check" / "SYN-C0000001").mkdir(parents=True)
     yield engine, tmp_path
-    get_settings.cache_clear()
+    root.reset()
 
 
 def run_like_the_flow(engine: Engine, params: TickInput) -> None:
@@ -130,7 +129,8 @@ def run_like_the_flow(engine: Engine, params: TickInput) -> None:
     as_of = resolve_as_of(handle, params.as_of)
     intake = None
     if params.inbox and not params.dry_run:
-        intake = collect_inbox(engine, params.campaign, params.inbox, as_of=params.as_of)
+        stores = root.container().intake_stores()
+        intake = collect_inbox(engine, handle, params.inbox, stores, as_of=params.as_of)
     for w in params.waivers if not params.dry_run else []:
         waive(
             engine,
@@ -144,7 +144,14 @@ def run_like_the_flow(engine: Engine, params: TickInput) -> None:
     result = evaluate_and_plan(engine, handle, as_of, dry_run=params.dry_run, lock_wait_s=5)
     delivery = None
     if params.dispatch and not params.dry_run:
-        report = run_dispatch(handle, engine=engine, respect_quiet_hours=params.respect_quiet_hours)
+        c = root.container()
+        report = run_dispatch(
+            engine,
+            handle,
+            c.delivery(),
+            c.settings,
+            respect_quiet_hours=params.respect_quiet_hours,
+        )
         delivery = report.as_dict()
     colour_table(result.status)
     summary_markdown(result, as_dict(intake), delivery)
@@ -211,7 +218,7 @@ def test_parameters_that_once_raised_now_end_in_an_input_error(
     seeded: tuple[Engine, Path], raw: dict[str, Any]
 ) -> None:
     engine, _ = seeded
-    params = TickInput.model_validate({"as_of": "2017-05-22", **raw})
+    params = TickInput.model_validate({"campaign": SEED_CODE, "as_of": "2017-05-22", **raw})
     with pytest.raises(InputError) as exc:
         run_like_the_flow(engine, params)
     check_problems(exc.value.problems)
@@ -229,6 +236,8 @@ def test_a_blank_inbox_is_refused_rather_than_collecting_the_working_directory(
     canary.write_bytes(b"%PDF-1.4\n")
     monkeypatch.chdir(workdir)
     with pytest.raises(InputError) as exc:
-        collect_inbox(engine, SEED_CODE, inbox, as_of=date(2017, 6, 1))
+        handle = open_campaign(engine, SEED_CODE)
+        stores = root.container().intake_stores()
+        collect_inbox(engine, handle, inbox, stores, as_of=date(2017, 6, 1))
     check_problems(exc.value.problems)
     assert canary.exists()

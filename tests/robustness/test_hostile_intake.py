@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from pingan.adapters.intake.checks import ALLOWED_TYPES, check_relative_name, inspect_file
-from pingan.adapters.intake.collect import PROCESSED_DIR, collect
+from pingan.adapters.intake.collect import PROCESSED_DIR, IntakeRun, collect
 from pingan.adapters.intake.store import EvidenceStore, Quarantine
 from tests.factories import load_seed
 from tests.robustness._hostile import CJK, hostile_settings, nasty_text
@@ -231,16 +231,16 @@ def test_an_inbox_of_hostile_files_is_collected_without_raising(
     except OSError:
         pass
 
-    report = collect(
-        engine,
-        cid,
-        str(inbox),
+    run = IntakeRun(
+        engine=engine,
+        campaign_id=cid,
+        tz="Asia/Shanghai",
+        received_at=datetime(2017, 6, 1, 10, tzinfo=SHANGHAI),
         evidence=EvidenceStore(root / "evidence"),
         quarantine=Quarantine(root / "quarantine"),
-        received_at=datetime(2017, 6, 1, 10, tzinfo=SHANGHAI),
-        tz="Asia/Shanghai",
         max_bytes=MAX_BYTES,
     )
+    report = collect(run, str(inbox))
 
     handled = report.accepted + report.duplicates + report.rejected + report.skipped
     assert handled >= 1 or made == 0

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pingan.adapters.intake.roster import RosterResult, read_roster
+from pingan.adapters.intake.roster import read_roster
 from pingan.core.campaign import Campaign, load_campaign
+from pingan.core.roster import RosterResult
 from pingan.services.synth import synth_roster
 from tests.robustness._hostile import CJK, check_problems, hostile_settings, nasty_text
 

@@ -19,9 +19,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pingan.adapters.intake.scores import CellRef, ImportResult, read_scores, write_template
+from pingan.adapters.intake.scores import ImportResult, read_scores, write_template
 from pingan.core.campaign import Campaign, load_campaign
 from pingan.core.problems import InputError
+from pingan.core.scores import CellRef
 from tests.robustness._hostile import check_problems, hostile_settings, nasty_text
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,20 +15,20 @@ from PIL import Image
 from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
 
-from pingan.adapters.render import certificate
+from pingan.adapters.render import files
 from pingan.adapters.render.certificate import (
     PAGE_HEIGHT,
     PAGE_WIDTH,
     CertificateData,
     certificate_bytes,
     chinese_date,
-    fit_text,
     safe_stem,
     write_certificate,
     write_certificate_bundle,
     write_certificates,
 )
 from pingan.adapters.render.fonts import register_reportlab_font
+from pingan.adapters.render.pdf import fit_text
 
 CERT = CertificateData(
     campaign_name="2017年度徐城街道重点领域和行业“平安细胞”创建活动",
@@ -186,7 +186,7 @@ def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(
     def crash(_src: object, _dst: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(certificate.os, "replace", crash)
+    monkeypatch.setattr(files.os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         write_certificate(CERT, tmp_path / "cert.pdf")
     assert list(tmp_path.iterdir()) == []

@@ -18,12 +18,12 @@ from openpyxl import load_workbook
 from pingan.adapters.render.report import ReportPaths, write_report
 from pingan.adapters.render.report.charts import (
     CHART_NAMES,
-    _style,
     all_charts,
     burndown_chart,
     late_by_village_chart,
     notifications_chart,
 )
+from pingan.adapters.render.report.charts.style import chart_style
 from pingan.adapters.render.report.data import (
     NO_CHANNEL,
     Burndown,
@@ -251,7 +251,7 @@ def test_the_glyph_check_would_see_a_character_no_font_has() -> None:
     """The check above is not vacuous: a character outside every font is reported."""
 
     def draw() -> None:
-        with _style():
+        with chart_style():
             fig = Figure()
             fig.subplots().set_title("平安\U0001f6a8")  # police-light emoji: in no font here
             fig.savefig(io.BytesIO(), format="png")

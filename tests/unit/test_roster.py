@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pingan.adapters.intake import roster
-from pingan.adapters.intake.roster import RAW_SECRET_MESSAGE, RosterResult, RosterRow, read_roster
+from pingan.adapters.intake.roster import RAW_SECRET_MESSAGE, checker, read_roster
 from pingan.core.campaign import Campaign, load_campaign
 from pingan.core.problems import Problem
+from pingan.core.roster import RosterResult, RosterRow
 
 COLUMNS = [
     "code",
@@ -394,7 +394,7 @@ def test_file_over_200_mb_is_one_problem(tmp_path: Path, campaign: Campaign) -> 
 def test_more_data_rows_than_the_limit_is_one_problem(
     tmp_path: Path, campaign: Campaign, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(roster, "MAX_DATA_ROWS", 3)
+    monkeypatch.setattr(checker, "MAX_DATA_ROWS", 3)
     rows = [VILLAGE] + [cell(code=f"c{i}", mobile="bad") for i in range(3)]
 
     result = read_roster(write_csv(tmp_path / "r.csv", rows), campaign)
@@ -853,9 +853,9 @@ def test_bulk_screens_agree_with_row_by_row_checks(
 
     with pytest.MonkeyPatch.context() as patch:
         # Small chunks so that duplicates and references also cross chunk boundaries.
-        patch.setattr(roster, "_CHUNK_ROWS", 4)
+        patch.setattr(checker, "_CHUNK_ROWS", 4)
         fast = read_roster(path, campaign, known_villages=known)
-        patch.setattr(roster, "_FAST_PATH", False)
+        patch.setattr(checker, "_FAST_PATH", False)
         slow = read_roster(path, campaign, known_villages=known)
 
     assert fast == slow

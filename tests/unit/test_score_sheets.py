@@ -18,16 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pingan.adapters.intake.scores import (
-    CellRef,
-    ImportResult,
-    ScoreRow,
-    acceptance_window,
-    read_scores,
-    write_template,
-)
+from pingan.adapters.intake.scores import ImportResult, read_scores, write_template
 from pingan.core.campaign import Campaign, load_campaign
 from pingan.core.problems import InputError, Problem
+from pingan.core.scores import CellRef, ScoreRow, acceptance_window
 from pingan.core.scoring import ScoreSheet
 
 REPO = Path(__file__).resolve().parents[2]
