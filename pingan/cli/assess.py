@@ -19,7 +19,6 @@ from pingan.cli.common import (
     friendly,
     out,
 )
-from pingan.core.problems import InputError
 
 assess_app = typer.Typer(
     help="考核验收评分：生成评分表、导入评分（含复查）。", no_args_is_help=True
@@ -65,35 +64,14 @@ def assess_import(
     actor: ActorOption = None,
 ) -> None:
     """导入评分：全部检查通过才写入；未达标单位再次导入即为复查（保留历次记录）。"""
-    from pingan.adapters.db.assessing import active_cells, store_scores
-    from pingan.adapters.db.session import session_scope
-    from pingan.adapters.intake.scores import read_scores
-    from pingan.core.scores import acceptance_window
+    from pingan.services.acceptance import import_score_sheet
     from pingan.services.tick import open_campaign, resolve_as_of
 
     _existing_file(file, "评分表")
     engine = _engine(db)
     handle = open_campaign(engine, campaign)
     today = resolve_as_of(handle, _as_of(as_of))
-    result = read_scores(
-        file,
-        handle.campaign,
-        active_cells(engine, handle.campaign_id),
-        today=today,
-        window=acceptance_window(handle.campaign),
-    )
-    if result.problems:
-        raise InputError(result.problems)
-    with session_scope(engine) as session:
-        counts = store_scores(
-            session,
-            handle.campaign,
-            handle.campaign_id,
-            result.rows,
-            source="spreadsheet",
-            actor=_actor(actor),
-            file_name=str(file),
-        )
+    counts = import_score_sheet(engine, handle, file, today=today, actor=_actor(actor))
     out.print(
         f"已导入评分 {counts['assessed']} 个单位（达标 {counts['passed']}，"
         f"其中复查 {counts['reassessed']}）",

@@ -114,28 +114,13 @@ class Walk:
             markup=False,
         )
 
-    def import_sheet(self, path: Path, today: date, refs: dict[str, Any]) -> dict[str, int]:
+    def import_sheet(self, path: Path, today: date) -> dict[str, int]:
         """The assessment team's sheet, through the same path as `pingan assess import`."""
-        from pingan.adapters.db.assessing import store_scores
-        from pingan.adapters.db.session import session_scope
-        from pingan.adapters.intake.scores import read_scores
-        from pingan.core.problems import InputError
-        from pingan.core.scores import acceptance_window
+        from pingan.services.acceptance import import_score_sheet
 
-        window = acceptance_window(self.campaign)
-        result = read_scores(path, self.campaign, refs, today=today, window=window)
-        if result.problems:
-            raise InputError(result.problems)
-        with session_scope(self.engine) as session:
-            return store_scores(
-                session,
-                self.campaign,
-                self.handle.campaign_id,
-                result.rows,
-                source="spreadsheet",
-                actor="考核组（演示）",
-                file_name=path.name,
-            )
+        return import_score_sheet(
+            self.engine, self.handle, path, today=today, actor="考核组（演示）"
+        )
 
     def acceptance_week(self) -> None:
         """Scores on the import day, re-assessment (复查) of failed cells the day after."""
@@ -148,12 +133,12 @@ class Walk:
         verdicts = plan_assessment(list(refs.values()), punctual, SCORING_DAYS, self.seed)
         sheet = self.out_dir / "scores.csv"
         write_scores_csv(self.campaign, verdicts, sheet, "考核组（演示）")
-        first = self.import_sheet(sheet, IMPORT_DAY, refs)
+        first = self.import_sheet(sheet, IMPORT_DAY)
         self.tick_on(IMPORT_DAY)
         again = reassessed(verdicts, self.seed, REASSESS_DAY)
         sheet2 = self.out_dir / "scores-reassessment.csv"
         write_scores_csv(self.campaign, again, sheet2, "复查组（演示）")
-        second = self.import_sheet(sheet2, REASSESS_DAY, refs)
+        second = self.import_sheet(sheet2, REASSESS_DAY)
         self.tick_on(REASSESS_DAY)
         self.console.print(
             f"3. 考核验收：评分 {first['assessed']} 个单位，达标 {first['passed']} 个；"

@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     @field_validator("portal_secret")
     @classmethod
     def _portal_secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+        if value is None or not value.get_secret_value():
+            return None  # blank: the portal is not configured
+        if len(value.get_secret_value()) < MIN_SECRET_LENGTH:
             raise ValueError(f"过短（至少 {MIN_SECRET_LENGTH} 个字符）")
         return value
 

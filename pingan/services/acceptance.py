@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -101,4 +102,36 @@ def store_onsite(
             source="ui",
             actor=actor,
             file_name="现场评分表",
+        )
+
+
+# --- score sheets ------------------------------------------------------------------------------
+
+
+def import_score_sheet(
+    engine: Engine, handle: CampaignHandle, path: Path, *, today: date, actor: str
+) -> dict[str, int]:
+    """The assessment team's filled sheet (XLSX or CSV): every row checked, nothing written
+    unless all pass (InputError lists sheet, row and column); a failed cell scored again is
+    a re-assessment (复查), earlier rounds kept."""
+    from pingan.adapters.intake.scores import read_scores
+
+    result = read_scores(
+        path,
+        handle.campaign,
+        active_cells(engine, handle.campaign_id),
+        today=today,
+        window=acceptance_window(handle.campaign),
+    )
+    if result.problems:
+        raise InputError(result.problems)
+    with session_scope(engine) as session:
+        return store_scores(
+            session,
+            handle.campaign,
+            handle.campaign_id,
+            result.rows,
+            source="spreadsheet",
+            actor=actor,
+            file_name=str(path),
         )

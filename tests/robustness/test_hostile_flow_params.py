@@ -27,6 +27,7 @@ from flows.tick import TickInput, WaiverInput
 from pingan import root
 from pingan.adapters.render.tick_summary import colour_table, summary_markdown
 from pingan.core.problems import InputError
+from pingan.root import container
 from pingan.services.collect import collect_inbox
 from pingan.services.dispatch import run_dispatch
 from pingan.services.tick import evaluate_and_plan, open_campaign, resolve_as_of, waive
@@ -237,7 +238,7 @@ def test_a_blank_inbox_is_refused_rather_than_collecting_the_working_directory(
     monkeypatch.chdir(workdir)
     with pytest.raises(InputError) as exc:
         handle = open_campaign(engine, SEED_CODE)
-        stores = root.container().intake_stores()
+        stores = container().intake_stores()
         collect_inbox(engine, handle, inbox, stores, as_of=date(2017, 6, 1))
     check_problems(exc.value.problems)
     assert canary.exists()
