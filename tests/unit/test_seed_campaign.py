@@ -16,7 +16,7 @@ from pingan.core.campaign import Campaign, Domain, load_campaign
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "config" / "campaigns" / "xucheng-2017.yaml"
-SEED = Path("/work/shared/seeds/000_27ddf940f8fda3e2.txt")
+SEED = REPO / "docs" / "seed" / "xucheng-2017-safe-cells.txt"
 
 LEADS = {
     "平安校园": "街道教办",

@@ -1,7 +1,7 @@
 """DingTalk (钉钉) custom group robot, spoken to directly with httpx.
 
 Not apprise's ``dingtalk://``: it reports success on any HTTP 200 whatever the ``errcode``
-and URL-encodes the signature twice, which DingTalk rejects (see DESIGN.md).
+and URL-encodes the signature twice, which DingTalk rejects.
 
 - The target address is a secret reference resolving to ``TOKEN`` or, for a robot with
   "加签" security, ``TOKEN|SECRET``. A full webhook URL may stand in for ``TOKEN``

@@ -1,4 +1,4 @@
-"""A recording channel for unit tests: a fake, not a mock (see DESIGN.md principles)."""
+"""A recording channel for unit tests: a fake, not a mock: it behaves like a channel."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """WeCom (企业微信) group robot, spoken to directly with httpx.
 
 Not apprise's ``wecombot://``: it reports success on any HTTP 200 whatever the ``errcode``,
-sends text only and ignores the size limits (see DESIGN.md).
+sends text only and ignores the size limits.
 
 - The target address is a secret reference resolving to the robot key, or to the full
   webhook URL (``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…``) from which the
