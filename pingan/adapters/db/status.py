@@ -62,6 +62,19 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int
     return out
 
 
+def awarded_by_domain(campaign_id: int, as_of: date) -> Any:
+    """(domain_id, count) of awards in force on ``as_of``."""
+    return (
+        select(AwardRow.domain_id, func.count())
+        .where(
+            AwardRow.campaign_id == campaign_id,
+            AwardRow.revoked_at.is_(None),
+            AwardRow.issued_on <= as_of,
+        )
+        .group_by(AwardRow.domain_id)
+    )
+
+
 def latest_rounds(campaign_id: int, as_of: date | None = None) -> Any:
     """(unit_id, round) of the assessment that counts for each cell: the highest round
     assessed by ``as_of`` (any date when None) — a re-assessment (复查) replaces earlier ones."""
@@ -159,15 +172,7 @@ def _counts(session: Session, campaign: Campaign, campaign_id: int, as_of: date)
         .group_by(UnitRow.domain_id)
     )
     assessed, passed = _assessed_and_passed(session, campaign_id, as_of, domains)
-    awarded = per_domain(
-        select(AwardRow.domain_id, func.count())
-        .where(
-            AwardRow.campaign_id == campaign_id,
-            AwardRow.revoked_at.is_(None),
-            AwardRow.issued_on <= as_of,
-        )
-        .group_by(AwardRow.domain_id)
-    )
+    awarded = per_domain(awarded_by_domain(campaign_id, as_of))
     return _Counts(cells, covered, assessed, passed, awarded)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from pingan.adapters.db.assessments import AssessmentRow, AwardRow
+from pingan.adapters.db.assessments import AssessmentRow
 from pingan.adapters.db.campaigns import DomainRow, GateRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.reporting.common import (
@@ -18,7 +18,12 @@ from pingan.adapters.db.reporting.common import (
     overdue,
     submission_gates,
 )
-from pingan.adapters.db.status import covered_units, latest_rounds, obligation_domain_expr
+from pingan.adapters.db.status import (
+    awarded_by_domain,
+    covered_units,
+    latest_rounds,
+    obligation_domain_expr,
+)
 from pingan.adapters.db.units import DomainUnitRow, UnitRow
 from pingan.adapters.render.report.data import DomainReport
 from pingan.core.campaign import Campaign
@@ -90,18 +95,6 @@ def _assessed_query(campaign_id: int, as_of: date) -> Any:
     )
 
 
-def _awarded_query(campaign_id: int, as_of: date) -> Any:
-    return (
-        select(AwardRow.domain_id, func.count())
-        .where(
-            AwardRow.campaign_id == campaign_id,
-            AwardRow.revoked_at.is_(None),
-            AwardRow.issued_on <= as_of,
-        )
-        .group_by(AwardRow.domain_id)
-    )
-
-
 def domain_reports(
     session: Session, campaign: Campaign, campaign_id: int, as_of: date
 ) -> tuple[tuple[DomainReport, ...], DomainKpi]:
@@ -115,7 +108,7 @@ def domain_reports(
     cells = per_domain(_cells_query(campaign_id))
     covered = per_domain(_covered_query(campaign, campaign_id, as_of))
     assessed = per_domain(_assessed_query(campaign_id, as_of))
-    awarded = per_domain(_awarded_query(campaign_id, as_of))
+    awarded = per_domain(awarded_by_domain(campaign_id, as_of))
     red = overdue_by_domain(session, campaign_id, as_of)
     names = {u.code: u.name for u in campaign.units}
     out = []
