@@ -22,6 +22,7 @@ def dispatch_task(
         handle,
         c.delivery(*prefect_resolvers()),
         c.settings,
+        now_fn=c.clock,
         respect_quiet_hours=respect_quiet_hours,
         wait_up_to_s=wait_up_to_s,
         progress=progress_artifact(f"{handle.campaign.code}-dispatch-progress", "投递进度"),

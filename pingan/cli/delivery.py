@@ -48,6 +48,7 @@ def dispatch(
             open_campaign(engine, campaign),
             c.delivery(),
             c.settings,
+            now_fn=c.clock,
             respect_quiet_hours=not ignore_quiet_hours,
             wait_up_to_s=wait,
             progress=progress,

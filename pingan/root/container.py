@@ -7,12 +7,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from pingan.adapters.channels.base import Channel, ChannelName
+from pingan.adapters.db.base import utcnow
 from pingan.adapters.db.session import engine_for
 from pingan.adapters.secrets import (
     ChainResolver,
@@ -27,18 +28,14 @@ from pingan.services.collect import IntakeStores
 from pingan.services.dispatch import Delivery
 
 
-def utc_now() -> datetime:
-    """Naive UTC, as every timestamp column stores it."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 @dataclass
 class Container:
     """Everything is built from ``settings``; ``environ`` is where ``env:`` and ``secret:``
-    references are looked up (None: the process environment, read at send time)."""
+    references are looked up (None: the process environment, read at send time); ``clock``
+    is the naive-UTC now that delivery runs on (tests replay a day by passing their own)."""
 
     settings: Settings
-    clock: Callable[[], datetime] = utc_now
+    clock: Callable[[], datetime] = utcnow
     environ: Mapping[str, str] | None = None
     _engine: Engine | None = field(default=None, repr=False)
 
@@ -112,7 +109,7 @@ def build(
     *,
     engine: Engine | None = None,
     environ: Mapping[str, str] | None = None,
-    clock: Callable[[], datetime] = utc_now,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Container:
     return Container(settings or load_settings(), clock, environ, engine)
 
