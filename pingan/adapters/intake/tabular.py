@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 _CHUNK = 1 << 20
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -54,3 +56,21 @@ def preflight(path: Path, label: str, quoted_suffix: str) -> str | None:
     if size == 0:
         return "文件为空（0 字节）"
     return None
+
+
+class Unreadable(Exception):
+    """openpyxl failed part-way through a sheet."""
+
+
+def guarded_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """openpyxl's rows, with anything it raises while reading one turned into Unreadable:
+    it lets zipfile, XML, KeyError and ValueError through unwrapped, and to the operator
+    they all mean the same thing (the file is damaged)."""
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise Unreadable from exc
+        yield values

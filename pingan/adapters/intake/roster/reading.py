@@ -15,7 +15,7 @@ import openpyxl
 from pingan.adapters.intake.roster.checker import Checker, Stop
 from pingan.adapters.intake.roster.columns import ROW_LEVEL
 from pingan.adapters.intake.roster.rules import quote
-from pingan.adapters.intake.tabular import detect_encoding, preflight
+from pingan.adapters.intake.tabular import Unreadable, detect_encoding, guarded_rows, preflight
 from pingan.core.campaign import Campaign
 from pingan.core.problems import Problem
 from pingan.core.roster import RosterResult
@@ -109,10 +109,6 @@ def _check(checker: Checker, consume: Callable[[], None]) -> RosterResult:
         return checker.result(keep_rows=False)
 
 
-class _Unreadable(Exception):
-    """openpyxl failed part-way through a sheet."""
-
-
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
@@ -136,14 +132,7 @@ def _cell_text(value: Any) -> str:
 
 
 def _xlsx_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[str]]:
-    while True:
-        try:
-            values = next(rows)
-        except StopIteration:
-            return
-        # Only openpyxl runs inside next(); see _read_xlsx on why anything it raises counts.
-        except Exception as exc:
-            raise _Unreadable from exc
+    for values in guarded_rows(rows):
         yield [v if type(v) is str else _cell_text(v) for v in values]
 
 
@@ -169,7 +158,7 @@ def _read_xlsx(
             return _check(
                 checker, lambda: checker.consume(_xlsx_rows(sheet.iter_rows(values_only=True)))
             )
-        except _Unreadable:
+        except Unreadable:
             line = checker.line + 1
             checker.note(line, checker.where(line), "Excel 文件内容损坏，从本行起无法读取")
             return checker.result(keep_rows=False)

@@ -21,7 +21,7 @@ from pingan.adapters.intake.scores.table import (
     Stop,
 )
 from pingan.adapters.intake.scores.values import q, row_filled
-from pingan.adapters.intake.tabular import detect_encoding, preflight
+from pingan.adapters.intake.tabular import Unreadable, detect_encoding, guarded_rows, preflight
 from pingan.core.campaign import Campaign
 from pingan.core.problems import Problem
 from pingan.core.scores import CellRef
@@ -29,10 +29,6 @@ from pingan.core.scores import CellRef
 # Columns read beyond the template's own: enough to catch data typed to the right of the
 # table, few enough that a sheet claiming 16,384 columns costs nothing.
 _EXTRA_COLUMNS = 32
-
-
-class _Unreadable(Exception):
-    """openpyxl failed part-way through a sheet."""
 
 
 def read_scores(
@@ -120,17 +116,7 @@ def _xlsx_rows(sheet: Any, width: int) -> Iterator[Sequence[Any]]:
     # Dimensions in the file may be wrong (some writers always say A1); they are ignored,
     # and every row is cut to `width` so a cell at column XFD cannot cost 16,384 Nones a row.
     sheet.reset_dimensions()
-    rows = sheet.iter_rows(max_col=width, values_only=True)
-    while True:
-        try:
-            values = next(rows)
-        except StopIteration:
-            return
-        # openpyxl lets zipfile, XML, KeyError and ValueError through unwrapped; to the
-        # operator they all mean the same thing.
-        except Exception as exc:
-            raise _Unreadable from exc
-        yield values
+    yield from guarded_rows(sheet.iter_rows(max_col=width, values_only=True))
 
 
 def _read_xlsx(path: Path, reader: Import) -> ImportResult:
@@ -153,7 +139,7 @@ def _read_xlsx(path: Path, reader: Import) -> ImportResult:
             width = len(reader.specs[key].columns) + _EXTRA_COLUMNS
             try:
                 reader.table(prefix, _xlsx_rows(sheet, width), key)
-            except _Unreadable:
+            except Unreadable:
                 line = reader.line + 1
                 reader.add(f"{prefix}第 {line} 行", "Excel 文件内容损坏，从本行起无法读取")
     finally:
@@ -166,7 +152,7 @@ def _other_sheet(reader: Import, sheet: Any, title: str, width: int) -> None:
     try:
         rows = islice(_xlsx_rows(sheet, width), MAX_ROWS)
         used = any(map(row_filled, rows))
-    except _Unreadable:
+    except Unreadable:
         used = True
     if used:
         reader.content = True
