@@ -71,14 +71,13 @@ class Settings(BaseSettings):
     @field_validator("portal_secret", "award_secret", mode="before")
     @classmethod
     def _blank_secret_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value else value
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(text, str) and not text else value
 
     @field_validator("portal_secret")
     @classmethod
     def _portal_secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value():
-            return None  # blank: the portal is not configured
-        if len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
             raise ValueError(f"过短（至少 {MIN_SECRET_LENGTH} 个字符）")
         return value
 
