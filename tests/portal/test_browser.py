@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -101,7 +102,9 @@ def test_a_cell_opens_its_reminder_link_uploads_a_pdf_and_gets_a_receipt(
         card.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(document))
         card.find_element(By.CSS_SELECTOR, "input[name=submitted_by]").send_keys("王五")
         button.click()
-        WebDriverWait(browser, 20).until(
+        # While the page navigates, Chromium may answer for a node of the old document.
+        navigating = WebDriverWait(browser, 20, ignored_exceptions=(WebDriverException,))
+        navigating.until(
             expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "h1"), "报送成功")
         )
         receipt = browser.find_element(By.CSS_SELECTOR, ".number strong").text
@@ -109,6 +112,9 @@ def test_a_cell_opens_its_reminder_link_uploads_a_pdf_and_gets_a_receipt(
         assert browser.save_screenshot(str(shot))
 
         browser.find_element(By.LINK_TEXT, "返回报送页面").click()
+        navigating.until(
+            expected_conditions.text_to_be_present_in_element((By.ID, "gate-self-check"), "已完成")
+        )
         card = browser.find_element(By.ID, "gate-self-check")
         assert "已完成" in card.text and receipt in card.text and "自查报告.pdf" in card.text
 
