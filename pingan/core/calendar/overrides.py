@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from pingan.core.bounded_yaml import YamlTooBig, load_bounded, read_capped
+
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TOP_KEYS = frozenset({"year", "source", "holidays", "workdays"})
 _RANGE_KEYS = frozenset({"from", "to", "name"})
@@ -98,7 +100,9 @@ def _parse_one(path: Path, key: str, value: Any, year: int) -> date:
 
 def _load_override_file(path: Path, year: int) -> YearOverride:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StringDateLoader)
+        data = load_bounded(read_capped(path).decode("utf-8"), _StringDateLoader)
+    except YamlTooBig as exc:
+        raise _file_error(path, str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise _file_error(path, f"无法读取（{exc}）") from None
     except yaml.YAMLError as exc:

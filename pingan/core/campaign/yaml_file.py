@@ -1,5 +1,6 @@
-"""Reading a campaign file: UTF-8 text, safe YAML, no duplicate keys, and a Chinese
-problem with the line and column for every way that can fail (nesting too deep included)."""
+"""Reading a campaign file: UTF-8 text, safe YAML, no duplicate keys, bounded in size and in
+what its aliases expand to, and a Chinese problem with the line and column for every way
+that can fail (nesting too deep included)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from pingan.core.bounded_yaml import YamlTooBig, load_bounded, read_capped
 from pingan.core.problems import InputError, Problem
 
 
@@ -52,15 +54,21 @@ _UniqueKeyLoader.add_constructor(
 def read_yaml(path: Path) -> Any:
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_capped(path).decode("utf-8")
     except FileNotFoundError:
         raise InputError([Problem(source, "", "文件不存在")]) from None
+    except IsADirectoryError:
+        raise InputError([Problem(source, "", "这是一个目录，不是配置文件")]) from None
     except UnicodeDecodeError:
         raise InputError([Problem(source, "", "文件不是 UTF-8 编码")]) from None
+    except YamlTooBig as exc:
+        raise InputError([Problem(source, "", str(exc))]) from None
     except OSError as exc:
         raise InputError([Problem(source, "", f"无法读取文件：{exc.strerror}")]) from None
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        return load_bounded(text, _UniqueKeyLoader)
+    except YamlTooBig as exc:
+        raise InputError([Problem(source, "", str(exc))]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
