@@ -6,9 +6,15 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import BinaryIO
 
-from pingan.adapters.intake.checks.cfb import ReadAt, root_stream_names
+from pingan.adapters.intake.checks.archive import (
+    ArchiveRefused,
+    check_directory_size,
+    check_members,
+)
+from pingan.adapters.intake.checks.ole import read_root
 
 ALLOWED_TYPES = ("pdf", "ofd", "doc", "docx", "xls", "xlsx", "jpg", "png", "zip")
 
@@ -22,6 +28,19 @@ _JPG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+# ValueError: a member name flagged as UTF-8 that is not, i.e. a damaged archive.
+# NotImplementedError: a directory entry asking for a newer ZIP version than Python reads
+# (one flipped byte does it); such a file must be rejected, not stop intake.
+_ZIP_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, OSError)
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """The type told from the content, and why a container of that type is refused
+    (reason code, detail), if it is."""
+
+    detected: str | None
+    refused: tuple[str, str] | None = None
 
 
 def sniff_type(
@@ -37,28 +56,58 @@ def sniff_type(
     archive. open_file gives random access to the whole file, needed for Word/Excel 97
     files whose directory lies beyond the head; without it only the head is read.
     """
+    simple = _magic_type(head)
+    if simple is not None or not head.startswith((_OLE_MAGIC, *_ZIP_MAGICS)):
+        return simple
+    if head.startswith(_OLE_MAGIC):
+        return _sniff_ole(head, open_file).detected
+    try:
+        with open_zip() if open_zip is not None else zipfile.ZipFile(io.BytesIO(head)) as zf:
+            return _zip_kind(zf.namelist())
+    except _ZIP_ERRORS:
+        return None
+
+
+def examine(head: bytes, opener: Opener) -> Sniffed:
+    """The type of the whole file opener gives, and whether its container is refused:
+    a ZIP whose directory is oversized, whose members are a bomb, escape the folder or
+    include programs, a Word/Excel file with macros. Nothing is extracted."""
+    simple = _magic_type(head)
+    if simple is not None:
+        return Sniffed(simple)
+    if head.startswith(_OLE_MAGIC):
+        return _sniff_ole(head, opener)
+    if head.startswith(_ZIP_MAGICS):
+        return _examine_zip(opener)
+    return Sniffed(None)
+
+
+def _magic_type(head: bytes) -> str | None:
     if head.startswith(_PDF_MAGIC):
         return "pdf"
     if head.startswith(_JPG_MAGIC):
         return "jpg"
     if head.startswith(_PNG_MAGIC):
         return "png"
-    if head.startswith(_OLE_MAGIC):
-        return _sniff_ole(head, open_file)
-    if head.startswith(_ZIP_MAGICS):
-        return _sniff_zip(head, open_zip)
     return None
 
 
-def _sniff_zip(head: bytes, open_zip: Callable[[], zipfile.ZipFile] | None) -> str | None:
+def _examine_zip(opener: Opener) -> Sniffed:
+    detected: str | None = "zip"
     try:
-        with open_zip() if open_zip is not None else zipfile.ZipFile(io.BytesIO(head)) as zf:
-            names = zf.namelist()
-    # ValueError: a member name flagged as UTF-8 that is not, i.e. a damaged archive.
-    # NotImplementedError: a directory entry asking for a newer ZIP version than Python
-    # reads (one flipped byte does it); such a file must be rejected, not stop intake.
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
-        return None
+        with opener() as f:
+            check_directory_size(f)
+            with zipfile.ZipFile(f) as zf:
+                detected = _zip_kind(zf.namelist())
+                check_members(zf, detected)
+    except ArchiveRefused as refused:
+        return Sniffed(detected, (refused.code, refused.detail))
+    except _ZIP_ERRORS:
+        return Sniffed(None)
+    return Sniffed(detected)
+
+
+def _zip_kind(names: list[str]) -> str:
     if "[Content_Types].xml" in names:
         if any(n.startswith("word/") for n in names):
             return "docx"
@@ -69,32 +118,28 @@ def _sniff_zip(head: bytes, open_zip: Callable[[], zipfile.ZipFile] | None) -> s
     return "zip"
 
 
-def _sniff_ole(head: bytes, open_file: Opener | None) -> str | None:
+def _sniff_ole(head: bytes, open_file: Opener | None) -> Sniffed:
     if open_file is not None:
         with open_file() as f:
-            names = root_stream_names(_file_reader(f))
+            root = read_root(f)
     else:
-        names = root_stream_names(lambda off, n: head[off : off + n])
-    if names is None:
+        root = read_root(io.BytesIO(head))
+    if root is None:
         # The directory is damaged or out of reach: fall back to spotting the stream
         # names anywhere in the head, Word first because a .doc may embed a workbook.
         if "WordDocument".encode("utf-16-le") in head:
-            return "doc"
+            return Sniffed("doc")
         if "Workbook".encode("utf-16-le") in head or "Book\0".encode("utf-16-le") in head:
-            return "xls"
-        return None
+            return Sniffed("xls")
+        return Sniffed(None)
     # Only top-level streams count: an embedded object keeps its own streams in a
     # sub-storage, so an Excel sheet pasted into Word must not make the .doc an .xls.
-    if "WORDDOCUMENT" in names:
-        return "doc"
-    if "WORKBOOK" in names or "BOOK" in names:
-        return "xls"
-    return None
-
-
-def _file_reader(f: BinaryIO) -> ReadAt:
-    def read_at(offset: int, size: int) -> bytes:
-        f.seek(offset)
-        return f.read(size)
-
-    return read_at
+    if "WORDDOCUMENT" in root.streams:
+        detected = "doc"
+    elif "WORKBOOK" in root.streams or "BOOK" in root.streams:
+        detected = "xls"
+    else:
+        return Sniffed(None)
+    if root.macros:
+        return Sniffed(detected, ("macro_document", "内含宏代码（VBA 工程）"))
+    return Sniffed(detected)

@@ -4,14 +4,12 @@ for a rejection in Chinese."""
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from pingan.adapters.intake.checks.names import check_relative_name
-from pingan.adapters.intake.checks.sniff import ALLOWED_TYPES, HEAD_SIZE, Opener, sniff_type
+from pingan.adapters.intake.checks.sniff import ALLOWED_TYPES, HEAD_SIZE, Opener, examine
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -26,6 +24,25 @@ REASONS: dict[str, str] = {
     "withdrawn_unit": "单位 {code} 已退出本次创建活动,不再接收其报送材料",
     "bad_layout": "文件须放在 <材料类别>/<单位编码>/ 目录下",
     "manifest_row": "报送清单第 {row} 行有误:{detail}",
+    "type_mismatch": "文件内容与扩展名不符:扩展名为 {ext},按内容识别为 {detected},请核实后重新报送",
+    "unsafe_archive": "压缩文件不安全,不予接收:{detail}",
+    "macro_document": "文档{detail},可能携带恶意代码,请另存为不含宏的文档后重新报送",
+    "unreadable": "文件无法读取({detail}),请核实后重新报送",
+}
+
+# The extensions each detected type may carry. A file without an extension is judged by
+# its content alone; any other extension must name the family the content belongs to
+# (Word 97 and 2007 files are opened by the same programs, so are JPG and PNG).
+_EXTENSIONS: dict[str, frozenset[str]] = {
+    "pdf": frozenset({".pdf"}),
+    "ofd": frozenset({".ofd"}),
+    "doc": frozenset({".doc", ".docx", ".wps", ".dot"}),
+    "docx": frozenset({".docx", ".doc", ".wps", ".dotx"}),
+    "xls": frozenset({".xls", ".xlsx", ".et"}),
+    "xlsx": frozenset({".xlsx", ".xls", ".et"}),
+    "jpg": frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png"}),
+    "png": frozenset({".png", ".jpg", ".jpeg"}),
+    "zip": frozenset({".zip"}),
 }
 
 
@@ -105,7 +122,8 @@ def inspect_file(
     if size == 0:
         return _rejected("empty", size=0, sha256=sha256)
 
-    detected = _sniff_reopening(bytes(head), opener)
+    sniffed = examine(bytes(head), opener)
+    detected = sniffed.detected
     if detected is None or detected not in allowed_types:
         return _rejected(
             "bad_type",
@@ -115,23 +133,31 @@ def inspect_file(
             allowed=allowed_label(allowed_types),
             detected=_detected_label(detected),
         )
+    ext = extension_of(name)
+    if ext and ext not in _EXTENSIONS.get(detected, frozenset()):
+        return _rejected(
+            "type_mismatch",
+            size=size,
+            sha256=sha256,
+            detected_type=detected,
+            ext=_printable_ext(ext),
+            detected=_detected_label(detected),
+        )
+    if sniffed.refused is not None:
+        code, detail = sniffed.refused
+        return _rejected(code, size=size, sha256=sha256, detected_type=detected, detail=detail)
     return FileVerdict(True, None, None, detected, size, sha256)
 
 
-def _sniff_reopening(head: bytes, opener: Opener) -> str | None:
-    # ZipFile does not close a file object it was handed, so keep hold of them here.
-    opened: list[BinaryIO] = []
+def extension_of(name: str) -> str:
+    """The lower-cased extension of the last path segment ("" when it has none)."""
+    last = name.rsplit("/", 1)[-1]
+    stem, dot, suffix = last.rpartition(".")
+    return f".{suffix.lower()}" if dot and stem else ""
 
-    def open_zip() -> zipfile.ZipFile:
-        f = opener()
-        opened.append(f)
-        return zipfile.ZipFile(f)
 
-    try:
-        return sniff_type(head, open_zip, open_file=opener)
-    finally:
-        for f in opened:
-            f.close()
+def _printable_ext(ext: str) -> str:
+    return ext if len(ext) <= 17 else ext[:16] + "…"
 
 
 def _rejected(
