@@ -25,8 +25,41 @@ _TAIL: Final = _EOCD_SIZE + 0xFFFF
 
 # Programs and scripts a coordinator must never be handed inside an archive.
 EXECUTABLE_SUFFIXES: Final = frozenset(
-    ".exe .dll .com .scr .pif .cpl .msi .msp .bat .cmd .ps1 .psm1 .vbs .vbe .js .jse .wsf "
-    ".wsh .hta .jar .lnk .reg .sh .apk .app .elf .so .dylib .docm .xlsm .pptm .dotm .xltm".split()
+    [
+        ".exe",
+        ".dll",
+        ".com",
+        ".scr",
+        ".pif",
+        ".cpl",
+        ".msi",
+        ".msp",
+        ".bat",
+        ".cmd",
+        ".ps1",
+        ".psm1",
+        ".vbs",
+        ".vbe",
+        ".js",
+        ".jse",
+        ".wsf",
+        ".wsh",
+        ".hta",
+        ".jar",
+        ".lnk",
+        ".reg",
+        ".sh",
+        ".apk",
+        ".app",
+        ".elf",
+        ".so",
+        ".dylib",
+        ".docm",
+        ".xlsm",
+        ".pptm",
+        ".dotm",
+        ".xltm",
+    ]
 )
 _DRIVE = re.compile(r"[A-Za-z]:")
 
@@ -78,7 +111,9 @@ def check_directory_size(f: BinaryIO, limits: ArchiveLimits = DEFAULT_LIMITS) ->
     if entries == 0xFFFF or directory == 0xFFFFFFFF:
         entries, directory = _zip64_counts(f, tail, at, start)
     if entries > limits.max_entries:
-        raise ArchiveRefused("unsafe_archive", f"条目过多（{entries} 个，上限 {limits.max_entries} 个）")
+        raise ArchiveRefused(
+            "unsafe_archive", f"条目过多（{entries} 个，上限 {limits.max_entries} 个）"
+        )
     if directory > limits.max_directory_bytes:
         raise ArchiveRefused("unsafe_archive", "目录区过大，疑为压缩炸弹")
 
@@ -112,11 +147,12 @@ def check_members(
                 "unsafe_archive",
                 f"解压后总大小超过 {limits.max_total_bytes // 1024 // 1024} MB，疑为压缩炸弹",
             )
-        if (
-            info.file_size > limits.ratio_floor
-            and info.file_size > limits.max_ratio * max(info.compress_size, 1)
+        if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(
+            info.compress_size, 1
         ):
-            raise ArchiveRefused("unsafe_archive", "压缩比异常（超过 {}:1），疑为压缩炸弹".format(limits.max_ratio))
+            raise ArchiveRefused(
+                "unsafe_archive", f"压缩比异常（超过 {limits.max_ratio}:1），疑为压缩炸弹"
+            )
         _check_name(info.filename, detected)
 
 

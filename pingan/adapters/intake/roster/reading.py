@@ -15,7 +15,17 @@ import openpyxl
 from pingan.adapters.intake.roster.checker import Checker, Stop
 from pingan.adapters.intake.roster.columns import ROW_LEVEL
 from pingan.adapters.intake.roster.rules import quote
-from pingan.adapters.intake.tabular import Unreadable, detect_encoding, guarded_rows, preflight
+from pingan.adapters.intake.tabular import (
+    MAX_COLUMNS,
+    CsvRows,
+    Refused,
+    Unreadable,
+    detect_encoding,
+    guarded_rows,
+    open_csv,
+    preflight,
+    workbook_problem,
+)
 from pingan.core.campaign import Campaign
 from pingan.core.problems import Problem
 from pingan.core.roster import RosterResult
@@ -45,6 +55,8 @@ def read_roster(
             return _read_xlsx(path, source, campaign, known_villages)
     except OSError as exc:
         return fail(f"无法读取文件：{exc.strerror or exc}")
+    except Refused as refused:
+        return fail(refused.message, refused.where)
 
 
 @contextmanager
@@ -73,8 +85,8 @@ def _read_csv(
         )
         return RosterResult([], [Problem(source, "", message)], set())
     checker = Checker(source, "", campaign, known_villages, letters=False)
-    with path.open(encoding=encoding, newline="") as fh:
-        reader = csv.reader(fh)
+    with open_csv(path, encoding) as fh:
+        reader = CsvRows(fh)
 
         def consume() -> None:
             while True:
@@ -139,6 +151,9 @@ def _xlsx_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[str]]:
 def _read_xlsx(
     path: Path, source: str, campaign: Campaign, known_villages: Collection[str]
 ) -> RosterResult:
+    problem = workbook_problem(path)
+    if problem is not None:
+        return RosterResult([], [Problem(source, "", problem)], set())
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     # openpyxl lets zipfile, XML, KeyError and its own errors through unwrapped; to the
@@ -154,10 +169,12 @@ def _read_xlsx(
             return RosterResult([], [Problem(source, "", "Excel 文件中没有工作表")], set())
         sheet = book.worksheets[0]
         checker = Checker(source, f"工作表 {sheet.title} ", campaign, known_villages, letters=True)
+        # Declared dimensions may be wrong and a cell at column XFD would pad every row to
+        # 16,384 values: only the first MAX_COLUMNS columns are read.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
         try:
-            return _check(
-                checker, lambda: checker.consume(_xlsx_rows(sheet.iter_rows(values_only=True)))
-            )
+            return _check(checker, lambda: checker.consume(_xlsx_rows(rows)))
         except Unreadable:
             line = checker.line + 1
             checker.note(line, checker.where(line), "Excel 文件内容损坏，从本行起无法读取")

@@ -21,7 +21,16 @@ from pingan.adapters.intake.scores.table import (
     Stop,
 )
 from pingan.adapters.intake.scores.values import q, row_filled
-from pingan.adapters.intake.tabular import Unreadable, detect_encoding, guarded_rows, preflight
+from pingan.adapters.intake.tabular import (
+    CsvRows,
+    Refused,
+    Unreadable,
+    detect_encoding,
+    guarded_rows,
+    open_csv,
+    preflight,
+    workbook_problem,
+)
 from pingan.core.campaign import Campaign
 from pingan.core.problems import Problem
 from pingan.core.scores import CellRef
@@ -62,12 +71,14 @@ def read_scores(
         return fail(f"无法读取文件：{exc.strerror or exc}")
     except Stop as stop:
         return fail(str(stop))
+    except Refused as refused:
+        return ImportResult([], [Problem(source, refused.where, refused.message)])
 
 
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def _csv_records(reader: Iterator[list[str]]) -> Iterator[Record]:
+def _csv_records(reader: CsvRows) -> Iterator[Record]:
     while True:
         try:
             record = next(reader)
@@ -98,9 +109,9 @@ def _read_csv(path: Path, reader: Import) -> ImportResult:
                 )
             ],
         )
-    with path.open(encoding=encoding, newline="") as fh:
+    with open_csv(path, encoding) as fh:
         try:
-            reader.table("", _csv_records(csv.reader(fh)), None)
+            reader.table("", _csv_records(CsvRows(fh)), None)
         except UnicodeDecodeError:
             # Only if the file changed after its encoding was checked.
             return ImportResult(
@@ -120,6 +131,9 @@ def _xlsx_rows(sheet: Any, width: int) -> Iterator[Sequence[Any]]:
 
 
 def _read_xlsx(path: Path, reader: Import) -> ImportResult:
+    problem = workbook_problem(path)
+    if problem is not None:
+        return ImportResult([], [Problem(reader.source, "", problem)])
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception:
