@@ -43,7 +43,13 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # [0-9], not \d: \d also accepts full-width and other scripts' digits.
 _MOBILE = re.compile(r"(?:\+?86)?(1[3-9][0-9]{9})")
-_EMAIL = re.compile(r"([^@\s\x00-\x1f\x7f]+)@((?:[^@\s\x00-\x1f\x7f.]+\.)+[^@\s\x00-\x1f\x7f.]+)")
+# ASCII only, as mail servers here take it: a full-width "，" or "。" typed after an address
+# (name@163.com，) is a typo, never part of it. Dot-atoms, no leading, trailing or double dot.
+_EMAIL = re.compile(
+    r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59}))"
+)
 _REFERENCE = re.compile(r"(secret|env):([A-Za-z0-9_.-]{1,100})", re.IGNORECASE)
 # WeCom and Feishu keys are UUIDs, DingTalk tokens 64 hex digits; a long unbroken run of
 # letters and digits is treated the same because no sensible secret name looks like that.
