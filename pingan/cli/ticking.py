@@ -103,7 +103,13 @@ def status(
 @friendly
 def collect(
     campaign: CampaignArg,
-    inbox: Annotated[str, typer.Option("--inbox", help="报送目录（本地路径或 fsspec 地址）")],
+    inbox: Annotated[
+        str,
+        typer.Option(
+            "--inbox",
+            help="报送目录（本地路径或可写的 fsspec 地址；zip://、http:// 等只读地址不受理）",
+        ),
+    ],
     manifest: Annotated[
         bool, typer.Option("--manifest", help="--inbox 指向一份清单 CSV（path,kind,unit）而非目录")
     ] = False,
@@ -134,6 +140,11 @@ def collect(
     )
     for path, _code, reason in report.rejections[:50]:
         err.print(f"  退回 {path}：{reason}", markup=False, soft_wrap=True)
+    for path, reason in report.waiting[:50]:
+        err.print(f"  暂未收取 {path}：{reason}", markup=False, soft_wrap=True)
+    if report.halted is not None:
+        err.print(report.halted, markup=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 @friendly

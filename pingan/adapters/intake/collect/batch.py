@@ -9,6 +9,7 @@ copies and unlinks go to the I/O pool.
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import date
@@ -18,8 +19,10 @@ from pingan.adapters.db.intake import FileGate, Obligation, UnitState, file_gate
 from pingan.adapters.db.intake import units_and_obligations as lookup
 from pingan.adapters.intake.checks import FileVerdict, check_relative_name, inspect_file
 from pingan.adapters.intake.collect.model import (
+    DISK_FULL,
     MAX_ORIGINAL_NAME,
     MAX_REJECTIONS_KEPT,
+    WAIT_CHANGED,
     Accepted,
     FileOutcome,
     IntakeReport,
@@ -36,14 +39,34 @@ _IO_THREADS = 1
 
 Kinds = dict[str, list[FileGate]]
 
+# The disk is full (or the user's quota used up): storing anything more would fail too.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class _DiskFull(Exception):
+    """Raised where a copy ran out of space; args[0] names the store (证据库, 隔离区)."""
+
 
 def process(run: IntakeRun, items: Sequence[Item], report: IntakeReport) -> None:
-    """Take every item through intake, setting its outcome and counting it in report."""
+    """Take every item through intake, setting its outcome and counting it in report.
+
+    When the evidence or quarantine disk fills, what was stored so far is still recorded,
+    the rest stays in the inbox for the next run, and report.halted says why."""
     kinds = file_gates(run.engine, run.campaign_id)
     total = len(items)
     with _io_pool() as pool:
         for start in range(0, total, run.batch_size):
-            _process_batch(run, pool, kinds, items[start : start + run.batch_size], report)
+            batch = items[start : start + run.batch_size]
+            try:
+                _process_batch(run, pool, kinds, batch, report)
+            except _DiskFull as full:
+                report.halted = DISK_FULL.format(where=full.args[0])
+            if report.halted is not None:
+                for item in items[start:]:
+                    if item.outcome is None:
+                        item.outcome = FileOutcome("skipped")
+                        report.skip(item.rel, "磁盘空间不足，留待下次收取")
+                return
             if run.progress is not None:
                 run.progress(min(start + run.batch_size, total), total)
 
@@ -80,8 +103,11 @@ def _process_batch(
     verdicts = pool.map(lambda pair: _inspect(run, pair[0]), owed)
     accepted: list[Accepted] = []
     for (item, obligation), verdict in zip(owed, verdicts, strict=True):
-        if verdict is None:
-            report.skipped += 1  # taken away by its sender since the listing
+        if verdict is None:  # taken away by its sender since the listing
+            report.skip(item.rel, WAIT_CHANGED)
+            item.outcome = FileOutcome("skipped")
+        elif isinstance(verdict, str):
+            report.skip(item.rel, verdict)
             item.outcome = FileOutcome("skipped")
         elif not verdict.ok:
             assert verdict.reason_code is not None and verdict.reason is not None
@@ -148,8 +174,18 @@ def _store_all(
         (duplicates if a.key in seen else firsts).append(a)
         seen.add(a.key)
     # Also for content already recorded: that puts back evidence lost since, and costs one
-    # stat when it is there.
-    stored_ok = pool.map(lambda a: _store(run, a), firsts)
+    # stat when it is there. Storing stops at the first file that does not fit; the ones
+    # stored before it are still recorded below.
+    stored_ok: list[bool] = []
+    for a in firsts:
+        if report.halted is not None:
+            stored_ok.append(False)
+            continue
+        try:
+            stored_ok.append(_store(run, a))
+        except _DiskFull as full:
+            report.halted = DISK_FULL.format(where=full.args[0])
+            stored_ok.append(False)
     fresh = [a for a, ok in zip(firsts, stored_ok, strict=True) if ok]
     # One filesystem sync for the batch's evidence, before the rows that point at it commit.
     run.evidence.flush()
@@ -157,10 +193,11 @@ def _store_all(
     kept = {a.key for a in fresh}
     orphans = [a for a in duplicates if a.key not in kept]
     duplicates = [a for a in duplicates if a.key in kept]
-    report.skipped += len(firsts) - len(fresh) + len(orphans)
     for a in (*firsts, *orphans):
         if a.key not in kept:
             a.item.outcome = FileOutcome("skipped", sha256=a.sha256, size=a.size)
+            why = "磁盘空间不足，留待下次收取" if report.halted else WAIT_CHANGED
+            report.skip(a.item.rel, why)
     return fresh, duplicates
 
 
@@ -189,15 +226,22 @@ def _record(
     _remove_delivered([a.item for a in (*stored, *duplicates)], pool)
 
 
-def _inspect(run: IntakeRun, item: Item) -> FileVerdict | None:
+def _inspect(run: IntakeRun, item: Item) -> FileVerdict | str | None:
+    """The verdict; None if the file is gone; the Chinese reason if it cannot be read."""
     try:
         return inspect_file(item.opener, item.name, run.max_bytes, declared_size=item.size)
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        # Not the sender's fault and nothing to quarantine (it cannot be copied either):
+        # it stays where it is, and the operator is told why.
+        return f"文件无法读取（{exc.strerror or type(exc).__name__}），已留在报送目录"
 
 
 def _store(run: IntakeRun, a: Accepted) -> bool:
-    """Copy into the evidence store; False if the file vanished or changed since inspection."""
+    """Copy into the evidence store; False if the file vanished or changed since inspection.
+
+    _DiskFull when the store has no room left (the partial copy is already removed)."""
     try:
         # A batch of one (an upload) syncs its own file and folder: cheaper than the
         # filesystem-wide sync that makes a large batch durable at once.
@@ -205,6 +249,10 @@ def _store(run: IntakeRun, a: Accepted) -> bool:
     # ValueError: the digest no longer matches, i.e. the sender is still writing it.
     except (ValueError, FileNotFoundError):
         return False
+    except OSError as exc:
+        if exc.errno in _NO_SPACE:
+            raise _DiskFull(str(run.evidence.root)) from None
+        raise
     return True
 
 
@@ -261,7 +309,15 @@ def _reject(
         try:
             run.quarantine.put(item.opener, item.rel, code, message, run.received_local)
         except FileNotFoundError:
-            report.skipped += 1
+            report.skip(item.rel, WAIT_CHANGED)
+            item.outcome = FileOutcome("skipped")
+            return
+        except OSError as exc:
+            if exc.errno in _NO_SPACE:
+                raise _DiskFull(str(run.quarantine.root)) from None
+            report.skip(
+                item.rel, f"文件无法读取（{exc.strerror or type(exc).__name__}），已留在报送目录"
+            )
             item.outcome = FileOutcome("skipped")
             return
         item.remove()

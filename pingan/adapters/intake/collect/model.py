@@ -27,7 +27,18 @@ from pingan.core.progress import Progress
 INTAKE_REASONS: dict[str, str] = {
     **REASONS,
     "not_owed": "单位 {code} 无需报送「{gate}」",
+    "symlink": "这是符号链接（指向 {target}），出于安全不予读取，已移出报送目录",
+    "special_file": "这不是普通文件（{what}），不予读取，已移出报送目录",
+    "unsafe_folder": "目录名 {name} 不安全（{detail}），其中的文件不予接收",
 }
+
+# Why something stays in the inbox for a later run, as the operator reads it.
+WAIT_TEMP = "上传中的临时文件或隐藏文件，暂不收取"
+WAIT_CHANGED = "文件在收取过程中被删除或改动，下次收取时再处理"
+DISK_FULL = (
+    "证据库所在磁盘空间不足（{where}）：已收取的文件均已登记，其余文件留在报送目录，"
+    "请清理磁盘后重新收取"
+)
 
 MAX_REJECTIONS_KEPT = 1000
 # Both backends cap bound parameters per statement (SQLite 32766, PostgreSQL 65535); a batch
@@ -80,8 +91,17 @@ class IntakeReport:
     submissions: int = 0
     # (relative path, reason code, Chinese reason); only the first MAX_REJECTIONS_KEPT.
     rejections: list[tuple[str, str, str]] = field(default_factory=list)
-    # Left for a later run: uploaders' temp files, links, files changing while read.
+    # Left for a later run: uploaders' temp files, files changing while read, unreadable ones.
     skipped: int = 0
+    # (relative path, Chinese reason) of what was skipped; only the first MAX_REJECTIONS_KEPT.
+    waiting: list[tuple[str, str]] = field(default_factory=list)
+    # Why the run stopped early (the evidence disk filled), in Chinese; None if it did not.
+    halted: str | None = None
+
+    def skip(self, rel: str, reason: str) -> None:
+        self.skipped += 1
+        if len(self.waiting) < MAX_REJECTIONS_KEPT:
+            self.waiting.append((rel, reason))
 
 
 OutcomeState = Literal["accepted", "duplicate", "rejected", "skipped"]
