@@ -126,7 +126,9 @@ def workbook_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
             if info.filename != "xl/sharedStrings.xml":
                 out.writestr(info, src.read(info))
         with out.open("xl/sharedStrings.xml", "w", force_zip64=True) as strings:
-            strings.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+            strings.write(
+                b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            )
             strings.write(b"<si><t>")
             block = b"A" * (1 << 20)
             for _ in range(400):

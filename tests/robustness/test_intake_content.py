@@ -155,6 +155,7 @@ def test_inbox_quarantines_mismatched_and_unsafe_files_with_their_reasons(
     assert report.by_reason == {"type_mismatch": 2, "unsafe_archive": 2}
     notes = sorted((root / "quarantine").rglob("*.reason.txt"))
     assert len(notes) == 4
-    codes = sorted(n.read_text(encoding="utf-8").split("原因代码:")[1].split("\n")[0] for n in notes)
+    texts = [n.read_text(encoding="utf-8") for n in notes]
+    codes = sorted(t.split("原因代码:")[1].split("\n")[0] for t in texts)
     assert codes == ["type_mismatch", "type_mismatch", "unsafe_archive", "unsafe_archive"]
     assert not any(folder.iterdir())

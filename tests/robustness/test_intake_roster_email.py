@@ -84,4 +84,3 @@ def test_chinese_comma_after_an_address_is_refused(
     (problem,) = result.problems
     assert problem.where.endswith("第 3 行 邮箱") or problem.where.endswith("第 3 行 G 列（邮箱）")
     assert "'name@163.com，' 不是有效的邮箱地址" in problem.message
-
