@@ -13,7 +13,7 @@ import struct
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from typing import BinaryIO, Final
+from typing import IO, Final
 
 _EOCD: Final = b"PK\x05\x06"
 _EOCD_SIZE: Final = 22
@@ -94,7 +94,7 @@ class ArchiveRefused(Exception):
         return str(self.args[1])
 
 
-def check_directory_size(f: BinaryIO, limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
+def check_directory_size(f: IO[bytes], limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
     """Refuse an archive whose central directory is too large before anything parses it.
 
     Raises ArchiveRefused; a file without a readable end record passes (zipfile will then
@@ -118,7 +118,7 @@ def check_directory_size(f: BinaryIO, limits: ArchiveLimits = DEFAULT_LIMITS) ->
         raise ArchiveRefused("unsafe_archive", "目录区过大，疑为压缩炸弹")
 
 
-def _zip64_counts(f: BinaryIO, tail: bytes, at: int, start: int) -> tuple[int, int]:
+def _zip64_counts(f: IO[bytes], tail: bytes, at: int, start: int) -> tuple[int, int]:
     locator = at - _ZIP64_LOCATOR_SIZE
     if locator < 0 or tail[locator : locator + 4] != _ZIP64_LOCATOR:
         return 0xFFFF, 0xFFFFFFFF  # claims ZIP64 without the record: judged as claimed

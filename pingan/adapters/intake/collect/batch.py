@@ -43,8 +43,16 @@ Kinds = dict[str, list[FileGate]]
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
+_WAIT_SPACE = "磁盘空间不足，留待下次收取"
+
+
 class _DiskFull(Exception):
-    """Raised where a copy ran out of space; args[0] names the store (证据库, 隔离区)."""
+    """Raised where a copy ran out of space; args[0] is the store's folder."""
+
+
+def _no_space(halted: str) -> FileOutcome:
+    """The outcome of a file left for lack of space: the portal answers it with 507."""
+    return FileOutcome("skipped", reason_code="disk_full", reason=halted)
 
 
 def process(run: IntakeRun, items: Sequence[Item], report: IntakeReport) -> None:
@@ -64,8 +72,8 @@ def process(run: IntakeRun, items: Sequence[Item], report: IntakeReport) -> None
             if report.halted is not None:
                 for item in items[start:]:
                     if item.outcome is None:
-                        item.outcome = FileOutcome("skipped")
-                        report.skip(item.rel, "磁盘空间不足，留待下次收取")
+                        item.outcome = _no_space(report.halted)
+                        report.skip(item.rel, _WAIT_SPACE)
                 return
             if run.progress is not None:
                 run.progress(min(start + run.batch_size, total), total)
@@ -194,10 +202,14 @@ def _store_all(
     orphans = [a for a in duplicates if a.key not in kept]
     duplicates = [a for a in duplicates if a.key in kept]
     for a in (*firsts, *orphans):
-        if a.key not in kept:
+        if a.key in kept:
+            continue
+        if report.halted is not None:
+            a.item.outcome = _no_space(report.halted)
+            report.skip(a.item.rel, _WAIT_SPACE)
+        else:
             a.item.outcome = FileOutcome("skipped", sha256=a.sha256, size=a.size)
-            why = "磁盘空间不足，留待下次收取" if report.halted else WAIT_CHANGED
-            report.skip(a.item.rel, why)
+            report.skip(a.item.rel, WAIT_CHANGED)
     return fresh, duplicates
 
 
