@@ -62,15 +62,17 @@ def collect_inbox(
         raise InputError([Problem(inbox, "", f"{label}不存在")])
     tz = handle.campaign.timezone
     evidence = EvidenceStore(stores.evidence_dir)
+    quarantine = Quarantine(stores.quarantine_dir)
     # A worker killed mid-copy leaves a hidden temp file; an hour later nobody is writing it.
     evidence.sweep_temp(older_than_s=3600)
+    quarantine.sweep_temp(older_than_s=3600)
     run = IntakeRun(
         engine=engine,
         campaign_id=handle.campaign_id,
         tz=tz,
         received_at=received_at_for(as_of, tz),
         evidence=evidence,
-        quarantine=Quarantine(stores.quarantine_dir),
+        quarantine=quarantine,
         max_bytes=stores.max_bytes,
         submitted_by=submitted_by,
         progress=progress,

@@ -10,7 +10,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,8 @@ from sqlalchemy import Engine, text
 
 from pingan.adapters.db.session import make_engine
 from pingan.adapters.intake.collect import PROCESSED_DIR
+from pingan.services.collect import IntakeStores, collect_inbox
+from pingan.services.tick import open_campaign
 from tests.factories import ROOT, SEED_CODE, load_seed
 
 FILE_BYTES = 100 * 1024
@@ -114,3 +118,32 @@ def test_full_evidence_disk_keeps_progress_and_a_rerun_finishes(
     assert recorded(engine) == FILES
     assert waiting(inbox) == []
     engine.dispose()
+
+
+def test_collect_sweeps_stale_partial_files_from_evidence_and_quarantine(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load_seed(engine, tmp_path, cells=2)
+    evidence, quarantine = tmp_path / "evidence", tmp_path / "quarantine"
+    stale_copy = evidence / "ab" / ".123-0-1.part"
+    stale_folder = quarantine / "20170601" / ".0123abcd.part"
+    fresh_folder = quarantine / "20170601" / ".4567cdef.part"  # a put still under way
+    for folder in (stale_copy.parent, stale_folder, fresh_folder):
+        folder.mkdir(parents=True)
+    stale_copy.write_bytes(b"half a file")
+    (stale_folder / "报告.pdf").write_bytes(b"half a file")
+    two_hours_ago = time.time() - 7200
+    for path in (stale_copy, stale_folder):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    (tmp_path / "inbox").mkdir()
+
+    collect_inbox(
+        engine,
+        open_campaign(engine, SEED_CODE),
+        str(tmp_path / "inbox"),
+        IntakeStores(evidence, quarantine, 1 << 20),
+        as_of=date(2017, 6, 1),
+    )
+
+    assert not stale_copy.exists() and not stale_folder.exists()
+    assert fresh_folder.is_dir()

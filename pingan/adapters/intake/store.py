@@ -126,6 +126,26 @@ class Quarantine:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def sweep_temp(self, older_than_s: float = 3600) -> int:
+        """Delete the half-built folders of puts that were interrupted (killed, or the disk
+        filled while the cleanup could not run); return how many were removed."""
+        if not self.root.is_dir():
+            return 0
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for day in [p for p in self.root.iterdir() if p.is_dir()]:
+            for entry in day.iterdir():
+                if not (entry.name.startswith(".") and entry.name.endswith(_TEMP_SUFFIX)):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if entry.lstat().st_mtime < cutoff:
+                        if entry.is_dir() and not entry.is_symlink():
+                            shutil.rmtree(entry, ignore_errors=True)
+                        else:
+                            entry.unlink()
+                        removed += 1
+        return removed
+
     def put(
         self,
         src_open: Callable[[], BinaryIO],
