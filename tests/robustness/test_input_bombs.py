@@ -9,12 +9,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from pingan.adapters.intake.collect.manifest import read_manifest
+from pingan.core.problems import InputError
 from tests.factories import ROOT
 from tests.robustness._hostile import CJK
 
@@ -144,3 +147,14 @@ def test_workbook_that_unpacks_to_hundreds_of_megabytes_is_refused(
 ) -> None:
     (problem,) = bounded_read(kind, workbook_bomb)
     assert "压缩" in problem
+
+
+def test_manifest_line_of_two_million_columns_is_refused_at_once(tmp_path: Path) -> None:
+    manifest = tmp_path / "清单.csv"
+    manifest.write_text("path,kind,unit\n" + "," * 2_000_000 + "\n", encoding="utf-8")
+    started = time.perf_counter()
+    with pytest.raises(InputError) as caught:
+        read_manifest(manifest)
+    assert time.perf_counter() - started < SECONDS
+    (problem,) = caught.value.problems
+    assert problem.where == "第 2 行" and "过长" in problem.message

@@ -134,8 +134,8 @@ class CsvRows:
         return row
 
 
-def open_csv(path: Path, encoding: str) -> IO[str]:
-    return io.TextIOWrapper(open_capped(path), encoding=encoding, newline="")
+def open_csv(path: Path, encoding: str, cap: int = MAX_FILE_BYTES) -> IO[str]:
+    return io.TextIOWrapper(open_capped(path, cap), encoding=encoding, newline="")
 
 
 def workbook_problem(path: Path) -> str | None:

@@ -58,7 +58,9 @@ def read_yaml(path: Path) -> Any:
     except FileNotFoundError:
         raise InputError([Problem(source, "", "文件不存在")]) from None
     except IsADirectoryError:
-        raise InputError([Problem(source, "", "这是一个目录，不是配置文件")]) from None
+        raise InputError(
+            [Problem(source, "", "无法读取文件：这是一个目录，不是配置文件")]
+        ) from None
     except UnicodeDecodeError:
         raise InputError([Problem(source, "", "文件不是 UTF-8 编码")]) from None
     except YamlTooBig as exc:

@@ -7,7 +7,6 @@ carrying its row number, so the rest of the manifest is still taken in.
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 from pingan.adapters.intake.checks import Opener, check_relative_name
@@ -18,9 +17,12 @@ from pingan.adapters.intake.collect.model import (
     Item,
     intake_message,
 )
+from pingan.adapters.intake.tabular import CsvRows, Refused, open_csv
 from pingan.core.problems import InputError, Problem
 
 _MANIFEST_COLUMNS = ("path", "kind", "unit")
+# A manifest lists files, one short line each: 64 MB is hundreds of thousands of them.
+_MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
 def read_manifest(manifest: Path) -> list[Item]:
@@ -28,15 +30,19 @@ def read_manifest(manifest: Path) -> list[Item]:
     missing required column."""
     source = manifest.name
     try:
-        text = manifest.read_text(encoding="utf-8-sig")
+        with open_csv(manifest, "utf-8-sig", _MAX_MANIFEST_BYTES) as fh:
+            rows = list(CsvRows(fh))
     except UnicodeDecodeError:
         raise InputError(
             [Problem(source, "", "报送清单不是 UTF-8 编码,请另存为 UTF-8 CSV 后重试")]
         ) from None
+    except Refused as refused:
+        raise InputError([Problem(source, refused.where, refused.message)]) from None
+    except csv.Error as exc:
+        raise InputError([Problem(source, "", f"报送清单 CSV 格式错误:{exc}")]) from None
     except OSError as exc:
         raise InputError([Problem(source, "", f"无法读取报送清单:{exc.strerror}")]) from None
-    rows = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in next(rows, [])]
+    header = [h.strip().lower() for h in rows[0]] if rows else []
     missing = [c for c in _MANIFEST_COLUMNS if c not in header]
     if missing:
         raise InputError(
@@ -53,7 +59,7 @@ def read_manifest(manifest: Path) -> list[Item]:
     # Row numbers as a spreadsheet shows them: the header is row 1.
     return [
         _row_item(folder, column, number, cells)
-        for number, cells in enumerate(rows, start=2)
+        for number, cells in enumerate(rows[1:], start=2)
         if any(c.strip() for c in cells)
     ]
 
