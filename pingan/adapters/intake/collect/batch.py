@@ -29,6 +29,7 @@ from pingan.adapters.intake.collect.model import (
     IntakeRun,
     Item,
     problem,
+    unreadable,
 )
 from pingan.adapters.intake.collect.writing import record_batch
 
@@ -247,7 +248,7 @@ def _inspect(run: IntakeRun, item: Item) -> FileVerdict | str | None:
     except OSError as exc:
         # Not the sender's fault and nothing to quarantine (it cannot be copied either):
         # it stays where it is, and the operator is told why.
-        return f"文件无法读取（{exc.strerror or type(exc).__name__}），已留在报送目录"
+        return unreadable(exc)
 
 
 def _store(run: IntakeRun, a: Accepted) -> bool:
@@ -327,9 +328,7 @@ def _reject(
         except OSError as exc:
             if exc.errno in _NO_SPACE:
                 raise _DiskFull(str(run.quarantine.root)) from None
-            report.skip(
-                item.rel, f"文件无法读取（{exc.strerror or type(exc).__name__}），已留在报送目录"
-            )
+            report.skip(item.rel, unreadable(exc))
             item.outcome = FileOutcome("skipped")
             return
         item.remove()

@@ -26,7 +26,13 @@ from fsspec.implementations.local import LocalFileSystem
 from fsspec.spec import AbstractFileSystem
 
 from pingan.adapters.intake.checks import Opener, check_relative_name
-from pingan.adapters.intake.collect.model import WAIT_TEMP, IntakeReport, Item, problem
+from pingan.adapters.intake.collect.model import (
+    WAIT_TEMP,
+    IntakeReport,
+    Item,
+    os_reason,
+    problem,
+)
 from pingan.core.problems import InputError, Problem
 
 PROCESSED_DIR = ".processed"
@@ -45,7 +51,7 @@ def list_inbox(inbox: str, report: IntakeReport, day: str) -> list[Item]:
     except (ValueError, ImportError) as exc:
         raise InputError([Problem(inbox, "", f"报送目录地址无法识别（{exc}）")]) from None
     except OSError as exc:
-        raise InputError([Problem(inbox, "", f"无法连接报送目录：{_os_reason(exc)}")]) from None
+        raise InputError([Problem(inbox, "", f"无法连接报送目录：{os_reason(exc)}")]) from None
     root = str(root).rstrip("/")
     if isinstance(fs, LocalFileSystem):
         mover = _ProcessedMover(os.path.join(root, PROCESSED_DIR, day))
@@ -64,7 +70,7 @@ def _list_remote(fs: Any, inbox: str, root: str, report: IntakeReport) -> list[I
     try:
         listing = fs.find(root, detail=True, withdirs=False)
     except OSError as exc:
-        raise InputError([Problem(inbox, "", f"无法读取报送目录：{_os_reason(exc)}")]) from None
+        raise InputError([Problem(inbox, "", f"无法读取报送目录：{os_reason(exc)}")]) from None
     for path, info in listing.items():
         if not path.startswith(prefix) or info.get("type", "file") != "file":
             continue
@@ -111,10 +117,6 @@ def _is_transient(segment: str) -> bool:
     return segment.startswith(_TEMP_PREFIXES) or lowered.endswith(_TEMP_SUFFIXES)
 
 
-def _os_reason(exc: OSError) -> str:
-    return exc.strerror or type(exc).__name__
-
-
 def _walk_local(root: str, report: IntakeReport, mover: _ProcessedMover) -> Iterator[Item]:
     """The inbox's regular files as items; links and special files as items to quarantine.
 
@@ -129,7 +131,7 @@ def _walk_local(root: str, report: IntakeReport, mover: _ProcessedMover) -> Iter
         except FileNotFoundError:
             continue
         except OSError as exc:
-            report.skip(prefix.rstrip("/") or ".", f"目录无法读取（{_os_reason(exc)}），已跳过")
+            report.skip(prefix.rstrip("/") or ".", f"目录无法读取（{os_reason(exc)}），已跳过")
             continue
         for entry in entries:
             if not prefix and entry.name == PROCESSED_DIR:

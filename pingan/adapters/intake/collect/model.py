@@ -3,6 +3,7 @@ with the reasons only the database half can tell."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -31,6 +32,26 @@ INTAKE_REASONS: dict[str, str] = {
     "special_file": "这不是普通文件（{what}），不予读取，已移出报送目录",
     "unsafe_folder": "目录名 {name} 不安全（{detail}），其中的文件不予接收",
 }
+
+_OS_REASONS = {
+    errno.EACCES: "权限不足",
+    errno.EPERM: "权限不足",
+    errno.EIO: "磁盘读写错误",
+    errno.ELOOP: "链接层次过多",
+    errno.ENAMETOOLONG: "路径过长",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why the system refused, in Chinese where it is common, else the system's words."""
+    if exc.errno in _OS_REASONS:
+        return _OS_REASONS[exc.errno]
+    return exc.strerror or type(exc).__name__
+
+
+def unreadable(exc: OSError) -> str:
+    return f"文件无法读取（{os_reason(exc)}），已留在报送目录"
+
 
 # Why something stays in the inbox for a later run, as the operator reads it.
 WAIT_TEMP = "上传中的临时文件或隐藏文件，暂不收取"
