@@ -41,6 +41,8 @@ def collect_task(handle: CampaignHandle, inbox: str, as_of: date | None) -> Inta
     get_run_logger().info(
         "收取材料：合格 %d，重复 %d，退回 %d", report.accepted, report.duplicates, report.rejected
     )
+    if report.halted is not None:  # the evidence disk filled: what fitted is recorded
+        get_run_logger().warning(report.halted)
     return report
 
 
