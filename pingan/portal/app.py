@@ -22,21 +22,23 @@ from pingan.portal.admission import Admission
 from pingan.portal.config import PortalConfig
 from pingan.portal.headers import SecurityHeaders
 from pingan.portal.pages import Pages, add_fixed_routes
-from pingan.portal.refusals import add_error_pages
+from pingan.portal.refusals import BUSY, add_error_pages, error_page, refusal_page
 from pingan.portal.submission import Submission
 from pingan.portal.uploads import sweep_spool
 from pingan.portal.visits import Visit, unit_items
 
 
-@dataclass(frozen=True)
+@dataclass
 class Portal:
-    """The parts of one portal app, as create_app puts them together."""
+    """The parts of one portal app, as create_app puts them together, and the number of
+    uploads being taken now."""
 
     engine: Engine
     config: PortalConfig
     pages: Pages
     admission: Admission
     submission: Submission
+    uploads_active: int = 0
 
     @classmethod
     def build(cls, engine: Engine, config: PortalConfig) -> Portal:
@@ -61,7 +63,9 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
     add_fixed_routes(app, portal.pages)
     _add_unit_routes(app, portal)
     add_error_pages(app, portal.pages)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        SecurityHeaders, error_page=error_page(portal.pages), proxies=config.trusted_proxies
+    )
     return app
 
 
@@ -75,7 +79,16 @@ def _add_unit_routes(app: FastAPI, portal: Portal) -> None:
 
     @app.post("/u/{token}", response_class=HTMLResponse)
     async def upload(request: Request, token: str) -> Response:
-        visit = await run_in_threadpool(portal.admission.admit, request, token)
-        if not isinstance(visit, Visit):
-            return visit
-        return await portal.submission.post(request, visit)
+        # Runs on the event loop, so the count needs no lock. Full: 503 at once, unread.
+        if portal.uploads_active >= portal.config.max_uploads:
+            response = refusal_page(portal.pages, request, BUSY)
+            response.headers["Connection"] = "close"
+            return response
+        portal.uploads_active += 1
+        try:
+            visit = await run_in_threadpool(portal.admission.admit, request, token)
+            if not isinstance(visit, Visit):
+                return visit
+            return await portal.submission.post(request, visit)
+        finally:
+            portal.uploads_active -= 1

@@ -1,5 +1,5 @@
 """What the portal needs to run, read once from the settings: the signing secret, where
-files go, the upload limit, the rate limits and the clocks."""
+files go, the upload limit and quota, the rate limits, the proxies it trusts and the clocks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from pingan.core.links import secret_of
+from pingan.portal.headers import TrustedProxies
+from pingan.portal.quota import Quota
 from pingan.portal.ratelimit import Rate
 from pingan.root.settings import Settings
 
@@ -18,6 +20,9 @@ from pingan.root.settings import Settings
 # limit is generous; the per-link limit is what stops a script.
 DEFAULT_TOKEN_RATE = Rate(per_minute=30, burst=20)
 DEFAULT_ADDRESS_RATE = Rate(per_minute=600, burst=200)
+DEFAULT_MAX_UPLOADS = 8
+DEFAULT_QUOTA = Quota()
+NO_PROXIES = TrustedProxies()
 
 
 class PortalNotConfigured(Exception):
@@ -48,6 +53,12 @@ class PortalConfig:
     max_file_bytes: int
     token_rate: Rate = DEFAULT_TOKEN_RATE
     address_rate: Rate = DEFAULT_ADDRESS_RATE
+    trusted_proxies: TrustedProxies = NO_PROXIES
+    quota: Quota = DEFAULT_QUOTA
+    # Uploads taken at once; the next is told to retry (503) rather than queued, so the
+    # health check and the pages never wait behind a burst.
+    max_uploads: int = DEFAULT_MAX_UPLOADS
+    upload_idle_s: float = 30.0  # longest pause between two pieces of an upload's body
     clock: Callable[[], datetime] = _utc_now
     monotonic: Callable[[], float] = time.monotonic
 

@@ -104,8 +104,9 @@ def add_fixed_routes(app: FastAPI, pages: Pages) -> None:
     def index(request: Request) -> HTMLResponse:
         return pages.page("index.html", request, title="材料报送")
 
+    # On the event loop, not the worker threads: it answers while uploads fill them.
     @app.get("/healthz", response_class=PlainTextResponse)
-    def healthz() -> str:
+    async def healthz() -> str:
         return "ok"
 
     @app.get("/static/portal.css")
