@@ -201,6 +201,18 @@ def slash_redirect(app: FastAPI, request: Request) -> Response | None:
     return Response(status_code=307, headers={"Location": location})
 
 
+def static_refusal(pages: Pages, refusal: Refusal, *, depth: int) -> bytes:
+    """A refusal page rendered once, for a path depth levels below the root."""
+    html = pages.templates.get_template("refusal.html").render(
+        root="../" * depth,
+        title=refusal.title,
+        message=refusal.message,
+        hint=refusal.hint,
+        back=refusal.back,
+    )
+    return html.encode("utf-8")
+
+
 def add_error_pages(app: FastAPI, pages: Pages) -> None:
     """Unknown paths and bad requests answer with the refusal page too (failures are the
     outermost layer's: pingan.portal.headers)."""

@@ -26,8 +26,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 class ServerLimits:
     keep_alive_s: int = 5
     header_timeout_s: float = 10.0
-    max_connections: int = 256
-    backlog: int = 128
+    # Above a burst of uploads (which PortalConfig.max_uploads answers with 503 and
+    # Retry-After), so the health check and the pages still get through.
+    max_connections: int = 1000
+    backlog: int = 1024
     max_header_bytes: int = 16 * 1024
     graceful_shutdown_s: int = 10
 

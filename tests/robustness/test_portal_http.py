@@ -91,7 +91,9 @@ def test_a_failure_no_route_handled_is_a_chinese_500_with_the_security_headers(
         assert header in response.headers
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(host=st.from_regex(r"[a-z0-9]{1,20}\.evil\.example(:[0-9]{1,5})?", fullmatch=True))
 def test_the_trailing_slash_redirect_never_names_the_host_the_client_sent(
     portal: Portal, host: str
