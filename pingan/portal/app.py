@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pingan.portal.admission import Admission
 from pingan.portal.config import PortalConfig
-from pingan.portal.gate import UploadGate
+from pingan.portal.gate import UploadBound, UploadGate
 from pingan.portal.headers import SecurityHeaders
 from pingan.portal.pages import Pages, add_fixed_routes
 from pingan.portal.refusals import BUSY, add_error_pages, error_page, static_refusal
@@ -65,7 +65,7 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
     add_error_pages(app, portal.pages)
     app.add_middleware(
         UploadGate,
-        max_uploads=config.max_uploads,
+        bound=UploadBound(config.max_uploads, config.max_waiting_uploads, config.upload_wait_s),
         busy_page=static_refusal(portal.pages, BUSY, depth=1),
         retry_s=BUSY.retry_after or 1,
     )

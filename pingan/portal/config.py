@@ -55,9 +55,12 @@ class PortalConfig:
     address_rate: Rate = DEFAULT_ADDRESS_RATE
     trusted_proxies: TrustedProxies = NO_PROXIES
     quota: Quota = DEFAULT_QUOTA
-    # Uploads taken at once; the next is told to retry (503) rather than queued, so the
-    # health check and the pages never wait behind a burst.
+    # Uploads taken at once, and how many more may wait (unread, for up to upload_wait_s)
+    # for a turn; the rest are told to retry (503), so the worker threads, the pages and
+    # the health check never wait behind a burst (pingan.portal.gate).
     max_uploads: int = DEFAULT_MAX_UPLOADS
+    max_waiting_uploads: int = 256
+    upload_wait_s: float = 30.0
     upload_idle_s: float = 30.0  # longest pause between two pieces of an upload's body
     clock: Callable[[], datetime] = _utc_now
     monotonic: Callable[[], float] = time.monotonic

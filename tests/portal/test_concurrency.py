@@ -44,9 +44,7 @@ def test_the_same_file_sent_many_times_at_once_is_recorded_once(
 
 
 def test_every_unit_uploading_at_once_is_recorded(seeded: Loaded, tmp_path: Path) -> None:
-    p = make_portal(
-        seeded, tmp_path, Clock(IN_SELF_CHECK), address_rate=Rate(0, 0), max_uploads=12
-    )
+    p = make_portal(seeded, tmp_path, Clock(IN_SELF_CHECK), address_rate=Rate(0, 0))
     codes = [p.cell(i) for i in range(12)]
     with serving(p.app) as base, ThreadPoolExecutor(12) as pool:
         responses = list(pool.map(lambda c: post(base + p.url(c), pdf(f"{c} 的自查报告")), codes))
