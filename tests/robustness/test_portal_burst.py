@@ -118,3 +118,21 @@ def test_healthz_answers_quickly_while_300_uploads_arrive_at_once(
     assert statistics.median(tail) < 0.2, tail
     assert tail[int(len(tail) * 0.9)] < 0.5, tail[-10:]
     assert tail[-1] < 3.0, tail[-10:]
+
+
+def test_an_upload_with_no_slot_and_no_room_to_wait_is_a_503_page_with_retry_after(
+    seeded: Loaded, tmp_path: Path
+) -> None:
+    p = make_portal(
+        seeded, tmp_path, Clock(IN_SELF_CHECK), max_uploads=0, max_waiting_uploads=0
+    )
+    with p.client:
+        response = p.upload(p.url(p.cell()), b"%PDF-1.4\n%%EOF\n")
+        health = p.client.get("/healthz")
+
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) > 0
+    assert "系统繁忙" in response.text
+    assert "content-security-policy" in response.headers
+    assert health.status_code == 200 and health.text == "ok"
+    assert p.files(p.cell()) == []

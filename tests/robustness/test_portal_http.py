@@ -151,6 +151,30 @@ def test_a_client_that_never_finishes_its_headers_is_cut_off(portal: Portal) -> 
     assert waited < 5
 
 
+def test_an_upload_whose_body_stalls_is_answered_408_and_leaves_no_spool(
+    seeded: Loaded, tmp_path: Path
+) -> None:
+    p = make_portal(seeded, tmp_path, Clock(IN_SELF_CHECK), upload_idle_s=1.0)
+    boundary = b"b0undary"
+    head = (
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; '
+        b'filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n'
+    )
+    request = (
+        b"POST " + p.url(p.cell()).encode() + b" HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: multipart/form-data; boundary=" + boundary + b"\r\n"
+        b"Content-Length: 100000\r\n\r\n" + head
+    )
+    with served(p.app) as address, socket.create_connection(address, timeout=15) as s:
+        s.sendall(request)  # and then the rest never comes
+        answer = s.recv(65536)
+
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert "上传中断".encode() in answer
+    assert p.spool_left() == []
+    assert p.files(p.cell()) == []
+
+
 def test_the_server_runs_with_a_connection_cap_and_keep_alive_timeout(portal: Portal) -> None:
     config = server_config(portal.app, "127.0.0.1", 0, ServerLimits())
 
