@@ -74,6 +74,11 @@ class PortalConfig:
             "quarantine_dir": settings.resolved_quarantine_dir(),
             "spool_dir": settings.home / "portal-spool",
             "max_file_bytes": settings.max_file_bytes,
+            "trusted_proxies": TrustedProxies.parse(settings.trusted_proxy_list()),
+            "quota": Quota(
+                settings.portal_quota_stored_bytes, settings.portal_quota_quarantined_bytes
+            ),
+            "max_uploads": settings.portal_max_uploads,
             **overrides,
         }
         return cls(secret=checked_secret(secret_of(settings)), **options)

@@ -232,3 +232,33 @@ def test_a_forged_or_malformed_forwarded_chain_never_names_a_non_address(
     assert client == "10.1.1.1" or not proxies.trusts(client)
     assert client == "10.1.1.1" or client in [c.strip() for c in chain]
     assert proxies.client("192.0.2.1", ",".join(chain)) == "192.0.2.1"
+
+
+def test_the_portal_trusts_no_proxy_unless_one_is_configured() -> None:
+    from pingan.portal.config import PortalConfig
+    from pingan.root.settings import Settings
+
+    default = PortalConfig.from_settings(Settings(portal_secret=SECRET))
+    configured = PortalConfig.from_settings(
+        Settings(portal_secret=SECRET, portal_trusted_proxies="10.0.0.1, 192.168.0.0/16")
+    )
+
+    assert default.trusted_proxies.networks == ()
+    assert not default.trusted_proxies.trusts("127.0.0.1")
+    assert configured.trusted_proxies.trusts("10.0.0.1")
+    assert configured.trusted_proxies.trusts("192.168.7.7")
+    assert not configured.trusted_proxies.trusts("127.0.0.1")
+
+
+@pytest.mark.parametrize("value", ["10.0.0.1,evil", "localhost", "10.0.0.0/99"])
+def test_a_bad_trusted_proxy_setting_stops_the_portal_with_a_chinese_line(value: str) -> None:
+    from pingan.core.problems import InputError
+    from pingan.root.settings import load_settings
+
+    with pytest.raises(InputError) as caught:
+        load_settings(portal_secret=SECRET, portal_trusted_proxies=value)
+
+    (problem,) = caught.value.problems
+    assert problem.where == "PINGAN_PORTAL_TRUSTED_PROXIES"
+    assert "IP 地址或网段" in problem.message
+    assert value not in problem.message
