@@ -9,6 +9,7 @@ Content-Length.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
@@ -171,6 +172,13 @@ class _Reader:
             self._out.close()
             self._out = None
 
+    def abandon(self) -> None:
+        """Close and remove the temp file; closing a file on a full disk fails again
+        (its buffer cannot be flushed), and must not leave the file behind."""
+        with contextlib.suppress(OSError):
+            self.close()
+        self.result.discard()
+
     def parser(self, boundary: bytes) -> MultipartParser:
         """A multipart parser that calls back into this reader."""
         return MultipartParser(
@@ -235,13 +243,11 @@ async def read_upload(
         parser.finalize()
         if not reader.ended:
             raise BadForm("上传不完整，请重新上传")
-    except FormParserError:
         reader.close()
-        reader.result.discard()
+    except FormParserError:
+        reader.abandon()
         raise BadForm("上传的表单格式不正确") from None
     except BaseException:
-        reader.close()
-        reader.result.discard()
+        reader.abandon()
         raise
-    reader.close()
     return reader.result
