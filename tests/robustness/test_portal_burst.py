@@ -123,9 +123,7 @@ def test_healthz_answers_quickly_while_300_uploads_arrive_at_once(
 def test_an_upload_with_no_slot_and_no_room_to_wait_is_a_503_page_with_retry_after(
     seeded: Loaded, tmp_path: Path
 ) -> None:
-    p = make_portal(
-        seeded, tmp_path, Clock(IN_SELF_CHECK), max_uploads=0, max_waiting_uploads=0
-    )
+    p = make_portal(seeded, tmp_path, Clock(IN_SELF_CHECK), max_uploads=0, max_waiting_uploads=0)
     with p.client:
         response = p.upload(p.url(p.cell()), b"%PDF-1.4\n%%EOF\n")
         health = p.client.get("/healthz")

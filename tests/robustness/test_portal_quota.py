@@ -53,7 +53,8 @@ def invalid(size: int, tag: str) -> bytes:
 def bytes_under(folder: Path) -> int:
     if not folder.is_dir():
         return 0
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and "reason" not in f.name)
+    files = [f for f in folder.rglob("*") if f.is_file() and "reason" not in f.name]
+    return sum(f.stat().st_size for f in files)
 
 
 def stored_today(p: Portal, code: str, day: str) -> int:
