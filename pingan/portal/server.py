@@ -53,8 +53,9 @@ class _HeaderDeadline(H11Protocol):
         super().connection_lost(exc)
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        # Armed first: a pipelined request that the call below starts counts as arrived.
         self._arm()
+        super().on_response_complete()
 
     def _arm(self) -> None:
         self._disarm()

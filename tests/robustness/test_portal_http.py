@@ -177,6 +177,42 @@ def test_an_upload_whose_body_stalls_is_answered_408_and_leaves_no_spool(
     assert p.files(p.cell()) == []
 
 
+def test_the_header_deadline_spares_requests_already_received_and_kept_alive_ones(
+    seeded: Loaded, tmp_path: Path
+) -> None:
+    p = make_portal(seeded, tmp_path, Clock(IN_SELF_CHECK))
+    limits = ServerLimits(header_timeout_s=1.0, keep_alive_s=5)
+    data = pdf("慢慢上传")
+    boundary = b"b0undary"
+    body = (
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="gate"\r\n\r\n'
+        b"self-check\r\n--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; '
+        b'filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+        + data
+        + b"\r\n--"
+        + boundary
+        + b"--\r\n"
+    )
+    head = (
+        b"POST " + p.url(p.cell()).encode() + b" HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: multipart/form-data; boundary=" + boundary + b"\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    with served(p.app, limits) as address, socket.create_connection(address, timeout=15) as s:
+        s.sendall(head + body[:20])
+        for part in (body[20:40], body[40:]):  # 1.6 s in all, past the header deadline
+            time.sleep(0.8)
+            s.sendall(part)
+        first = s.recv(65536)
+        time.sleep(0.5)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")  # the same connection
+        second = s.recv(65536)
+
+    assert first.startswith(b"HTTP/1.1 200"), first[:80]
+    assert second.startswith(b"HTTP/1.1 200"), second[:80]
+    assert len(p.files(p.cell())) == 1
+
+
 def test_the_server_runs_with_a_connection_cap_and_keep_alive_timeout(portal: Portal) -> None:
     config = server_config(portal.app, "127.0.0.1", 0, ServerLimits())
 
