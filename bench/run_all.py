@@ -196,6 +196,47 @@ def portal(full: bool) -> list[Row]:
     ]
 
 
+def abuse(full: bool) -> list[Row]:
+    data = _run(["bench/abuse.py", "--uploads", "300", "--slow", "100", "--bomb-timeout", "30"])
+    target = f"< {data['targets']['bomb_seconds']:g} s, < {data['targets']['bomb_peak_mb']} MB"
+    rows: list[Row] = [
+        (
+            "`bench/abuse.py`",
+            f"{b['bomb']} (own process, 1 GiB rlimit; refused cleanly: "
+            f"{'yes' if b['refused_cleanly'] else 'NO'})",
+            f"{b['seconds']} s, {_n(b['peak_mb'])} MB peak"
+            + (" — killed at the timeout" if b["timed_out"] else ""),
+            "—",
+            target,
+        )
+        for b in data["bombs"]
+    ]
+    b, s = data["burst"], data["slowloris"]
+    rows.append(
+        (
+            "`bench/abuse.py`",
+            f"`/healthz` during {b['uploads']} concurrent uploads ({b['accepted']} accepted, "
+            f"{b['told_to_retry']} told to retry with 503, {b['other']} other)",
+            f"p50 {b['health_p50_ms']} ms, p95 {b['health_p95_ms']} ms, "
+            f"max {b['health_max_ms']} ms",
+            "—",
+            f"< {data['targets']['health_ms']} ms",
+        )
+    )
+    rows.append(
+        (
+            "`bench/abuse.py`",
+            f"{s['connections']} slow connections that never finish their headers, held "
+            f"{s['hold_s']:g} s",
+            f"{s['cut_off_by_server']} cut off by the server; `/healthz` p50 "
+            f"{s['health_p50_ms']} ms, max {s['health_max_ms']} ms",
+            "—",
+            "all cut off",
+        )
+    )
+    return rows
+
+
 def demo(full: bool) -> list[Row]:
     import tempfile
 
@@ -233,6 +274,7 @@ BENCHES: dict[str, Callable[[bool], list[Row]]] = {
     "dispatch": dispatch,
     "award": award,
     "portal": portal,
+    "abuse": abuse,
     "demo": demo,
 }
 
@@ -274,6 +316,7 @@ LABELS = {
     "dispatch": "`bench/dispatch.py`",
     "award": "`bench/award.py`",
     "portal": "`bench/portal.py`",
+    "abuse": "`bench/abuse.py`",
     "demo": "`pingan demo`",
 }
 

@@ -33,8 +33,8 @@ CAMPAIGN_CACHE_S = 60.0
 
 
 def client_address(request: Request) -> str:
-    """The peer address; behind a trusted proxy uvicorn has already put the forwarded one
-    here (its --forwarded-allow-ips)."""
+    """The peer address; behind a configured proxy (PortalConfig.trusted_proxies) the
+    outermost layer has already put the forwarded one here."""
     return request.client.host if request.client else "unknown"
 
 
@@ -78,7 +78,8 @@ class Admission:
         """The verified unit behind a token, or the refusal page (audited)."""
         try:
             claims = verify(token, self.secret, self.config.now())
-        except TokenInvalid:
+        except (TokenInvalid, OverflowError, ValueError, OSError):
+            # A genuine signature over an expiry no clock can hold is still no link.
             return self.refuse(request, BAD_TOKEN, fp=fp)
         except TokenExpired as exc:
             info = self.campaign(exc.claims.campaign)

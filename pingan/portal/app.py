@@ -2,7 +2,8 @@
 
 Routes: ``GET /u/<token>`` shows what the unit owes; ``POST /u/<token>`` takes one file
 (multipart, field ``file``, plus ``gate`` and an optional ``submitted_by``) through the
-inbox's intake and answers with a receipt; ``/static/portal.css``; ``/healthz``. Nothing
+inbox's intake and answers with a receipt; ``/static/portal.css``; ``/healthz`` (answered
+in front of the routes, pingan.portal.gate). Nothing
 else: no directory listing, no API docs, and no part of any URL ever names a file.
 
 Whose data a request reaches is decided by the verified token alone: the form names a
@@ -20,9 +21,10 @@ from starlette.concurrency import run_in_threadpool
 
 from pingan.portal.admission import Admission
 from pingan.portal.config import PortalConfig
+from pingan.portal.gate import UploadBound, UploadGate
 from pingan.portal.headers import SecurityHeaders
 from pingan.portal.pages import Pages, add_fixed_routes
-from pingan.portal.refusals import add_error_pages
+from pingan.portal.refusals import BUSY, add_error_pages, error_page, static_refusal
 from pingan.portal.submission import Submission
 from pingan.portal.uploads import sweep_spool
 from pingan.portal.visits import Visit, unit_items
@@ -61,7 +63,16 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
     add_fixed_routes(app, portal.pages)
     _add_unit_routes(app, portal)
     add_error_pages(app, portal.pages)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        UploadGate,
+        bound=UploadBound(config.max_uploads, config.max_waiting_uploads, config.upload_wait_s),
+        busy_page=static_refusal(portal.pages, BUSY, depth=1),
+        retry_s=BUSY.retry_after or 1,
+    )
+    # Added last, so outermost: the gate's answers carry the headers too.
+    app.add_middleware(
+        SecurityHeaders, error_page=error_page(portal.pages), proxies=config.trusted_proxies
+    )
     return app
 
 
@@ -75,6 +86,7 @@ def _add_unit_routes(app: FastAPI, portal: Portal) -> None:
 
     @app.post("/u/{token}", response_class=HTMLResponse)
     async def upload(request: Request, token: str) -> Response:
+        # At most config.max_uploads get here at once (pingan.portal.gate).
         visit = await run_in_threadpool(portal.admission.admit, request, token)
         if not isinstance(visit, Visit):
             return visit

@@ -1,5 +1,5 @@
 """What the portal needs to run, read once from the settings: the signing secret, where
-files go, the upload limit, the rate limits and the clocks."""
+files go, the upload limit and quota, the rate limits, the proxies it trusts and the clocks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from pingan.core.links import secret_of
+from pingan.portal.headers import TrustedProxies
+from pingan.portal.quota import Quota
 from pingan.portal.ratelimit import Rate
 from pingan.root.settings import Settings
 
@@ -18,6 +20,9 @@ from pingan.root.settings import Settings
 # limit is generous; the per-link limit is what stops a script.
 DEFAULT_TOKEN_RATE = Rate(per_minute=30, burst=20)
 DEFAULT_ADDRESS_RATE = Rate(per_minute=600, burst=200)
+DEFAULT_MAX_UPLOADS = 8
+DEFAULT_QUOTA = Quota()
+NO_PROXIES = TrustedProxies()
 
 
 class PortalNotConfigured(Exception):
@@ -48,6 +53,15 @@ class PortalConfig:
     max_file_bytes: int
     token_rate: Rate = DEFAULT_TOKEN_RATE
     address_rate: Rate = DEFAULT_ADDRESS_RATE
+    trusted_proxies: TrustedProxies = NO_PROXIES
+    quota: Quota = DEFAULT_QUOTA
+    # Uploads taken at once, and how many more may wait (unread, for up to upload_wait_s)
+    # for a turn; the rest are told to retry (503), so the worker threads, the pages and
+    # the health check never wait behind a burst (pingan.portal.gate).
+    max_uploads: int = DEFAULT_MAX_UPLOADS
+    max_waiting_uploads: int = 256
+    upload_wait_s: float = 30.0
+    upload_idle_s: float = 30.0  # longest pause between two pieces of an upload's body
     clock: Callable[[], datetime] = _utc_now
     monotonic: Callable[[], float] = time.monotonic
 
@@ -60,6 +74,11 @@ class PortalConfig:
             "quarantine_dir": settings.resolved_quarantine_dir(),
             "spool_dir": settings.home / "portal-spool",
             "max_file_bytes": settings.max_file_bytes,
+            "trusted_proxies": TrustedProxies.parse(settings.trusted_proxy_list()),
+            "quota": Quota(
+                settings.portal_quota_stored_bytes, settings.portal_quota_quarantined_bytes
+            ),
+            "max_uploads": settings.portal_max_uploads,
             **overrides,
         }
         return cls(secret=checked_secret(secret_of(settings)), **options)

@@ -1,5 +1,5 @@
 """The portal's HTML pages: the templates, the unit's page, the receipt, and the fixed routes
-(index, health check, stylesheet)."""
+(index, stylesheet)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pingan.adapters.intake.collect import FileOutcome, allowed_types_label, size_label
@@ -97,16 +97,12 @@ class Pages:
 
 
 def add_fixed_routes(app: FastAPI, pages: Pages) -> None:
-    """The index page, the health check and the stylesheet."""
+    """The index page and the stylesheet (the health check is pingan.portal.gate's)."""
     css = (HERE / "static" / "portal.css").read_bytes()
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> HTMLResponse:
         return pages.page("index.html", request, title="材料报送")
-
-    @app.get("/healthz", response_class=PlainTextResponse)
-    def healthz() -> str:
-        return "ok"
 
     @app.get("/static/portal.css")
     def stylesheet() -> Response:

@@ -3,22 +3,20 @@ page, and the pages for errors no route handled."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from pingan.adapters.intake.collect import too_large_message
+from pingan.adapters.intake.collect import size_label, too_large_message
 from pingan.portal.pages import Pages
 from pingan.portal.visits import CampaignInfo
-
-# The name the portal has always logged its failures under.
-log = logging.getLogger("pingan.portal.app")
 
 
 @dataclass(frozen=True)
@@ -83,6 +81,41 @@ NOT_RECORDED = Refusal(
     503, "not_recorded", "上传未完成", "文件未能保存，请稍后重新上传。", back=True
 )
 
+DISK_FULL = Refusal(
+    507,
+    "disk_full",
+    "暂时无法接收材料",
+    "服务器存储空间已满，文件未能保存，也未作任何记录。",
+    "请稍后重新上传；如仍不成功，请联系创建办。",
+    back=True,
+)
+TIMED_OUT = Refusal(
+    408, "timed_out", "上传中断", "上传过程中网络停顿时间过长，文件未被接收。", back=True
+)
+BUSY_RETRY_S = 5
+BUSY = Refusal(
+    503,
+    "busy",
+    "系统繁忙",
+    f"当前同时上传材料的单位较多，请约 {BUSY_RETRY_S} 秒后重新上传。",
+    back=True,
+    retry_after=BUSY_RETRY_S,
+)
+QUOTA_LABELS = {"stored": "网上报送的材料", "quarantined": "未被接收的文件"}
+
+
+def over_quota(which: str, limit: int) -> Refusal:
+    """A unit's daily storage quota is spent: stored evidence, or refused files."""
+    return Refusal(
+        429,
+        f"quota_{which}",
+        "今日报送已达上限",
+        f"贵单位今日{QUOTA_LABELS[which]}已达每日上限（{size_label(limit)}），本次文件未被接收。",
+        "请于次日再报送；确有需要，请联系创建办。",
+        back=True,
+    )
+
+
 # HTTP status for each intake rejection, so a client can tell them apart.
 REJECTION_STATUS = {
     "too_large": 413,
@@ -134,10 +167,62 @@ def refusal_page(
     return response
 
 
+FAILURES = {
+    500: Refusal(500, "error", "系统繁忙", "暂时无法处理，请稍后再试。"),
+    507: DISK_FULL,
+    400: Refusal(400, "bad_request", "无法处理", "请求格式不正确。"),
+}
+
+
+def error_page(pages: Pages) -> Callable[[Request, int], Response]:
+    """The page for a failure no route handled (500), a full disk (507), or a request the
+    portal will not read (400); used by the outermost layer, so every one has the headers."""
+
+    def page(request: Request, status: int) -> Response:
+        return refusal_page(pages, request, FAILURES.get(status, FAILURES[500]))
+
+    return page
+
+
+def slash_redirect(app: FastAPI, request: Request) -> Response | None:
+    """``/u/<token>/`` → ``../<token>``: relative, so neither the Host header nor any other
+    part of the request chooses where the browser goes; only for paths a route serves."""
+    path = request.url.path
+    if path == "/" or not path.endswith("/"):
+        return None
+    trimmed = path.rstrip("/")
+    scope = {**request.scope, "path": trimmed}
+    if not any(route.matches(scope)[0] == Match.FULL for route in app.router.routes):
+        return None
+    last = trimmed.rsplit("/", 1)[-1]
+    location = "../" + quote(last, safe="")
+    if request.url.query:
+        location += "?" + request.url.query
+    return Response(status_code=307, headers={"Location": location})
+
+
+def static_refusal(pages: Pages, refusal: Refusal, *, depth: int) -> bytes:
+    """A refusal page rendered once, for a path depth levels below the root."""
+    html = pages.templates.get_template("refusal.html").render(
+        root="../" * depth,
+        title=refusal.title,
+        message=refusal.message,
+        hint=refusal.hint,
+        back=refusal.back,
+    )
+    return html.encode("utf-8")
+
+
 def add_error_pages(app: FastAPI, pages: Pages) -> None:
-    """Unknown paths, bad requests and failures answer with the refusal page too."""
+    """Unknown paths and bad requests answer with the refusal page too (failures are the
+    outermost layer's: pingan.portal.headers)."""
+    app.router.redirect_slashes = False
 
     async def not_found(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            redirect = slash_redirect(app, request)
+            if redirect is not None:
+                return redirect
         titles = {404: "页面不存在", 405: "不支持的操作"}
         refusal = Refusal(
             exc.status_code,
@@ -148,18 +233,11 @@ def add_error_pages(app: FastAPI, pages: Pages) -> None:
         return refusal_page(pages, request, refusal)
 
     async def invalid(request: Request, exc: Exception) -> Response:
-        refusal = Refusal(400, "bad_request", "无法处理", "请求格式不正确。")
-        return refusal_page(pages, request, refusal)
-
-    async def failed(request: Request, exc: Exception) -> Response:
-        log.error("portal request failed: %s", type(exc).__name__)
-        refusal = Refusal(500, "error", "系统繁忙", "暂时无法处理，请稍后再试。")
-        return refusal_page(pages, request, refusal)
+        return refusal_page(pages, request, FAILURES[400])
 
     handlers: dict[Any, Callable[[Request, Any], Awaitable[Response]]] = {
         StarletteHTTPException: not_found,
         RequestValidationError: invalid,
-        Exception: failed,
     }
     for kind, handler in handlers.items():
         app.add_exception_handler(kind, handler)

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -21,20 +22,27 @@ from pingan.adapters.intake.checks import is_unsafe_char
 from pingan.adapters.intake.collect import FileOutcome
 from pingan.portal.admission import ACTOR, Admission
 from pingan.portal.config import PortalConfig
+from pingan.portal.headers import is_disk_full, log
 from pingan.portal.pages import Pages
+from pingan.portal.quota import Charge, charge, exceeded, usage
 from pingan.portal.receipts import receipt_number
 from pingan.portal.refusals import (
+    DISK_FULL,
     NO_FILE,
     NOT_RECORDED,
+    TIMED_OUT,
     UNKNOWN_GATE,
     Refusal,
     bad_form,
+    over_quota,
+    refusal_page,
     rejected,
     too_large,
 )
 from pingan.portal.uploads import (
     BadForm,
     SpooledUpload,
+    UploadTimedOut,
     UploadTooLarge,
     declared_too_large,
     read_upload,
@@ -91,24 +99,48 @@ class Submission:
         self.pages = pages
 
     async def post(self, request: Request, visit: Visit) -> Response:
-        """Read the form into the spool (refusing what cannot fit as early as possible),
-        then take the file in a worker thread."""
+        """Check the unit's daily quota, read the form into the spool (refusing what cannot
+        fit as early as possible), then take the file in a worker thread."""
         base = {"token": visit.fp, "address": visit.address}
+        at = Charge(visit.info.id, visit.unit.id, visit.info.local(self.config.now()).date())
+        over = await run_in_threadpool(self.over_quota, at, 0)
+        if over is not None:
+            return await self._refuse(request, visit, over, base)
+        spooled = await self._spool(request, visit, base)
+        if isinstance(spooled, Response):
+            return spooled
+        try:
+            return await run_in_threadpool(self.take, request, visit, spooled, at)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            return await self._disk_full(request, visit, {**base, "size": spooled.size})
+        finally:
+            spooled.discard()
+
+    async def _spool(
+        self, request: Request, visit: Visit, base: Mapping[str, Any]
+    ) -> SpooledUpload | Response:
         limit = self.config.max_file_bytes
         declared = declared_too_large(request.headers.get("content-length"), limit)
         if declared is not None:
             extra = {**base, "declared": declared}
             return await self._refuse(request, visit, too_large(declared, limit), extra)
         try:
-            spooled = await read_upload(
+            return await read_upload(
                 request.stream(),
                 request.headers.get("content-type"),
                 spool_dir=self.config.spool_dir,
                 max_file_bytes=limit,
+                idle_timeout_s=self.config.upload_idle_s,
             )
         except UploadTooLarge as exc:
             extra = {**base, "received": exc.at_least}
             return await self._refuse(request, visit, too_large(exc.at_least, limit), extra)
+        except UploadTimedOut:
+            response = await self._refuse(request, visit, TIMED_OUT, base)
+            response.headers["Connection"] = "close"
+            return response
         except BadForm as exc:
             return await self._refuse(request, visit, bad_form(exc.message), base)
         except ClientDisconnect:
@@ -120,10 +152,10 @@ class Submission:
                 after={**base, "reason": "client_disconnected", "status": 400},
             )
             return Response(status_code=400)
-        try:
-            return await run_in_threadpool(self.take, request, visit, spooled)
-        finally:
-            spooled.discard()
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            return await self._disk_full(request, visit, base)
 
     async def _refuse(
         self, request: Request, visit: Visit, refusal: Refusal, extra: Mapping[str, Any]
@@ -132,7 +164,30 @@ class Submission:
             self.admission.refuse, request, refusal, fp=visit.fp, visit=visit, extra=extra
         )
 
-    def take(self, request: Request, visit: Visit, upload: SpooledUpload) -> HTMLResponse:
+    async def _disk_full(
+        self, request: Request, visit: Visit, extra: Mapping[str, Any]
+    ) -> Response:
+        """507: nothing was kept (the spool and intake remove their partial files). The
+        audit row is written if the database still can; the page goes out either way."""
+        log.error("portal upload refused: the disk is full")
+        try:
+            return await self._refuse(request, visit, DISK_FULL, extra)
+        except (OSError, SQLAlchemyError):
+            return refusal_page(self.pages, request, DISK_FULL, visit.info)
+
+    def over_quota(self, at: Charge, incoming: int) -> Refusal | None:
+        quota = self.config.quota
+        with self.engine.connect() as conn:
+            used = usage(conn, at.unit_id, at.day)
+        which = exceeded(quota, used, incoming)
+        if which is None:
+            return None
+        limit = quota.stored_bytes_per_day if which == "stored" else quota.quarantined_bytes_per_day
+        return over_quota(which, limit)
+
+    def take(
+        self, request: Request, visit: Visit, upload: SpooledUpload, at: Charge
+    ) -> HTMLResponse:
         """Runs in a worker thread: intake does blocking file and database I/O."""
         gate_key = upload.fields.get("gate", "")
         item = None
@@ -145,9 +200,16 @@ class Submission:
             return refuse(request, UNKNOWN_GATE, fp=visit.fp, visit=visit, extra=base)
         if upload.path is None or not upload.filename:
             return refuse(request, NO_FILE, fp=visit.fp, visit=visit, extra=base)
+        over = self.over_quota(at, upload.size)
+        if over is not None:
+            return refuse(request, over, fp=visit.fp, visit=visit, extra=base)
         by = " ".join(printable(upload.fields.get("submitted_by") or "", drop=True).split())
         sending = Sending(base, upload.filename, by[:MAX_SUBMITTED_BY])
         outcome = self._collect(visit, item, upload.path, sending)
+        # Until intake keeps only a prefix of a refused file, its whole size is quarantined.
+        stored = (outcome.size or 0) if outcome.state == "accepted" else 0
+        quarantined = upload.size if outcome.state == "rejected" else 0
+        charge(self.engine, at, stored=stored, quarantined=quarantined)
         if outcome.state in ("accepted", "duplicate"):
             if outcome.state == "duplicate":
                 self.admission.audit(

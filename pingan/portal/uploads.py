@@ -8,6 +8,8 @@ Content-Length.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import time
 import uuid
@@ -30,6 +32,10 @@ class UploadTooLarge(Exception):
     def __init__(self, at_least: int) -> None:
         super().__init__(f"upload larger than allowed (at least {at_least} bytes)")
         self.at_least = at_least
+
+
+class UploadTimedOut(Exception):
+    """The sender paused longer than the idle limit between two pieces of the body."""
 
 
 class BadForm(Exception):
@@ -166,6 +172,13 @@ class _Reader:
             self._out.close()
             self._out = None
 
+    def abandon(self) -> None:
+        """Close and remove the temp file; closing a file on a full disk fails again
+        (its buffer cannot be flushed), and must not leave the file behind."""
+        with contextlib.suppress(OSError):
+            self.close()
+        self.result.discard()
+
     def parser(self, boundary: bytes) -> MultipartParser:
         """A multipart parser that calls back into this reader."""
         return MultipartParser(
@@ -183,18 +196,34 @@ class _Reader:
         )
 
 
+async def _paced(stream: AsyncIterator[bytes], idle_s: float | None) -> AsyncIterator[bytes]:
+    """The chunks of stream, each within idle_s of the one before (a slow sender would
+    otherwise hold an upload slot for ever)."""
+    iterator = aiter(stream)
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(iterator), idle_s)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise UploadTimedOut from None
+        yield chunk
+
+
 async def read_upload(
     stream: AsyncIterator[bytes],
     content_type: str | None,
     *,
     spool_dir: Path,
     max_file_bytes: int,
+    idle_timeout_s: float | None = None,
 ) -> SpooledUpload:
     """Parse a multipart/form-data body with at most one file (field "file").
 
     Raises UploadTooLarge as soon as the file passes max_file_bytes or the body passes it
-    plus FORM_OVERHEAD_BYTES, BadForm for anything else that is not our form. On any
-    error the temp file is gone before the exception leaves.
+    plus FORM_OVERHEAD_BYTES, UploadTimedOut when the sender pauses longer than
+    idle_timeout_s, BadForm for anything else that is not our form. On any error the temp
+    file is gone before the exception leaves.
     """
     ctype, params = parse_options_header(content_type or "")
     boundary = params.get(b"boundary")
@@ -206,7 +235,7 @@ async def read_upload(
     total = 0
     try:
         parser = reader.parser(boundary)
-        async for chunk in stream:
+        async for chunk in _paced(stream, idle_timeout_s):
             total += len(chunk)
             if total > max_body:
                 raise UploadTooLarge(max(total - FORM_OVERHEAD_BYTES, reader.result.size))
@@ -214,13 +243,11 @@ async def read_upload(
         parser.finalize()
         if not reader.ended:
             raise BadForm("上传不完整，请重新上传")
-    except FormParserError:
         reader.close()
-        reader.result.discard()
+    except FormParserError:
+        reader.abandon()
         raise BadForm("上传的表单格式不正确") from None
     except BaseException:
-        reader.close()
-        reader.result.discard()
+        reader.abandon()
         raise
-    reader.close()
     return reader.result

@@ -8,6 +8,7 @@ enum, sizes and link lifetimes have bounds, and the portal secret has its minimu
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -58,11 +59,24 @@ class Settings(BaseSettings):
     )
     portal_secret: SecretStr | None = None
     portal_link_days: int = Field(default=60, ge=1, le=366)
+    # Reverse proxies whose X-Forwarded-For the portal believes (comma-separated addresses
+    # or networks); none by default, so a client cannot choose its own address.
+    portal_trusted_proxies: str | None = None
+    # Per unit and day: bytes the portal may store, and put into quarantine (0: no limit).
+    portal_quota_stored_bytes: int = Field(default=200 * 1024 * 1024, ge=0, le=1024 * GIB)
+    portal_quota_quarantined_bytes: int = Field(default=40 * 1024 * 1024, ge=0, le=1024 * GIB)
+    # Uploads the portal takes at once (more wait their turn, then are told to retry).
+    portal_max_uploads: int = Field(default=8, ge=1, le=256)
     # Keys the award verification codes; without it a random key is kept in home/award.key.
     award_secret: SecretStr | None = None
 
     @field_validator(
-        "channel_override", "smtp_ref", "mirror_mail_to", "portal_base_url", mode="before"
+        "channel_override",
+        "smtp_ref",
+        "mirror_mail_to",
+        "portal_base_url",
+        "portal_trusted_proxies",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
@@ -80,6 +94,19 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
             raise ValueError(f"过短（至少 {MIN_SECRET_LENGTH} 个字符）")
         return value
+
+    @field_validator("portal_trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str | None) -> str | None:
+        for entry in filter(None, (e.strip() for e in (value or "").split(","))):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError("应为逗号分隔的 IP 地址或网段（如 10.0.0.1,10.0.0.0/8）") from None
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [e.strip() for e in (self.portal_trusted_proxies or "").split(",") if e.strip()]
 
     def resolved_outbox_file(self) -> Path:
         return self.outbox_file or self.home / "outbox.jsonl"
@@ -103,6 +130,9 @@ _FIELD_HINTS = {
     "channel_override": "可选值：file（或不设置）",
     "max_file_bytes": f"应为 {KIB} 至 {GIB} 之间的字节数",
     "portal_link_days": "应为 1 至 366 之间的天数",
+    "portal_quota_stored_bytes": "应为 0（不限）至 1 TB 之间的字节数",
+    "portal_quota_quarantined_bytes": "应为 0（不限）至 1 TB 之间的字节数",
+    "portal_max_uploads": "应为 1 至 256 之间的整数",
 }
 
 

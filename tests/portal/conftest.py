@@ -132,8 +132,9 @@ class Portal:
 
 
 def make_portal(
-    seed: Loaded, root: Path, clock: Clock, *, max_bytes: int = MAX_BYTES, **limits: Rate
+    seed: Loaded, root: Path, clock: Clock, *, max_bytes: int = MAX_BYTES, **options: Any
 ) -> Portal:
+    """A portal app over seed; options are further PortalConfig fields (rates, quota…)."""
     config = PortalConfig(
         secret=SECRET,
         evidence_dir=root / "evidence",
@@ -142,10 +143,11 @@ def make_portal(
         max_file_bytes=max_bytes,
         clock=clock.wall,
         monotonic=clock.monotonic,
-        **limits,
+        **options,
     )
     app = create_app(seed.engine, config)
-    return Portal(seed, root, clock, app, TestClient(app), dict(limits))
+    limits = {k: v for k, v in options.items() if isinstance(v, Rate)}
+    return Portal(seed, root, clock, app, TestClient(app), limits)
 
 
 @pytest.fixture

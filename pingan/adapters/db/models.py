@@ -8,6 +8,7 @@ from pingan.adapters.db.deliveries import DeliveryRow, EndpointRateRow
 from pingan.adapters.db.links import PortalLinkRow
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow, SubmissionFileRow, SubmissionRow
+from pingan.adapters.db.portal_usage import PortalUsageRow
 from pingan.adapters.db.units import ContactRow, DomainUnitRow, UnitRow
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ObligationRow",
     "PhaseRow",
     "PortalLinkRow",
+    "PortalUsageRow",
     "SignOffRow",
     "SubmissionFileRow",
     "SubmissionRow",
