@@ -18,7 +18,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from pingan.adapters.db.locks import LockHeld
+from pingan.adapters.db.locks import LeaseLost, LockHeld
 from pingan.core.problems import InputError, Problem
 from pingan.core.progress import Progress
 
@@ -54,7 +54,7 @@ def friendly(fn: F) -> F:
                 err.print(str(p), markup=False, soft_wrap=True)
             err.print(f"共 {len(exc.problems)} 个问题，未写入任何数据。", markup=False)
             raise typer.Exit(2) from None
-        except LockHeld as exc:
+        except (LockHeld, LeaseLost) as exc:
             err.print(str(exc), markup=False)
             raise typer.Exit(3) from None
         except OperationalError as exc:
