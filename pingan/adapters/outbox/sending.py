@@ -5,6 +5,7 @@ deduplicate do."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,6 +29,8 @@ from pingan.core.delivery import (
 CANCELLED = "事项已完成或已豁免，无需再发"
 TOO_MANY_INTERRUPTS = "多次发送均未完成（进程中断或租约超时），已停止重试"
 NO_MESSAGE = "无法生成消息内容（通知或收件单位记录缺失）"
+# Back-off jitter only; nothing secret or security-relevant is drawn from it.
+_JITTER = random.Random()
 # The report's counter for each state a delivery can be left in.
 _COUNTERS = {
     "sent": "sent",
@@ -159,7 +162,7 @@ def _send(run: DispatchRun, channel: Channel, target: Target, message: Message) 
 def _settle(run: DispatchRun, row: Claimed, outcome: Outcome, endpoint: str | None = None) -> None:
     """Write the verdict on ``row`` and count it — or count the lease as lost when another
     worker took the row over meanwhile."""
-    v = verdict(outcome, row.attempts, run.policy, run.now_fn())
+    v = verdict(outcome, row.attempts, run.policy, run.now_fn(), _JITTER.random())
     values: dict[str, Any] = {"state": v.state, "lease_until": None}
     if v.attempts != row.attempts:
         values["attempts"] = v.attempts
