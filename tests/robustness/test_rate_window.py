@@ -115,3 +115,17 @@ def test_failures_at_one_moment_retry_at_spread_out_times(retry_after_s: float |
         assert max(gaps) - min(gaps) > 30
     else:  # the receiver's own wait is never shortened
         assert all(60 <= g <= 66 for g in gaps)
+
+
+def test_a_message_in_parts_takes_a_slot_per_part(databases: Databases) -> None:
+    engine = make_engine(_fresh(databases, "parts"))
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for i in range(6):  # six three-part messages: 18 posts
+            assert take_slot(conn, ENDPOINT, LIMIT, T0 + timedelta(seconds=i), 3)[0]
+        # Two posts are left in this minute: a three-part message waits for the first
+        # message's three posts to leave the window (the third leaves at 60 s).
+        ok, reopens = take_slot(conn, ENDPOINT, LIMIT, T0 + timedelta(seconds=10), 3)
+        assert (ok, reopens) == (False, T0 + timedelta(seconds=60))
+        assert take_slot(conn, ENDPOINT, LIMIT, T0 + timedelta(seconds=10), 2)[0]
+    engine.dispose()

@@ -12,8 +12,9 @@ so it works in autocommit mode; a worker that loses a race reads again.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, select, update
 
 from pingan.adapters.db.base import table
 from pingan.adapters.db.bulk import insert_or_ignore
@@ -24,11 +25,13 @@ RATE_WINDOW_S = 60
 WINDOW = timedelta(seconds=RATE_WINDOW_S)
 
 
-def take_slot(conn: Connection, endpoint: str, limit: int, now: datetime) -> tuple[bool, datetime]:
-    """One send on ``endpoint`` within its shared sliding window: (granted, reopens_at).
-
-    ``reopens_at`` is when the oldest send in the window leaves it (``now`` if granted).
-    """
+def take_slot(
+    conn: Connection, endpoint: str, limit: int, now: datetime, need: int = 1
+) -> tuple[bool, datetime]:
+    """``need`` sends (a message's parts) on ``endpoint`` within its shared sliding window:
+    (granted, reopens_at). ``reopens_at`` is when enough sends leave the window (``now`` if
+    granted). Slots taken before a lost race stay taken: wasted, never one too many."""
+    need = max(1, min(need, limit))
     for _ in range(limit + 2):  # each lost race means another worker was granted a slot
         used = conn.execute(
             select(ST.c.slot, ST.c.used_at)
@@ -36,27 +39,32 @@ def take_slot(conn: Connection, endpoint: str, limit: int, now: datetime) -> tup
             .order_by(ST.c.used_at, ST.c.slot)
         ).all()
         taken = {row.slot for row in used}
-        free = next((s for s in range(limit) if s not in taken), None)
-        if free is not None:
-            stmt = insert_or_ignore(conn, ST).values(endpoint=endpoint, slot=free, used_at=now)
-            # RETURNING rather than rowcount: psycopg may report -1 for an INSERT.
-            if conn.execute(stmt.on_conflict_do_nothing().returning(ST.c.slot)).first():
-                return True, now
-            continue
-        oldest = used[0]
-        if oldest.used_at > now - WINDOW:
-            return False, oldest.used_at + WINDOW
-        swapped = conn.execute(
-            update(ST)
-            .where(
-                ST.c.endpoint == endpoint,
-                ST.c.slot == oldest.slot,
-                ST.c.used_at == oldest.used_at,
-            )
-            .values(used_at=now)
-            .returning(ST.c.slot)
-        ).first()
-        if swapped is not None:
+        missing = [s for s in range(limit) if s not in taken]
+        stale = [row for row in used if row.used_at <= now - WINDOW]
+        if len(missing) + len(stale) < need:
+            return False, used[need - len(missing) - 1].used_at + WINDOW
+        for slot in missing[:need]:
+            need -= _insert_slot(conn, endpoint, slot, now)
+        for row in stale[: max(need, 0)]:
+            need -= _swap_slot(conn, endpoint, row, now)
+        if need <= 0:
             return True, now
     # Contention beyond reason: wait a moment rather than risk the robot's block.
     return False, now + timedelta(seconds=1)
+
+
+def _insert_slot(conn: Connection, endpoint: str, slot: int, now: datetime) -> int:
+    stmt = insert_or_ignore(conn, ST).values(endpoint=endpoint, slot=slot, used_at=now)
+    # RETURNING rather than rowcount: psycopg may report -1 for an INSERT.
+    return int(conn.execute(stmt.on_conflict_do_nothing().returning(ST.c.slot)).first() is not None)
+
+
+def _swap_slot(conn: Connection, endpoint: str, row: Row[Any, Any], now: datetime) -> int:
+    """Compare-and-set on the slot's time: 0 when another worker took it first."""
+    swapped = conn.execute(
+        update(ST)
+        .where(ST.c.endpoint == endpoint, ST.c.slot == row.slot, ST.c.used_at == row.used_at)
+        .values(used_at=now)
+        .returning(ST.c.slot)
+    ).first()
+    return int(swapped is not None)

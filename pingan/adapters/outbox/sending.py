@@ -77,7 +77,7 @@ def _deliver(run: DispatchRun, batch: _Batch, frozen: FrozenBatch, row: Claimed)
     if not _keep_lease(run, batch, row, now):
         run.report.lost_leases += 1
         return
-    wait = _rate_gate(run, batch, row.channel, endpoint, now)
+    wait = _rate_gate(run, batch, row.channel, endpoint, now, _parts(channel, target, message))
     if wait is not None:
         _settle(run, row, wait, endpoint)
         return
@@ -127,16 +127,23 @@ def _keep_lease(run: DispatchRun, batch: _Batch, row: Claimed, now: datetime) ->
     return row.id in batch.mine
 
 
+def _parts(channel: Channel, target: Target, message: Message) -> int:
+    """Posts the message will take (robots split long texts); each uses a rate slot."""
+    counter = getattr(channel, "parts", None)
+    return int(counter(target, message)) if callable(counter) else 1
+
+
 def _rate_gate(
-    run: DispatchRun, batch: _Batch, channel: str, endpoint: str, now: datetime
+    run: DispatchRun, batch: _Batch, channel: str, endpoint: str, now: datetime, parts: int
 ) -> RateLimited | None:
-    """A slot in the endpoint's window, or when to try again (wait rather than fail)."""
+    """Slots for every part in the endpoint's window, or when to try again (wait rather
+    than fail)."""
     limit = run.policy.rate_per_minute.get(channel)
     if limit is None:
         return None
     reopens = batch.full.get(endpoint)
     if reopens is None or now >= reopens:
-        granted, reopens = take_slot(run.conn, endpoint, limit, now)
+        granted, reopens = take_slot(run.conn, endpoint, limit, now, parts)
         if granted:
             batch.full.pop(endpoint, None)
         else:
