@@ -118,7 +118,7 @@ def evaluate_and_plan(
                 evaluate(session, campaign, cid, as_of)
             except CalendarNotLoaded as exc:
                 raise InputError([Problem("参数", "as_of", str(exc))]) from None
-            lease.check(session.connection())  # a safe point: nothing planned yet
+            lease.check()  # a safe point: nothing planned yet (no row lock held while planning)
             before = session.scalar(
                 select(func.coalesce(func.max(NotificationRow.id), 0)).where(
                     NotificationRow.campaign_id == cid
