@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from secrets import token_hex
 from typing import Final, Protocol
-from urllib.parse import quote, quote_plus
+
+from pingan.adapters.redaction import REDACTED as REDACTED
+from pingan.adapters.redaction import redact as redact
 
 ENV_PREFIX: Final = "PINGAN_SECRET_"
 # Same shape as the roster check (pingan/adapters/intake/roster/rules.py), so whatever it lets
@@ -29,7 +31,6 @@ INVALID_REFERENCE: Final = (
     "密钥引用格式无效：应为 secret:名称 或 env:名称（名称由字母、数字和 _ . - 组成）；"
     "为防泄露，此处不显示所填内容"
 )
-REDACTED: Final = "***"
 
 
 class SecretResolver(Protocol):
@@ -134,19 +135,6 @@ class ChainResolver:
         # Built here rather than re-raised from the last resolver so the message lists
         # every place that was searched.
         raise SecretNotFound(f"未找到密钥引用 {reference} 对应的{self.where(reference)}")
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every known secret value, raw or URL-encoded, replaced by ``***``."""
-    forms: set[str] = set()
-    for secret in secrets:
-        if not secret:
-            continue  # replacing "" would insert *** between every character
-        forms.update({secret, quote(secret, safe=""), quote(secret), quote_plus(secret)})
-    # Longest first: a secret's encoded form may contain a shorter secret.
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, REDACTED)
-    return text
 
 
 def quiet_apprise_logger() -> None:

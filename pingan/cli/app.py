@@ -10,6 +10,8 @@ import os
 
 import typer
 
+from pingan.adapters.private import keep_state_private
+
 app = typer.Typer(
     help="pingan：平安细胞等创建活动的编排服务（方案 → 实施 → 自查 → 验收 → 命名挂牌）。",
     no_args_is_help=True,
@@ -32,6 +34,7 @@ def main() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     # Keep third-party loggers from printing secrets or noise at DEBUG (docs/architecture.md).
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    keep_state_private()  # database, evidence, outputs, keys: 0600 files in 0700 folders
     app()
 
 

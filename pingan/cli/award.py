@@ -200,7 +200,7 @@ def award(
     run = awarding.grant(
         engine,
         handle,
-        key=c.award_key(),
+        key=c.award_key(engine, warn=lambda line: err.print(line, markup=False)),
         as_of=resolve_as_of(handle, _as_of(as_of)),
         actor=_actor(actor),
         notify=notify,

@@ -76,7 +76,7 @@ def db_upgrade(db: DbOption = None) -> None:
     """把数据库结构升级到最新版本（可重复执行）。"""
     from pingan.adapters.db.session import current_revision, upgrade
 
-    engine = _engine(db)
+    engine = _engine(db, create=True)
     upgrade(engine)
     out.print(
         f"数据库已是最新结构（版本 {current_revision(engine)}）：{engine.url!r}", markup=False
@@ -105,7 +105,7 @@ def load(
         _existing_file(roster, "名册文件")
     with progress_bar("导入活动与名册（步骤）") as progress:
         result = do_load(
-            _engine(db),
+            _engine(db, create=True),
             config,
             roster,
             skip_invalid=skip_invalid,

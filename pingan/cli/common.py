@@ -6,7 +6,9 @@ cycle: pingan.cli.app imports them to register their commands.
 
 from __future__ import annotations
 
+import errno
 import getpass
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -18,7 +20,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from pingan.adapters.db.locks import LockHeld
+from pingan.adapters.db.locks import LeaseLost, LockHeld
 from pingan.core.problems import InputError, Problem
 from pingan.core.progress import Progress
 
@@ -54,15 +56,53 @@ def friendly(fn: F) -> F:
                 err.print(str(p), markup=False, soft_wrap=True)
             err.print(f"共 {len(exc.problems)} 个问题，未写入任何数据。", markup=False)
             raise typer.Exit(2) from None
-        except LockHeld as exc:
+        except (LockHeld, LeaseLost) as exc:
             err.print(str(exc), markup=False)
             raise typer.Exit(3) from None
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "未知原因"
             err.print(f"数据库不可用：{reason}", markup=False)
             raise typer.Exit(2) from None
+        except OSError as exc:  # a file or folder the command could not read or write
+            err.print(f"文件操作失败：{os_reason(exc)}。", markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+_ERRNO_REASONS = {
+    errno.EACCES: "权限不足",
+    errno.EPERM: "不允许此操作",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EDQUOT: "超出磁盘配额",
+    errno.EROFS: "文件系统为只读",
+    errno.ENOENT: "路径不存在",
+    errno.ENOTDIR: "路径中有一段不是文件夹",
+    errno.EISDIR: "这是一个文件夹",
+    errno.EEXIST: "已存在同名文件",
+    errno.ENAMETOOLONG: "路径过长",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """“PATH：原因” in Chinese for an OSError, naming the path when it has one."""
+    reason = _ERRNO_REASONS.get(exc.errno or -1) or (exc.strerror or type(exc).__name__)
+    return f"{exc.filename}：{reason}" if exc.filename else reason
+
+
+def _writable_dir(path: Path, option: str) -> Path:
+    """``path`` as an output folder: refused up front unless it is, or can be made, a folder
+    this process may write into (nothing is created here)."""
+    probe = path
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        reason = "路径中有一段不是文件夹"
+    elif not os.access(probe, os.W_OK | os.X_OK):
+        reason = "没有写入权限"
+    else:
+        return path
+    raise InputError([Problem(option, "", f"输出目录 {path} 无法写入：{reason}（{probe}）")])
 
 
 def _unreadable_arguments(kwargs: dict[str, Any]) -> list[Problem]:
@@ -81,11 +121,45 @@ def _unreadable_arguments(kwargs: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def _engine(db: str | None) -> Engine:
+def _engine(db: str | None, *, create: bool = False) -> Engine:
+    """The database of ``--db`` (else the settings'). Only commands that set a campaign up
+    (``load``, ``db upgrade``, ``portal``) pass ``create``: every other one works on a
+    loaded campaign, so a missing database is a mistake to report, not one to create."""
     from pingan.adapters.db.session import make_engine
     from pingan.root import settings
 
-    return make_engine(db or settings().resolved_database_url())
+    url = db or settings().resolved_database_url()
+    if not create:
+        _require_existing_database(url)
+    return make_engine(url)
+
+
+def _require_existing_database(url: str) -> None:
+    """A SQLite database named by ``url`` must already exist (checked before anything is
+    opened, so nothing is created); other databases are servers, and exist or refuse."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # make_engine says what is wrong with it
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    if parsed.query.get("uri"):
+        return  # a file: URI carries its own open mode
+    path = Path(parsed.database)
+    if not path.is_file():
+        raise InputError(
+            [
+                Problem(
+                    "--db",
+                    "",
+                    f"数据库文件 {path} 不存在：请先执行 pingan load 导入创建活动，"
+                    "或检查 --db 与 PINGAN_DATABASE_URL（本命令不会新建数据库）",
+                )
+            ]
+        )
 
 
 MAX_ACTOR_CHARS = 100  # audit_event.actor

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pingan.cli.common import (
+    err,
     friendly,
     out,
 )
@@ -32,5 +33,10 @@ def demo(
 ) -> None:
     """演示：用虚构名册走完 2017 年徐城街道“平安细胞”创建活动，从制定方案到命名挂牌。"""
     from pingan.demo.run import run_demo
+    from pingan.demo.server import ServerUnavailable
 
-    run_demo(out_dir, cells=cells, seed=seed, console=out, smtp=smtp)
+    try:
+        run_demo(out_dir, cells=cells, seed=seed, console=out, smtp=smtp)
+    except ServerUnavailable as exc:
+        err.print(str(exc), markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None

@@ -6,7 +6,9 @@ runs the same commands on their own.
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
@@ -73,13 +75,36 @@ def portal(
     from pingan.portal.app import create_app
 
     config, base_url = _config(rate_per_link, rate_per_address)  # before touching the database
-    engine = _engine(db)
+    engine = _engine(db, create=True)
     ensure_schema(engine)
     web = create_app(engine, config)
     if not base_url:
         err.print("提示：未设置 PINGAN_PORTAL_BASE_URL，通知中不会附带报送链接。", markup=False)
+    listener = _bind(host, port)  # before saying it has started
     err.print(f"网上报送门户已启动：http://{host}:{port}/（Ctrl+C 停止）", markup=False)
-    _serve(web, host, port, forwarded_allow_ips)
+    _serve(web, listener, forwarded_allow_ips)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; one Chinese line and exit code 2 if the address
+    is taken, not ours, or does not resolve."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        reason = (
+            "端口已被占用"
+            if exc.errno == errno.EADDRINUSE
+            else "地址不属于本机"
+            if exc.errno == errno.EADDRNOTAVAIL
+            else "无权使用该端口"
+            if exc.errno in (errno.EACCES, errno.EPERM)
+            else "主机名无法解析"
+            if isinstance(exc, socket.gaierror)
+            else exc.strerror or type(exc).__name__
+        )
+        err.print(f"网上报送门户未启动：无法在 {host}:{port} 上监听（{reason}）", markup=False)
+        raise typer.Exit(2) from None
 
 
 def _config(rate_per_link: float, rate_per_address: float) -> tuple[PortalConfig, str | None]:
@@ -106,13 +131,11 @@ def _config(rate_per_link: float, rate_per_address: float) -> tuple[PortalConfig
     return config, settings.portal_base_url
 
 
-def _serve(web: FastAPI, host: str, port: int, forwarded_allow_ips: str) -> None:
+def _serve(web: FastAPI, listener: socket.socket, forwarded_allow_ips: str) -> None:
     import uvicorn
 
-    uvicorn.run(
+    config = uvicorn.Config(
         web,
-        host=host,
-        port=port,
         # Access logs would write every personal link (the token is in the path).
         access_log=False,
         log_level="warning",
@@ -120,6 +143,7 @@ def _serve(web: FastAPI, host: str, port: int, forwarded_allow_ips: str) -> None
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
     )
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 @friendly

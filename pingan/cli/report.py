@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from pingan.cli.common import AsOfOption, CampaignArg, DbOption, _as_of, _engine, err, friendly, out
+from pingan.cli.common import (
+    AsOfOption,
+    CampaignArg,
+    DbOption,
+    _as_of,
+    _engine,
+    _writable_dir,
+    err,
+    friendly,
+    out,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -41,6 +51,8 @@ def report(
     from pingan.services.report import plan_weekly_bulletin, run_report
     from pingan.services.tick import open_campaign, resolve_as_of
 
+    if out_dir is not None:
+        _writable_dir(out_dir, "--out")
     engine, c = _engine(db), container()
     handle = open_campaign(engine, campaign)
     day = resolve_as_of(handle, _as_of(as_of))

@@ -16,6 +16,9 @@ from typing import Literal
 from pingan.core.quiet import QuietPolicy
 
 MAX_BACKOFF_S = 6 * 3600
+# A receiver's own wait (Retry-After, errcode windows) is never shortened, only lengthened
+# by up to this share of the policy's jitter.
+RECEIVER_JITTER = 0.2
 # Robots accept 20 messages a minute per key.
 DEFAULT_RATES: Mapping[str, int] = MappingProxyType({"wecom": 20, "dingtalk": 20})
 
@@ -25,7 +28,9 @@ class DispatchPolicy:
     """How one dispatcher run sends.
 
     ``rate_per_minute`` caps sends per endpoint per minute across all workers, by channel;
-    ``quiet`` (None: send at any time) holds everything back in quiet hours. ``lease_s``
+    ``quiet`` (None: send at any time) holds everything back in quiet hours. Back-off
+    doubles per attempt; ``jitter`` of it is drawn at random so that failures together do
+    not retry together. ``lease_s``
     must exceed a batch's sending time by a margin. ``wait_up_to_s`` keeps the run alive
     for rows that become due within that many seconds; ``max_batches`` (None: no limit)
     ends it early. ``owner`` names the leases (None: this host and process).
@@ -34,6 +39,7 @@ class DispatchPolicy:
     max_attempts: int = 6
     base_backoff_s: float = 60
     max_backoff_s: float = MAX_BACKOFF_S
+    jitter: float = 0.5  # share of a back-off drawn at random, so failures do not retry in step
     rate_per_minute: Mapping[str, int] = field(default_factory=lambda: DEFAULT_RATES)
     quiet: QuietPolicy | None = None
     batch: int = 50
@@ -46,9 +52,11 @@ class DispatchPolicy:
         """No try is left for a delivery with this many attempts behind it."""
         return attempts >= self.max_attempts
 
-    def backoff_s(self, attempts: int) -> float:
-        """Wait before the next try after ``attempts`` failed ones: doubling, capped."""
-        return float(min(self.base_backoff_s * 2 ** max(attempts - 1, 0), self.max_backoff_s))
+    def backoff_s(self, attempts: int, draw: float = 0.0) -> float:
+        """Wait before the next try after ``attempts`` failed ones: doubling, capped, less
+        up to its ``jitter`` share as ``draw`` (uniform in [0, 1), from the caller) says."""
+        full = float(min(self.base_backoff_s * 2 ** max(attempts - 1, 0), self.max_backoff_s))
+        return full * (1 - self.jitter * min(max(draw, 0.0), 1.0))
 
 
 # --- outcomes ----------------------------------------------------------------------------------
@@ -108,8 +116,12 @@ class Verdict:
     parts: int | None = None
 
 
-def verdict(outcome: Outcome, attempts: int, policy: DispatchPolicy, now: datetime) -> Verdict:
-    """What a delivery with ``attempts`` tries behind it becomes after ``outcome`` at ``now``."""
+def verdict(
+    outcome: Outcome, attempts: int, policy: DispatchPolicy, now: datetime, draw: float = 0.0
+) -> Verdict:
+    """What a delivery with ``attempts`` tries behind it becomes after ``outcome`` at ``now``
+    (``draw``: a uniform random number in [0, 1) from the caller, for the back-off's jitter;
+    a receiver's own wait is kept, lengthened by a fifth of the jitter share at most)."""
     if isinstance(outcome, Sent):
         return Verdict("sent", attempts, sent_at=now, parts=outcome.parts)
     if isinstance(outcome, Unsendable):
@@ -122,7 +134,9 @@ def verdict(outcome: Outcome, attempts: int, policy: DispatchPolicy, now: dateti
     if not outcome.retryable or policy.exhausted(tried):
         return Verdict("dead", tried, outcome.error)
     if outcome.retry_after_s is not None:
-        delay = min(max(outcome.retry_after_s, 0.0), policy.max_backoff_s)
+        wait = max(outcome.retry_after_s, 0.0)
+        extra = policy.jitter * RECEIVER_JITTER * min(max(draw, 0.0), 1.0)
+        delay = min(wait * (1 + extra), policy.max_backoff_s)
     else:
-        delay = policy.backoff_s(tried)
+        delay = policy.backoff_s(tried, draw)
     return Verdict("failed", tried, outcome.error, next_attempt_at=now + timedelta(seconds=delay))

@@ -23,6 +23,7 @@ from typing import Any
 
 from rich.console import Console
 
+from pingan.demo.server import ensure_prefect_server, startup_timeout_s
 from pingan.demo.summary import print_summary
 from pingan.demo.walk import walk_campaign
 from pingan.root import ChannelOverride, Container, build, install, load_settings
@@ -55,7 +56,11 @@ def run_demo(
     console: Console,
     smtp: str | None = None,
 ) -> dict[str, Any]:
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
 
     out_dir = out_dir.resolve()
     if out_dir.exists():
@@ -65,7 +70,18 @@ def run_demo(
     started = time.monotonic()
     engine = demo.engine
     # A sync flow otherwise waits for its heartbeat thread; the demo runs ~150 of them.
-    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with temporary_settings(
+        {
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: startup_timeout_s(),
+        }
+    ):
+        ensure_prefect_server(
+            lambda attempt, attempts: console.print(
+                f"临时 Prefect 服务器第 {attempt} 次启动未成功，正在重试（共 {attempts} 次）……",
+                markup=False,
+            )
+        )
         summary = walk_campaign(engine, out_dir, cells, seed, console)
     engine.dispose()
     summary["seconds"] = round(time.monotonic() - started, 1)

@@ -4,17 +4,20 @@ awards and reports need built from them (channels, secret resolvers, stores, fol
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, select
 
 from pingan.adapters.channels.base import Channel, ChannelName
 from pingan.adapters.db.base import utcnow
 from pingan.adapters.db.session import engine_for
+from pingan.adapters.private import keep_state_private
 from pingan.adapters.secrets import (
     ChainResolver,
     EnvSecretResolver,
@@ -23,9 +26,35 @@ from pingan.adapters.secrets import (
     stored_key,
 )
 from pingan.core.campaign import artifact_slug
+from pingan.core.problems import InputError, Problem
 from pingan.root.settings import ChannelOverride, Settings, load_settings
 from pingan.services.collect import IntakeStores
 from pingan.services.dispatch import Delivery
+
+AWARD_KEY_LOST = (
+    "命名验证码密钥文件不见了，而数据库中已有命名记录：为免新旧证书出自不同密钥，已拒绝自动新建。"
+    "请从备份恢复该文件（或把 PINGAN_AWARD_SECRET 设为原密钥）后重试"
+)
+AWARD_KEY_DAMAGED = "命名验证码密钥文件内容无效（应为 64 位十六进制字符）：请从备份恢复该文件后重试"
+NEW_AWARD_KEY = (
+    "注意：未找到命名验证码密钥，已新建 {path}。请立即备份此文件（或改用 PINGAN_AWARD_SECRET）："
+    "它一旦丢失，本数据库就不能再命名"
+)
+_KEY_SHAPE = re.compile(r"[0-9a-f]{64}")
+
+
+def _log_warning(message: str) -> None:
+    logging.getLogger("pingan.awards").warning(message)
+
+
+def _awards_exist(engine: Engine) -> bool:
+    """Whether the database holds any award; an unreachable database raises (never "no")."""
+    from pingan.adapters.db.assessments import AwardRow
+
+    if not inspect(engine).has_table(AwardRow.__tablename__):
+        return False
+    with engine.connect() as conn:
+        return conn.execute(select(AwardRow.id).limit(1)).first() is not None
 
 
 @dataclass
@@ -83,14 +112,26 @@ class Container:
     def reports_dir(self, campaign_code: str) -> Path:
         return self.settings.resolved_output_dir() / artifact_slug(campaign_code) / "reports"
 
-    def award_key(self) -> bytes:
+    def award_key(
+        self, engine: Engine | None = None, warn: Callable[[str], None] = _log_warning
+    ) -> bytes:
         """PINGAN_AWARD_SECRET, else a random key kept beside the database (created once).
 
         Codes are stored with each award when granted, so checking a certificate needs only
-        the database; the key matters for making codes nobody can compute without it."""
+        the database; the key matters for making codes nobody can compute without it. A key
+        file that is gone while ``engine``'s database (default: the container's) holds awards
+        is never silently replaced: InputError. Creating one is announced through ``warn``."""
         if self.settings.award_secret is not None:
             return self.settings.award_secret.get_secret_value().encode()
-        return stored_key(self.settings.home / "award.key")
+        path = self.settings.home / "award.key"
+        if not path.exists():
+            if _awards_exist(engine or self.engine):
+                raise InputError([Problem(str(path), "", AWARD_KEY_LOST)])
+            warn(NEW_AWARD_KEY.format(path=path))
+        key = stored_key(path)
+        if not _KEY_SHAPE.fullmatch(key.decode("ascii", "replace")):
+            raise InputError([Problem(str(path), "", AWARD_KEY_DAMAGED)])
+        return key
 
 
 def _mirrored(
@@ -111,6 +152,7 @@ def build(
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Container:
+    keep_state_private()  # every process that builds a container creates private state
     return Container(settings or load_settings(), clock, environ, engine)
 
 

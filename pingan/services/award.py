@@ -59,7 +59,7 @@ def grant(
     """
     issued_on = issue_date(handle.campaign)
     with (
-        campaign_lock(engine, handle.campaign_id, AWARD_LOCK, holder_name(), wait_s=30),
+        campaign_lock(engine, handle.campaign_id, AWARD_LOCK, holder_name(), wait_s=30) as lease,
         session_scope(engine) as session,
     ):
         outcome = grant_awards(
@@ -71,6 +71,7 @@ def grant(
             if notify
             else 0
         )
+        lease.check(session.connection())  # fenced: the lease is ours at commit
     return AwardRun(
         issued_on,
         outcome.signoff,
@@ -91,11 +92,13 @@ def revoke(
     engine: Engine, handle: CampaignHandle, *, target: str, reason: str, actor: str
 ) -> AwardListing:
     with (
-        campaign_lock(engine, handle.campaign_id, AWARD_LOCK, holder_name(), wait_s=30),
+        campaign_lock(engine, handle.campaign_id, AWARD_LOCK, holder_name(), wait_s=30) as lease,
         session_scope(engine) as session,
     ):
         row = revoke_award(session, handle.campaign_id, target=target, reason=reason, actor=actor)
-        return award_listing(session, handle.campaign, handle.campaign_id, [row.id])[0]
+        listing = award_listing(session, handle.campaign, handle.campaign_id, [row.id])[0]
+        lease.check(session.connection())  # fenced: the lease is ours at commit
+        return listing
 
 
 def verify(engine: Engine, handle: CampaignHandle, number: str, code: str) -> Verification:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pingan.adapters.db.audit import AuditEventRow
 from pingan.adapters.db.campaigns import CampaignRow, GateRow
 from pingan.adapters.db.evaluate import CalendarNotLoaded, evaluate
-from pingan.adapters.db.locks import LockHeld, campaign_lock
+from pingan.adapters.db.locks import LeaseLost, LockHeld, campaign_lock
 from pingan.adapters.db.messages import RenderedMessage, render_notifications
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
@@ -111,13 +111,14 @@ def evaluate_and_plan(
     """Evaluate every obligation as of ``as_of`` and plan what is due, under the campaign lock.
     A dry run's previews carry personal links signed with ``portal`` (none without it)."""
     cid, campaign = handle.campaign_id, handle.campaign
-    with campaign_lock(engine, cid, "tick", holder_name(), wait_s=lock_wait_s):
+    with campaign_lock(engine, cid, "tick", holder_name(), wait_s=lock_wait_s) as lease:
         factory = sessionmaker(engine, expire_on_commit=False)
         with factory() as session:
             try:
                 evaluate(session, campaign, cid, as_of)
             except CalendarNotLoaded as exc:
                 raise InputError([Problem("参数", "as_of", str(exc))]) from None
+            lease.check()  # a safe point: nothing planned yet (no row lock held while planning)
             before = session.scalar(
                 select(func.coalesce(func.max(NotificationRow.id), 0)).where(
                     NotificationRow.campaign_id == cid
@@ -142,6 +143,7 @@ def evaluate_and_plan(
                 )
                 session.rollback()
             else:
+                lease.check(session.connection())  # fenced: the lease is ours at commit
                 session.commit()
     return TickResult(as_of, dry_run, plan, status, previews)
 
@@ -300,6 +302,7 @@ def _apply_waiver(
 
 __all__ = [
     "CampaignHandle",
+    "LeaseLost",
     "LockHeld",
     "TickResult",
     "current_status",

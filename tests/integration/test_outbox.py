@@ -137,6 +137,7 @@ def run(
     db: Loaded, channels: dict[str, Any], clock: Clock, engine: Engine | None = None, **kw: Any
 ) -> Any:
     kw.setdefault("rate_per_minute", {})
+    kw.setdefault("jitter", 0)  # exact back-off times; jitter has its own test
     return dispatch(
         engine or db.engine,
         db.handle.campaign,

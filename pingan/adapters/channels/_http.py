@@ -1,8 +1,8 @@
 """HTTP plumbing shared by the robot and webhook channels: one POST, mapped to DeliveryError.
 
-Every error built here has its detail passed through ``redact`` and is raised outside the
-``except`` block, so no httpx exception (whose request carries the keyed URL) rides along
-as ``__context__`` into a traceback.
+Every error built here has its detail masked (``masked_snippet``: mask, then cut) and is
+raised outside the ``except`` block, so no httpx exception (whose request carries the keyed
+URL) rides along as ``__context__`` into a traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +17,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from pingan.adapters.channels.base import DeliveryError, Target
-from pingan.adapters.secrets import SecretResolver, redact
+from pingan.adapters.redaction import masked_snippet
+from pingan.adapters.secrets import SecretResolver
+
+# Characters of a receiver's reply kept in an error, counted after its secrets are masked.
+SNIPPET_CHARS = 200
 
 
 def endpoint_key(name: str, identity: str) -> str:
@@ -121,7 +125,7 @@ def http_status_error(
     status = response.status_code
     if 200 <= status < 300:
         return None
-    snippet = redact(response.text[:200], secrets).strip()
+    snippet = masked_snippet(response.text, secrets, SNIPPET_CHARS)
     detail = f"{what}：HTTP {status}" + (f"（{snippet}）" if snippet else "")
     if status == 429:
         return DeliveryError(detail, True, "http:429", retry_after(response))
@@ -171,9 +175,9 @@ def errcode_reply(
     ):
         # A 200 without an errcode is a proxy or captive portal, not the robot: retry,
         # and let the outbox's attempt limit turn a persistent one into dead.
-        snippet = redact(response.text[:200], secrets).strip()
+        snippet = masked_snippet(response.text, secrets, SNIPPET_CHARS)
         raise DeliveryError(f"{what}：应答不是机器人接口的 JSON（{snippet}）", True, "bad-reply")
-    return int(code), redact(str(reply.get("errmsg", "")), secrets)
+    return int(code), masked_snippet(str(reply.get("errmsg", "")), secrets, SNIPPET_CHARS)
 
 
 def part_label(channel: str, k: int, n: int) -> str:

@@ -45,7 +45,8 @@ from pingan.adapters.channels.base import (
     Receipt,
     Target,
 )
-from pingan.adapters.secrets import SecretResolver, quiet_apprise_logger, redact
+from pingan.adapters.redaction import masked_snippet
+from pingan.adapters.secrets import SecretResolver, quiet_apprise_logger
 
 # Same shape the roster accepts (pingan/adapters/intake/roster/rules.py).
 _EMAIL: Final = re.compile(
@@ -139,7 +140,7 @@ class EmailChannel:
                     )
                 )
             except Exception as exc:  # apprise is a black box; its message may hold the URL
-                ok, failure = False, redact(f"{type(exc).__name__}: {exc}", secrets)
+                ok, failure = False, masked_snippet(f"{type(exc).__name__}: {exc}", secrets, 500)
         if not ok:
             detail = "邮件发送失败" + (f"（{failure}）" if failure else "")
             raise DeliveryError(detail, True, "smtp")

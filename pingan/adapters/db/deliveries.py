@@ -52,14 +52,16 @@ class DeliveryRow(Base):
     parts: Mapped[int] = mapped_column(default=0)  # messages actually sent (robots split)
 
 
-class EndpointRateRow(Base):
-    """A fixed one-minute window per endpoint, shared by every worker through the database."""
+class EndpointSlotRow(Base):
+    """A sliding one-minute window per endpoint, shared by every worker through the database:
+    ``limit`` slots, each holding the time of one granted send. A send takes the slot whose
+    send is oldest, and only once that send is a full minute old."""
 
-    __tablename__ = "endpoint_rate"
+    __tablename__ = "endpoint_slot"
 
     endpoint: Mapped[str] = mapped_column(String(128), primary_key=True)
-    window_start: Mapped[datetime]
-    used: Mapped[int] = mapped_column(default=0)
+    slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    used_at: Mapped[datetime]
 
 
 def delivery_counts(session: Session, campaign_id: int) -> dict[str, int]:

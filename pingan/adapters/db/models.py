@@ -4,7 +4,7 @@ from pingan.adapters.db.assessments import AssessmentRow, AssessmentScoreRow, Aw
 from pingan.adapters.db.audit import AuditEventRow, CampaignLockRow
 from pingan.adapters.db.base import Base
 from pingan.adapters.db.campaigns import CampaignRow, DomainRow, GateRow, PhaseRow, WorkdayRow
-from pingan.adapters.db.deliveries import DeliveryRow, EndpointRateRow
+from pingan.adapters.db.deliveries import DeliveryRow, EndpointSlotRow
 from pingan.adapters.db.links import PortalLinkRow
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow, SubmissionFileRow, SubmissionRow
@@ -23,7 +23,7 @@ __all__ = [
     "DeliveryRow",
     "DomainRow",
     "DomainUnitRow",
-    "EndpointRateRow",
+    "EndpointSlotRow",
     "GateRow",
     "NotificationRow",
     "ObligationRow",

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from pingan.adapters.private import private_sqlite_file
 from pingan.core.problems import InputError, Problem
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,7 +35,7 @@ def make_engine(url: str) -> Engine:
         raise InputError([Problem("--db", "", f"数据库地址格式无效:{url!r}")]) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(parsed.database))
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -33,8 +33,8 @@ from pingan.adapters.intake.checks import (
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _TEMP_SUFFIX = ".part"
 # Stored evidence never changes after it is written; read-only makes an accidental
-# edit fail loudly instead of silently breaking the digest.
-_EVIDENCE_MODE = 0o440
+# edit fail loudly instead of silently breaking the digest. Owner only: it is private.
+_EVIDENCE_MODE = 0o400
 
 
 class EvidenceStore:

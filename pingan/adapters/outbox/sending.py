@@ -5,6 +5,7 @@ deduplicate do."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,6 +29,8 @@ from pingan.core.delivery import (
 CANCELLED = "事项已完成或已豁免，无需再发"
 TOO_MANY_INTERRUPTS = "多次发送均未完成（进程中断或租约超时），已停止重试"
 NO_MESSAGE = "无法生成消息内容（通知或收件单位记录缺失）"
+# Back-off jitter only; nothing secret or security-relevant is drawn from it.
+_JITTER = random.Random()
 # The report's counter for each state a delivery can be left in.
 _COUNTERS = {
     "sent": "sent",
@@ -74,7 +77,7 @@ def _deliver(run: DispatchRun, batch: _Batch, frozen: FrozenBatch, row: Claimed)
     if not _keep_lease(run, batch, row, now):
         run.report.lost_leases += 1
         return
-    wait = _rate_gate(run, batch, row.channel, endpoint, now)
+    wait = _rate_gate(run, batch, row.channel, endpoint, now, _parts(channel, target, message))
     if wait is not None:
         _settle(run, row, wait, endpoint)
         return
@@ -124,16 +127,23 @@ def _keep_lease(run: DispatchRun, batch: _Batch, row: Claimed, now: datetime) ->
     return row.id in batch.mine
 
 
+def _parts(channel: Channel, target: Target, message: Message) -> int:
+    """Posts the message will take (robots split long texts); each uses a rate slot."""
+    counter = getattr(channel, "parts", None)
+    return int(counter(target, message)) if callable(counter) else 1
+
+
 def _rate_gate(
-    run: DispatchRun, batch: _Batch, channel: str, endpoint: str, now: datetime
+    run: DispatchRun, batch: _Batch, channel: str, endpoint: str, now: datetime, parts: int
 ) -> RateLimited | None:
-    """A slot in the endpoint's window, or when to try again (wait rather than fail)."""
+    """Slots for every part in the endpoint's window, or when to try again (wait rather
+    than fail)."""
     limit = run.policy.rate_per_minute.get(channel)
     if limit is None:
         return None
     reopens = batch.full.get(endpoint)
     if reopens is None or now >= reopens:
-        granted, reopens = take_slot(run.conn, endpoint, limit, now)
+        granted, reopens = take_slot(run.conn, endpoint, limit, now, parts)
         if granted:
             batch.full.pop(endpoint, None)
         else:
@@ -159,7 +169,7 @@ def _send(run: DispatchRun, channel: Channel, target: Target, message: Message) 
 def _settle(run: DispatchRun, row: Claimed, outcome: Outcome, endpoint: str | None = None) -> None:
     """Write the verdict on ``row`` and count it — or count the lease as lost when another
     worker took the row over meanwhile."""
-    v = verdict(outcome, row.attempts, run.policy, run.now_fn())
+    v = verdict(outcome, row.attempts, run.policy, run.now_fn(), _JITTER.random())
     values: dict[str, Any] = {"state": v.state, "lease_until": None}
     if v.attempts != row.attempts:
         values["attempts"] = v.attempts
