@@ -28,7 +28,6 @@ from pingan.cli.common import (
 from pingan.core.problems import InputError
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
     from sqlalchemy import Engine
 
     from pingan.portal.config import PortalConfig
@@ -58,12 +57,15 @@ def portal(
         ),
     ] = 600,
     forwarded_allow_ips: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--forwarded-allow-ips",
-            help="信任其 X-Forwarded-For 的反向代理地址（逗号分隔），用于按来访地址限流",
+            help=(
+                "信任其 X-Forwarded-For 的反向代理地址或网段（逗号分隔）；"
+                "默认取 PINGAN_PORTAL_TRUSTED_PROXIES，未设置则一概不信任"
+            ),
         ),
-    ] = "127.0.0.1",
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """启动网上报送门户：各单位凭通知中的专用链接查看应报事项、上传材料。
@@ -74,7 +76,7 @@ def portal(
     from pingan.adapters.db.session import ensure_schema
     from pingan.portal.app import create_app
 
-    config, base_url = _config(rate_per_link, rate_per_address)  # before touching the database
+    config, base_url = _config(rate_per_link, rate_per_address, forwarded_allow_ips)
     engine = _engine(db, create=True)
     ensure_schema(engine)
     web = create_app(engine, config)
@@ -82,7 +84,9 @@ def portal(
         err.print("提示：未设置 PINGAN_PORTAL_BASE_URL，通知中不会附带报送链接。", markup=False)
     listener = _bind(host, port)  # before saying it has started
     err.print(f"网上报送门户已启动：http://{host}:{port}/（Ctrl+C 停止）", markup=False)
-    _serve(web, listener, forwarded_allow_ips)
+    from pingan.portal.server import serve
+
+    serve(web, listener)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -107,10 +111,15 @@ def _bind(host: str, port: int) -> socket.socket:
         raise typer.Exit(2) from None
 
 
-def _config(rate_per_link: float, rate_per_address: float) -> tuple[PortalConfig, str | None]:
-    """The portal's configuration and public base URL; one Chinese line and exit code 2 when
-    the settings cannot start it."""
+def _config(
+    rate_per_link: float, rate_per_address: float, proxies: str | None
+) -> tuple[PortalConfig, str | None]:
+    """The portal's configuration and public base URL (read before touching the database);
+    one Chinese line and exit code 2 when the settings cannot start it."""
+    from dataclasses import replace
+
     from pingan.portal.config import PortalConfig, PortalNotConfigured
+    from pingan.portal.headers import TrustedProxies
     from pingan.portal.ratelimit import Rate
     from pingan.root import settings as current_settings
 
@@ -128,22 +137,15 @@ def _config(rate_per_link: float, rate_per_address: float) -> tuple[PortalConfig
     except PortalNotConfigured as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from None
+    if proxies is not None:
+        try:
+            trusted = TrustedProxies.parse(proxies.split(","))
+        except ValueError:
+            err.print("--forwarded-allow-ips 须为逗号分隔的地址或网段，门户未启动", markup=False)
+            raise typer.Exit(2) from None
+        config = replace(config, trusted_proxies=trusted)
     return config, settings.portal_base_url
 
-
-def _serve(web: FastAPI, listener: socket.socket, forwarded_allow_ips: str) -> None:
-    import uvicorn
-
-    config = uvicorn.Config(
-        web,
-        # Access logs would write every personal link (the token is in the path).
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-    )
-    uvicorn.Server(config).run(sockets=[listener])
 
 
 @friendly
