@@ -71,8 +71,10 @@ class MailReport:
 
 
 def max_message_bytes(max_file_bytes: int) -> int:
-    """The largest mail read whole: a few attachments at the size limit, base64-encoded."""
-    return 4 * max_file_bytes + 1024 * 1024
+    """The largest mail read whole: about one attachment at the size limit, base64-encoded
+    (a third larger), plus room for the text. Larger mails are refused from their header,
+    so no mail is ever held in memory beyond this."""
+    return 2 * max_file_bytes + 1024 * 1024
 
 
 def collect_mail(run: MailRun, source: MailSource) -> MailReport:
@@ -169,8 +171,8 @@ def _too_large(size: int, limit: int) -> str:
     from pingan.adapters.intake.collect.model import size_label
 
     return (
-        f"邮件过大（{size_label(size)}），附件单个不得超过 {size_label(limit)}；"
-        "请压缩或分多封邮件发送"
+        f"邮件过大（{size_label(size)}，一封邮件不得超过 {size_label(max_message_bytes(limit))}，"
+        f"其中单个附件不得超过 {size_label(limit)}），请压缩或分多封邮件发送"
     )
 
 

@@ -146,13 +146,14 @@ def record(engine: Engine, rec: Recording) -> None:
             .values([_notification(rec, keys[r.message_key], r) for r in rec.receipts])
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
         )
-        ids = dict(
-            conn.execute(
+        ids: dict[str, int] = {
+            str(key): int(nid)
+            for key, nid in conn.execute(
                 select(NotificationRow.dedupe_key, NotificationRow.id).where(
                     NotificationRow.dedupe_key.in_(list(keys.values()))
                 )
-            ).tuples()
-        )
+            )
+        }
         conn.execute(
             insert_or_ignore(conn, table(DeliveryRow))
             .values([_delivery(rec, ids[keys[r.message_key]], r) for r in rec.receipts])
