@@ -135,11 +135,17 @@ class Dovecot:
         return conn
 
     def append(self, raw: bytes, *, folder: str = "INBOX", when: dt.datetime | None = None) -> None:
+        self.append_many([raw], folder=folder, when=when)
+
+    def append_many(
+        self, raws: list[bytes], *, folder: str = "INBOX", when: dt.datetime | None = None
+    ) -> None:
         conn = self.client()
         try:
             stamp = imaplib.Time2Internaldate(when) if when is not None else None
-            typ, data = conn.append(folder, None, stamp, raw)
-            assert typ == "OK", data
+            for raw in raws:
+                typ, data = conn.append(folder, None, stamp, raw)
+                assert typ == "OK", data
         finally:
             conn.logout()
 
