@@ -8,8 +8,10 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from pingan.adapters.intake.collect import IntakeReport
+from pingan.adapters.intake.mail import MailReport
 from pingan.root import container
 from pingan.services.collect import collect_inbox
+from pingan.services.mail import collect_mailbox, mail_configured
 from pingan.services.tick import (
     CampaignHandle,
     TickResult,
@@ -19,6 +21,7 @@ from pingan.services.tick import (
     waive,
 )
 from tasks.progress import progress_artifact
+from tasks.secrets import prefect_resolvers
 
 
 @task(name="打开创建活动", persist_result=False)
@@ -40,6 +43,33 @@ def collect_task(handle: CampaignHandle, inbox: str, as_of: date | None) -> Inta
     )
     get_run_logger().info(
         "收取材料：合格 %d，重复 %d，退回 %d", report.accepted, report.duplicates, report.rejected
+    )
+    return report
+
+
+@task(name="收取报送邮件", persist_result=False, retries=2, retry_delay_seconds=30)
+def mail_task(handle: CampaignHandle, as_of: date | None) -> MailReport | None:
+    """The campaign's mailbox, when its YAML has a mail_intake section; else nothing."""
+    if not mail_configured(handle):
+        return None
+    c = container()
+    report = collect_mailbox(
+        c.engine,
+        handle,
+        c.intake_stores(),
+        c.secret_resolver(*prefect_resolvers()),
+        as_of=as_of,
+        progress=progress_artifact(f"{handle.campaign.code}-mail-progress", "收取邮件进度"),
+    )
+    f = report.files
+    get_run_logger().info(
+        "收取邮件 %d 封（忽略 %d，整封退回 %d）：合格 %d，重复 %d，退回 %d",
+        report.mails,
+        report.ignored,
+        report.refused,
+        f.accepted,
+        f.duplicates,
+        f.rejected,
     )
     return report
 
@@ -70,12 +100,10 @@ def evaluate_and_plan_task(handle: CampaignHandle, as_of: date, dry_run: bool) -
     return result
 
 
-def as_dict(report: IntakeReport | None) -> dict[str, Any] | None:
-    if report is None:
+def as_dict(report: IntakeReport | None, mail: MailReport | None = None) -> dict[str, Any] | None:
+    """Intake counts for the outputs and artifacts: the inbox's and the mail's together."""
+    reports = [r for r in (report, mail.files if mail else None) if r is not None]
+    if not reports:
         return None
-    return {
-        "accepted": report.accepted,
-        "duplicates": report.duplicates,
-        "rejected": report.rejected,
-        "late": report.late,
-    }
+    keys = ("accepted", "duplicates", "rejected", "late")
+    return {k: sum(getattr(r, k) for r in reports) for k in keys}

@@ -27,7 +27,9 @@ def dovecot() -> Iterator[Dovecot]:
 def mail_campaign(folder: Path, server: Dovecot, **options: object) -> Path:
     """The seed campaign YAML plus a mail_intake section for server, written in folder."""
     text = (ROOT / "config" / "campaigns" / "xucheng-2017.yaml").read_text("utf-8")
-    text = text.replace("overrides_dir: ../calendars", f"overrides_dir: {ROOT / 'config' / 'calendars'}")
+    text = text.replace(
+        "overrides_dir: ../calendars", f"overrides_dir: {ROOT / 'config' / 'calendars'}"
+    )
     section = {
         "host": "127.0.0.1",
         "port": server.imaps_port,

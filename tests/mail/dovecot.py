@@ -23,7 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+DOVECOT = shutil.which("dovecot") or (
+    "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
+)
 MISSING = "未安装 dovecot（Debian 包 dovecot-imapd），邮件报送测试已跳过；.ci/run 会安装"
 USER = "zzzx@mail.test"
 PASSWORD = "imap-test-password-4810148"

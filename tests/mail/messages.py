@@ -61,7 +61,8 @@ def gbk_mail(sender: str, subject: str, name_2231: str, name_2047_gbk: str, data
         f"From: {sender}\r\nTo: zzzx@mail.test\r\nSubject: {subj}\r\n"
         f"Message-ID: <{uuid.uuid4().hex}@unit.example>\r\nMIME-Version: 1.0\r\n"
         'Content-Type: multipart/mixed; boundary="XyZ"\r\n\r\n'
-        "--XyZ\r\nContent-Type: text/plain; charset=GBK\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        "--XyZ\r\nContent-Type: text/plain; charset=GBK\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
         + base64.encodebytes("材料见附件".encode("gbk")).decode()
         + "\r\n--XyZ\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
         f"Content-Disposition: attachment; filename*={n2231}\r\n\r\n{body}\r\n"

@@ -43,10 +43,17 @@ def _setup(engine: Engine, server: Dovecot, tmp_path: Path) -> IntakeStores:
     write_roster(load_campaign(config), 20, 1, roster)
     load(engine, config, roster)
     with engine.connect() as conn:
-        cells = [r[0] for r in conn.execute(text("SELECT code FROM unit WHERE kind = 'cell' ORDER BY code"))]
+        cells = [
+            r[0]
+            for r in conn.execute(text("SELECT code FROM unit WHERE kind = 'cell' ORDER BY code"))
+        ]
     server.append_many(
         [
-            mail(f"{cells[i % len(cells)].lower()}@example.com", "【自查报告】", [(f"报告{i}.pdf", pdf(f"r{i}"))])
+            mail(
+                f"{cells[i % len(cells)].lower()}@example.com",
+                "【自查报告】",
+                [(f"报告{i}.pdf", pdf(f"r{i}"))],
+            )
             for i in range(MAILS)
         ]
     )

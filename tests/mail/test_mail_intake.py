@@ -68,7 +68,9 @@ class MailEnv:
         )
 
     def quarantine_notes(self) -> list[str]:
-        return [p.read_text("utf-8") for p in sorted(self.stores.quarantine_dir.rglob("*.reason.txt"))]
+        return [
+            p.read_text("utf-8") for p in sorted(self.stores.quarantine_dir.rglob("*.reason.txt"))
+        ]
 
 
 @pytest.fixture
@@ -116,7 +118,13 @@ def test_subject_unit_code_wins_over_a_known_sender(menv: MailEnv) -> None:
 def test_gbk_and_utf8_subjects_and_file_names_are_decoded(menv: MailEnv) -> None:
     cell = menv.cell()
     menv.server.append(
-        gbk_mail(contact(cell), f"【自查报告】{cell} 某某小学", "自查报告（修订）.pdf", "整改清单.pdf", pdf("c"))
+        gbk_mail(
+            contact(cell),
+            f"【自查报告】{cell} 某某小学",
+            "自查报告（修订）.pdf",
+            "整改清单.pdf",
+            pdf("c"),
+        )
     )
 
     report = menv.collect()
@@ -164,7 +172,13 @@ def test_hostile_mails_are_quarantined_with_reasons_and_their_senders_told(
         ("refused", "mail_no_attachment"),
     }
     notes = "\n".join(menv.quarantine_notes())
-    for code in ("bad_type", "empty", "mail_too_large", "mail_unknown_sender", "mail_no_attachment"):
+    for code in (
+        "bad_type",
+        "empty",
+        "mail_too_large",
+        "mail_unknown_sender",
+        "mail_no_attachment",
+    ):
         assert f"原因代码:{code}" in notes
     bodies = {address: body for _, body, _, address in menv.receipts()}
     assert len(bodies) == 5 and all("未受理" in b for b in bodies.values())
@@ -175,7 +189,12 @@ def test_hostile_mails_are_quarantined_with_reasons_and_their_senders_told(
 def test_automatic_own_and_pre_campaign_mails_are_ignored_without_reply(menv: MailEnv) -> None:
     cell = menv.cell()
     menv.server.append(
-        mail(contact(cell), "自动回复：【自查报告】", [("a.pdf", pdf("f"))], headers={"Auto-Submitted": "auto-replied"})
+        mail(
+            contact(cell),
+            "自动回复：【自查报告】",
+            [("a.pdf", pdf("f"))],
+            headers={"Auto-Submitted": "auto-replied"},
+        )
     )
     menv.server.append(mail(USER, "【报送回执】测试", [("b.pdf", pdf("g"))]))
     menv.server.append(

@@ -185,7 +185,9 @@ def _connect(config: MailboxConfig) -> imaplib.IMAP4:
     try:
         conn.login(config.user, config.password)
     except UnicodeEncodeError:
-        raise _problem(f"邮箱 {config.user} 的账号或授权码含有非 ASCII 字符，IMAP 无法登录") from None
+        raise _problem(
+            f"邮箱 {config.user} 的账号或授权码含有非 ASCII 字符，IMAP 无法登录"
+        ) from None
     except imaplib.IMAP4.error:
         # The server's text may quote what was sent; say only what failed.
         raise _problem(
