@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.tick import TickInput, tick
+from pingan.adapters.db.session import make_engine
 from pingan.cli.app import app
 from pingan.core.campaign import load_campaign
 from pingan.services.load import load
-from pingan.adapters.db.session import make_engine
 from pingan.services.synth import write_roster
 from tests.mail.conftest import mail_campaign
 from tests.mail.dovecot import DOVECOT, MISSING, PASSWORD, Dovecot
