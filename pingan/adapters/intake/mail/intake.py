@@ -8,6 +8,8 @@ duplicates of what was recorded and its rows and receipt are not written twice.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import io
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +24,7 @@ from pingan.adapters.db.mail import WHOLE_MAIL
 from pingan.adapters.intake.collect.batch import process
 from pingan.adapters.intake.collect.model import IntakeReport, IntakeRun, Item
 from pingan.adapters.intake.mail.imap import Envelope, Fetched
-from pingan.adapters.intake.mail.parse import ParsedMail, parse_header, parse_mail
+from pingan.adapters.intake.mail.parse import ParsedMail, Spool, parse_header, parse_mail
 from pingan.adapters.intake.mail.receipts import Decided, build_receipts, mail_rows
 from pingan.adapters.intake.mail.records import (
     Recording,
@@ -70,6 +72,10 @@ class MailReport:
     files: IntakeReport = field(default_factory=IntakeReport)
 
 
+# Decoded attachments a batch keeps in memory; beyond this they wait in temp files.
+SPOOL_MEMORY = 64 * 1024 * 1024
+
+
 def max_message_bytes(max_file_bytes: int) -> int:
     """The largest mail read whole: about one attachment at the size limit, base64-encoded
     (a third larger), plus room for the text. Larger mails are refused from their header,
@@ -82,22 +88,18 @@ def collect_mail(run: MailRun, source: MailSource) -> MailReport:
     waiting = source.waiting()
     for start in range(0, len(waiting), run.batch_size):
         batch = waiting[start : start + run.batch_size]
-        with tempfile.TemporaryDirectory(prefix="pingan-mail-") as spool:
-            _batch(run, source, batch, Path(spool), report)
+        with tempfile.TemporaryDirectory(prefix="pingan-mail-") as folder:
+            _batch(run, source, batch, Spool(Path(folder), SPOOL_MEMORY), report)
         if run.progress is not None:
             run.progress(min(start + run.batch_size, len(waiting)), len(waiting))
     return report
 
 
 def _batch(
-    run: MailRun, source: MailSource, batch: Sequence[Envelope], spool: Path, report: MailReport
+    run: MailRun, source: MailSource, batch: Sequence[Envelope], spool: Spool, report: MailReport
 ) -> None:
     limit = max_message_bytes(run.intake.max_bytes)
-    mails: list[Decided] = []
-    for n, fetched in enumerate(source.fetch(batch, limit)):
-        folder = spool / str(n)
-        folder.mkdir()
-        mails.append(_read(run, fetched, folder))
+    mails = [_read(run, fetched, spool) for fetched in source.fetch(batch, limit)]
     report.mails += len(mails)
     engine, cid = run.intake.engine, run.intake.campaign_id
     known = known_messages(engine, cid, {m.mail.message_key for m in mails})
@@ -131,11 +133,11 @@ def _batch(
     source.mark([m.uid for m in fresh if m.ignored], ignored=True)
 
 
-def _read(run: MailRun, fetched: Fetched, folder: Path) -> Decided:
+def _read(run: MailRun, fetched: Fetched, spool: Spool) -> Decided:
     env = fetched.envelope
-    mail = parse_mail(fetched.raw, folder) if fetched.complete else parse_header(fetched.raw)
+    mail = parse_mail(fetched.raw, spool) if fetched.complete else parse_header(fetched.raw)
     at = _received_at(run, env, mail)
-    decided = Decided(uid=env.uid, mail=mail, received_at=at, raw_path=None)
+    decided = Decided(uid=env.uid, mail=mail, received_at=at, raw=None)
     tz = ZoneInfo(run.campaign.timezone)
     sent = (env.internal_date or mail.sent_at or at).astimezone(tz).date()
     if is_automatic(mail.headers, run.own_addresses):
@@ -149,11 +151,10 @@ def _read(run: MailRun, fetched: Fetched, folder: Path) -> Decided:
     elif not mail.attachments:
         decided.refuse("mail_no_attachment", "邮件中没有附件，请将材料作为附件发送")
     if decided.refusal or decided.ignored:
-        # Kept for the quarantine (a whole mail that is not read whole is only its header).
-        decided.raw_path = folder / "mail.eml"
-        decided.raw_path.write_bytes(fetched.raw)
+        # Kept for the quarantine: a mail without attachments, or the header of one too big.
+        decided.raw = fetched.raw if decided.refusal else None
         for a in mail.attachments:
-            a.path.unlink(missing_ok=True)
+            a.remove()
         mail.attachments.clear()
     return decided
 
@@ -182,11 +183,10 @@ def _take_in(run: MailRun, mails: list[Decided], report: MailReport) -> None:
     by_day: dict[date, list[Item]] = {}
     runs: dict[date, IntakeRun] = {}
     for m in mails:
-        if m.refusal and m.raw_path is not None and run.intake.quarantine is not None:
+        if m.refusal and m.raw is not None and run.intake.quarantine is not None:
             code, reason = m.refusal
-            path = m.raw_path
             run.intake.quarantine.put(
-                lambda p=path: p.open("rb"),  # type: ignore[misc]
+                functools.partial(io.BytesIO, m.raw),
                 f"{m.mail.message_key[:16]}.eml",
                 code,
                 reason,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from pingan.adapters.intake.collect.model import Item
 from pingan.adapters.intake.mail.parse import ParsedMail
@@ -15,7 +14,7 @@ class Decided:
     uid: int
     mail: ParsedMail
     received_at: datetime
-    raw_path: Path | None  # the raw mail, kept only for a whole-mail quarantine
+    raw: bytes | None  # the raw mail, kept only for a whole-mail quarantine
     ignored: str | None = None  # why it is no submission (logged, never answered)
     refusal: tuple[str, str] | None = None  # (code, reason) for the whole mail
     unit: str | None = None

@@ -57,15 +57,14 @@ def _item(
     kind: str | None,
     problem: tuple[str, str] | None,
 ) -> Item:
-    path = a.path
     return Item(
         rel=f"邮件/{m.mail.sender or '未知发件人'}/{a.name}",
         kind=kind or "",
         unit=unit or "",
         name=a.name,
         size=a.size,
-        opener=lambda: path.open("rb"),
-        remove=lambda: path.unlink(missing_ok=True),
+        opener=a.open,
+        remove=a.remove,
         submitted_by=m.mail.sender[:200] or None,
         problem=problem,
     )
