@@ -130,10 +130,12 @@ def record(engine: Engine, rec: Recording) -> None:
     and receipts already there are left alone, so a batch recorded twice changes nothing."""
     with durable_transaction(engine) as conn:
         if rec.rows:
+            # executemany: one compiled statement, whatever the batch's size.
             conn.execute(
-                insert_or_ignore(conn, table(MailItemRow))
-                .values([_mail_row(rec, r) for r in rec.rows])
-                .on_conflict_do_nothing(index_elements=["campaign_id", "message_key", "sha256"])
+                insert_or_ignore(conn, table(MailItemRow)).on_conflict_do_nothing(
+                    index_elements=["campaign_id", "message_key", "sha256"]
+                ),
+                [_mail_row(rec, r) for r in rec.rows],
             )
         if not rec.receipts:
             return
@@ -142,9 +144,10 @@ def record(engine: Engine, rec: Recording) -> None:
             for r in rec.receipts
         }
         conn.execute(
-            insert_or_ignore(conn, table(NotificationRow))
-            .values([_notification(rec, keys[r.message_key], r) for r in rec.receipts])
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            insert_or_ignore(conn, table(NotificationRow)).on_conflict_do_nothing(
+                index_elements=["dedupe_key"]
+            ),
+            [_notification(rec, keys[r.message_key], r) for r in rec.receipts],
         )
         ids: dict[str, int] = {
             str(key): int(nid)
@@ -155,9 +158,10 @@ def record(engine: Engine, rec: Recording) -> None:
             )
         }
         conn.execute(
-            insert_or_ignore(conn, table(DeliveryRow))
-            .values([_delivery(rec, ids[keys[r.message_key]], r) for r in rec.receipts])
-            .on_conflict_do_nothing(index_elements=["notification_id", "channel", "address"])
+            insert_or_ignore(conn, table(DeliveryRow)).on_conflict_do_nothing(
+                index_elements=["notification_id", "channel", "address"]
+            ),
+            [_delivery(rec, ids[keys[r.message_key]], r) for r in rec.receipts],
         )
 
 
