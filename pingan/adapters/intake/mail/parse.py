@@ -163,7 +163,11 @@ def _envelope(msg: Message, raw: bytes) -> ParsedMail:
 
 
 def _header(msg: Message, name: str) -> str:
-    return decode_text(msg.get(name)).strip()
+    # Raw: compat32's get() turns undeclared 8-bit text into U+FFFD before we can read it.
+    for key, value in msg.raw_items():
+        if key.lower() == name:
+            return decode_text(value).strip()
+    return ""
 
 
 def _from_address(msg: Message) -> str:
