@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 from pingan.adapters.intake.mail import MailReport
 from pingan.adapters.secrets import MappingSecretResolver
 from pingan.core.campaign import load_campaign
+from pingan.core.problems import InputError
 from pingan.services.collect import IntakeStores
 from pingan.services.load import load
 from pingan.services.mail import collect_mailbox
@@ -218,3 +219,26 @@ def test_a_second_run_takes_nothing_twice(menv: MailEnv) -> None:
 
     assert (again.mails, again.files.accepted) == (0, 0)
     assert len(menv.receipts()) == 1
+
+
+def test_a_starttls_mailbox_is_read_the_same_way(
+    engine: Engine, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    config = mail_campaign(tmp_path, dovecot, port=dovecot.imap_port, security="starttls")
+    roster = tmp_path / "roster.csv"
+    write_roster(load_campaign(config), 20, 1, roster)
+    load(engine, config, roster)
+    stores = IntakeStores(tmp_path / "evidence", tmp_path / "quarantine", 20 * 1024 * 1024)
+    menv = MailEnv(engine, dovecot, config, stores)
+    menv.server.append(mail(contact(menv.cell()), "【自查报告】", [("r.pdf", pdf("s"))]))
+
+    assert menv.collect().files.accepted == 1
+
+
+def test_a_wrong_password_is_a_chinese_input_error_without_the_password(menv: MailEnv) -> None:
+    handle = open_campaign(menv.engine, "xucheng-2017")
+    resolver = MappingSecretResolver({SECRET_REF: "wrong-pass-xyz"})
+    with pytest.raises(InputError) as caught:
+        collect_mailbox(menv.engine, handle, menv.stores, resolver)
+    text = str([p.message for p in caught.value.problems])
+    assert "登录失败" in text and "wrong" not in text

@@ -6,6 +6,7 @@ only when told to, i.e. after its rows are committed.
 from __future__ import annotations
 
 import contextlib
+import base64
 import imaplib
 import re
 import ssl
@@ -236,8 +237,6 @@ def _utf7(text: str) -> str:
 
     def flush() -> None:
         if pending:
-            import base64
-
             raw = "".join(pending).encode("utf-16-be")
             out.append("&" + base64.b64encode(raw).decode().rstrip("=").replace("/", ",") + "-")
             pending.clear()

@@ -128,8 +128,10 @@ def _batch(
     report.receipts += len(receipts)
     report.ignored += sum(bool(m.ignored) for m in fresh)
     report.refused += sum(bool(m.refusal) for m in fresh)
-    # Only now, with everything committed, may the server forget them.
-    source.mark([m.uid for m in mails if not m.ignored or m.mail.message_key in known])
+    # Only now, with everything committed, may the server forget them; a mail with a file
+    # left for later (it could not be stored) stays, unrecorded, for the next run.
+    done = [m for m in mails if m.mail.message_key in known or not (m.ignored or m.unsettled)]
+    source.mark([m.uid for m in done])
     source.mark([m.uid for m in fresh if m.ignored], ignored=True)
 
 
