@@ -9,7 +9,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from pingan.adapters.intake.collect import IntakeRun
-from pingan.adapters.intake.mail import Mailbox, MailboxConfig, MailReport, MailRun, collect_mail
+from pingan.adapters.intake.mail import (
+    CONNECTION_ERRORS,
+    Mailbox,
+    MailboxConfig,
+    MailReport,
+    MailRun,
+    collect_mail,
+)
 from pingan.adapters.intake.store import EvidenceStore, Quarantine
 from pingan.adapters.secrets import SecretNotFound, SecretResolver
 from pingan.core.campaign import MailIntake
@@ -87,5 +94,17 @@ def collect_mailbox(
         templates_dir=str(Path(campaign.templates_dir)) if campaign.templates_dir else None,
         progress=progress,
     )
-    with Mailbox(config) as mailbox:
-        return collect_mail(run, mailbox)
+    try:
+        with Mailbox(config) as mailbox:
+            return collect_mail(run, mailbox)
+    except CONNECTION_ERRORS as exc:
+        raise _connection_lost(config, exc) from None
+
+
+def _connection_lost(config: MailboxConfig, exc: BaseException) -> InputError:
+    where = f"{config.host}:{config.port}"
+    message = (
+        f"与邮件服务器 {where} 的连接中断（{type(exc).__name__}）；已处理的批次已登记，"
+        "其余邮件下次收取时继续处理"
+    )
+    return InputError([Problem("mail_intake", "", message)])

@@ -5,8 +5,8 @@ only when told to, i.e. after its rows are committed.
 
 from __future__ import annotations
 
-import contextlib
 import base64
+import contextlib
 import imaplib
 import re
 import ssl
@@ -22,6 +22,8 @@ IGNORED_KEYWORD = "$PinganIgnored"
 # One FETCH brings at most this many bytes of mail into memory (a larger mail comes alone).
 FETCH_BYTES = 32 * 1024 * 1024
 _TIMEOUT_S = 60
+# What a connection lost mid-session raises (imaplib.IMAP4.abort is an IMAP4.error).
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (imaplib.IMAP4.error, OSError)
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _UID = re.compile(rb"UID (\d+)")
 _DATE = re.compile(rb'INTERNALDATE "([^"]+)"')

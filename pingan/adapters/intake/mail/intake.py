@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from pingan.adapters.db.intake import file_gates
 from pingan.adapters.db.mail import WHOLE_MAIL
 from pingan.adapters.intake.collect.batch import process
-from pingan.adapters.intake.collect.model import IntakeReport, IntakeRun, Item
+from pingan.adapters.intake.collect.model import IntakeReport, IntakeRun, Item, size_label
 from pingan.adapters.intake.mail.imap import Envelope, Fetched
 from pingan.adapters.intake.mail.parse import ParsedMail, Spool, parse_header, parse_mail
 from pingan.adapters.intake.mail.receipts import Decided, build_receipts, mail_rows
@@ -171,8 +171,6 @@ def _received_at(run: MailRun, env: Envelope, mail: ParsedMail) -> datetime:
 
 
 def _too_large(size: int, limit: int) -> str:
-    from pingan.adapters.intake.collect.model import size_label
-
     return (
         f"邮件过大（{size_label(size)}，一封邮件不得超过 {size_label(max_message_bytes(limit))}，"
         f"其中单个附件不得超过 {size_label(limit)}），请压缩或分多封邮件发送"
