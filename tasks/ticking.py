@@ -9,6 +9,7 @@ from prefect import get_run_logger, task
 
 from pingan.adapters.intake.collect import IntakeReport
 from pingan.adapters.intake.mail import MailReport
+from pingan.core.problems import InputError
 from pingan.root import container
 from pingan.services.collect import collect_inbox
 from pingan.services.mail import collect_mailbox, mail_configured
@@ -47,20 +48,28 @@ def collect_task(handle: CampaignHandle, inbox: str, as_of: date | None) -> Inta
     return report
 
 
-@task(name="收取报送邮件", persist_result=False, retries=2, retry_delay_seconds=30)
+@task(name="收取报送邮件", persist_result=False)
 def mail_task(handle: CampaignHandle, as_of: date | None) -> MailReport | None:
-    """The campaign's mailbox, when its YAML has a mail_intake section; else nothing."""
+    """The campaign's mailbox, when its YAML has a mail_intake section; else nothing.
+
+    A mailbox that cannot be read (server down, wrong 授权码) is logged as an error and
+    does not stop the tick: reminders and escalations still go out, and the mails wait."""
     if not mail_configured(handle):
         return None
     c = container()
-    report = collect_mailbox(
-        c.engine,
-        handle,
-        c.intake_stores(),
-        c.secret_resolver(*prefect_resolvers()),
-        as_of=as_of,
-        progress=progress_artifact(f"{handle.campaign.code}-mail-progress", "收取邮件进度"),
-    )
+    try:
+        report = collect_mailbox(
+            c.engine,
+            handle,
+            c.intake_stores(),
+            c.secret_resolver(*prefect_resolvers()),
+            as_of=as_of,
+            progress=progress_artifact(f"{handle.campaign.code}-mail-progress", "收取邮件进度"),
+        )
+    except InputError as exc:
+        for p in exc.problems:
+            get_run_logger().error("收取邮件失败：%s", p.message)
+        return None
     f = report.files
     get_run_logger().info(
         "收取邮件 %d 封（忽略 %d，整封退回 %d）：合格 %d，重复 %d，退回 %d",

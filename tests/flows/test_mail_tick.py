@@ -70,3 +70,20 @@ def test_a_mailed_self_check_report_is_covered_after_one_tick_and_answered(
     assert len(receipts) == 1
     text = json.dumps(receipts[0], ensure_ascii=False)
     assert "回执号 " in text and "syn-c0000001@example.com" in text
+
+
+def test_an_unreachable_mailbox_does_not_stop_the_tick(
+    pingan_env: str, imap_server: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PINGAN_SECRET_TEST_MAIL", PASSWORD)
+    config = mail_campaign(tmp_path, imap_server)
+    imap_server.stop()  # the mailbox's server is down
+    roster = tmp_path / "roster.csv"
+    write_roster(load_campaign(config), 20, 1, roster)
+    engine = make_engine(pingan_env)
+    load(engine, config, roster)
+    engine.dispose()
+
+    out = tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 5, 12), dispatch=False))
+
+    assert out.reminders > 0 and out.intake is None
