@@ -242,3 +242,32 @@ def test_a_wrong_password_is_a_chinese_input_error_without_the_password(menv: Ma
         collect_mailbox(menv.engine, handle, menv.stores, resolver)
     text = str([p.message for p in caught.value.problems])
     assert "登录失败" in text and "wrong" not in text
+
+
+def _cli(db_url: str, *args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from pingan.cli.app import app
+
+    return CliRunner().invoke(app, ["collect", "xucheng-2017", *args, "--db", db_url])
+
+
+def test_pingan_collect_mail_reads_the_mailbox(
+    menv: MailEnv, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pingan import root
+
+    monkeypatch.setenv("PINGAN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PINGAN_SECRET_TEST_MAIL", PASSWORD)
+    root.reset()
+    menv.server.append(mail(contact(menv.cell()), "【自查报告】", [("r.pdf", pdf("cli"))]))
+    try:
+        result = _cli(db_url, "--mail", "--as-of", "2017-06-01")
+        missing = _cli(db_url)
+    finally:
+        root.reset()
+
+    assert result.exit_code == 0, result.output
+    assert "读取 1 封" in result.output and "合格 1 份" in result.output
+    assert menv.done(menv.cell()) == IN_SELF_CHECK.isoformat()
+    assert missing.exit_code == 2 and "--mail" in missing.output
