@@ -194,6 +194,7 @@ ssl_key = <{key}
 auth_mechanisms = plain
 mail_location = maildir:~/Maildir
 first_valid_uid = 1
+imap_id_log = *
 {users}
 passdb {{
   driver = passwd-file

@@ -102,6 +102,7 @@ def test_mail_from_a_roster_contact_is_recorded_answered_and_flagged(menv: MailE
     assert "报送回执" in subject and (channel, address) == ("email", contact(cell))
     assert receipt and f"回执号 {receipt}" in body and "已受理" in body
     assert all("$PinganDone" in f for f in menv.server.flags().values())
+    assert "name=pingan" in menv.server.log()  # IMAP ID, without which 163 refuses SELECT
 
 
 def test_subject_unit_code_wins_over_a_known_sender(menv: MailEnv) -> None:
