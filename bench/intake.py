@@ -10,9 +10,12 @@ then times, on SQLite:
 
 Dirty pages left by the set-up are flushed before each timed phase so they do not bill it.
 
+and, with a private Dovecot (Debian's dovecot-imapd), the mail row (bench/intake_mail.py):
+--mails mails with one PDF each through mail intake against a bare imaplib fetch + sha256.
+
 Prints one JSON object with both timings and their ratio.
 
-    .venv/bin/python bench/intake.py [--files N] [--batch-size B] [--keep]
+    .venv/bin/python bench/intake.py [--files N] [--batch-size B] [--mails M] [--keep]
 """
 
 from __future__ import annotations
@@ -129,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs; medians")
+    parser.add_argument(
+        "--mails", type=int, default=2000, help="mail row: mails with one PDF each (0: skip)"
+    )
     args = parser.parse_args(argv)
     files: int = args.files
 
@@ -174,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
             "baseline_runs_seconds": [round(x, 3) for x in base_runs],
             "submissions": report.submissions,
         }
+        if args.mails > 0:
+            from bench.intake_mail import mail_row
+
+            engine, campaign_id = prepared_database(work, "mail.db", roster)
+            result["mail"] = mail_row(engine, campaign, campaign_id, work, args.mails, pdf)
+            engine.dispose()
         print(json.dumps(result, ensure_ascii=False))
         return 0
     finally:

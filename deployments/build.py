@@ -211,7 +211,8 @@ def _tick(p: _Plan) -> DeploymentSpec:
 def _collect(p: _Plan) -> DeploymentSpec:
     return p.spec(
         "collect",
-        "收取报送材料（手动运行，须填写报送目录）。合格材料登记入库，不合格的移入隔离区并说明原因。",
+        "收取报送材料（手动运行，填写报送目录；活动配置了邮箱时同时收取报送邮件）。"
+        "合格材料登记入库，不合格的移入隔离区并说明原因。",
     )
 
 

@@ -15,6 +15,7 @@ from tasks.ticking import (
     as_dict,
     collect_task,
     evaluate_and_plan_task,
+    mail_task,
     open_campaign_task,
     waive_task,
 )
@@ -35,6 +36,9 @@ class TickInput(BaseModel):
     inbox: str | None = Field(
         None, title="报送目录", description="本地路径或 fsspec 地址；留空不收取"
     )
+    mail: bool = Field(
+        True, title="收取报送邮件", description="活动配置了 mail_intake 邮箱时收取其中的报送邮件"
+    )
     waivers: list[WaiverInput] = Field(default_factory=list, title="豁免或恢复")
     dispatch: bool = Field(True, title="随即投递通知")
     respect_quiet_hours: bool = Field(True, title="遵守免打扰时段与非工作日")
@@ -48,16 +52,18 @@ def tick(params: TickInput) -> TickOutput:
     # Where a Prefect server has a global limit of this name, it keeps ticks apart across
     # workers; the database lease inside evaluate_and_plan does so everywhere.
     with campaign_slot(f"pingan-tick-{params.campaign}"):
-        intake = None
+        intake = mail = None
         if params.inbox and not params.dry_run:
             intake = collect_task(handle, params.inbox, params.as_of)
+        if params.mail and not params.dry_run:
+            mail = mail_task(handle, params.as_of)
         for w in params.waivers if not params.dry_run else []:
             waive_task(handle, w.gate, w.units, w.reason, w.actor, w.reopen)
         result = evaluate_and_plan_task(handle, as_of, params.dry_run)
     delivery = None
     if params.dispatch and not params.dry_run:
         delivery = DeliveryOutput.of(dispatch_task(handle, params.respect_quiet_hours))
-    intake_out = as_dict(intake)
+    intake_out = as_dict(intake, mail)
     publish_tick_artifacts(result, intake_out, delivery.model_dump() if delivery else None)
     return TickOutput(
         as_of=as_of,

@@ -8,8 +8,11 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from pingan.adapters.intake.collect import IntakeReport
+from pingan.adapters.intake.mail import MailReport
+from pingan.core.problems import InputError
 from pingan.root import container
 from pingan.services.collect import collect_inbox
+from pingan.services.mail import collect_mailbox, mail_configured
 from pingan.services.tick import (
     CampaignHandle,
     TickResult,
@@ -19,6 +22,7 @@ from pingan.services.tick import (
     waive,
 )
 from tasks.progress import progress_artifact
+from tasks.secrets import prefect_resolvers
 
 
 @task(name="打开创建活动", persist_result=False)
@@ -43,6 +47,41 @@ def collect_task(handle: CampaignHandle, inbox: str, as_of: date | None) -> Inta
     )
     if report.halted is not None:  # the evidence disk filled: what fitted is recorded
         get_run_logger().warning(report.halted)
+    return report
+
+
+@task(name="收取报送邮件", persist_result=False)
+def mail_task(handle: CampaignHandle, as_of: date | None) -> MailReport | None:
+    """The campaign's mailbox, when its YAML has a mail_intake section; else nothing.
+
+    A mailbox that cannot be read (server down, wrong 授权码) is logged as an error and
+    does not stop the tick: reminders and escalations still go out, and the mails wait."""
+    if not mail_configured(handle):
+        return None
+    c = container()
+    try:
+        report = collect_mailbox(
+            c.engine,
+            handle,
+            c.intake_stores(),
+            c.secret_resolver(*prefect_resolvers()),
+            as_of=as_of,
+            progress=progress_artifact(f"{handle.campaign.code}-mail-progress", "收取邮件进度"),
+        )
+    except InputError as exc:
+        for p in exc.problems:
+            get_run_logger().error("收取邮件失败：%s", p.message)
+        return None
+    f = report.files
+    get_run_logger().info(
+        "收取邮件 %d 封（忽略 %d，整封退回 %d）：合格 %d，重复 %d，退回 %d",
+        report.mails,
+        report.ignored,
+        report.refused,
+        f.accepted,
+        f.duplicates,
+        f.rejected,
+    )
     return report
 
 
@@ -72,12 +111,10 @@ def evaluate_and_plan_task(handle: CampaignHandle, as_of: date, dry_run: bool) -
     return result
 
 
-def as_dict(report: IntakeReport | None) -> dict[str, Any] | None:
-    if report is None:
+def as_dict(report: IntakeReport | None, mail: MailReport | None = None) -> dict[str, Any] | None:
+    """Intake counts for the outputs and artifacts: the inbox's and the mail's together."""
+    reports = [r for r in (report, mail.files if mail else None) if r is not None]
+    if not reports:
         return None
-    return {
-        "accepted": report.accepted,
-        "duplicates": report.duplicates,
-        "rejected": report.rejected,
-        "late": report.late,
-    }
+    keys = ("accepted", "duplicates", "rejected", "late")
+    return {k: sum(getattr(r, k) for r in reports) for k in keys}

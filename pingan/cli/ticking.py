@@ -104,25 +104,37 @@ def status(
 def collect(
     campaign: CampaignArg,
     inbox: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--inbox",
             help="报送目录（本地路径或可写的 fsspec 地址；zip://、http:// 等只读地址不受理）",
         ),
-    ],
+    ] = None,
     manifest: Annotated[
         bool, typer.Option("--manifest", help="--inbox 指向一份清单 CSV（path,kind,unit）而非目录")
+    ] = False,
+    mail: Annotated[
+        bool, typer.Option("--mail", help="收取活动配置 mail_intake 所设邮箱中的报送邮件")
     ] = False,
     as_of: AsOfOption = None,
     db: DbOption = None,
 ) -> None:
     """收取报送材料：逐个检查文件，合格的存入证据库并登记，不合格的移入隔离区并说明原因。"""
+    from pingan.core.problems import InputError, Problem
     from pingan.root import container
     from pingan.services.collect import collect_inbox
     from pingan.services.tick import open_campaign
 
+    if inbox is None and not mail:
+        raise InputError(
+            [Problem("参数", "--inbox", "请指定 --inbox 报送目录，或 --mail 收取邮件")]
+        )
     engine = _engine(db)
     handle = open_campaign(engine, campaign)
+    if mail:
+        _collect_mail(engine, handle, _as_of(as_of))
+    if inbox is None:
+        return
     with progress_bar("收取材料（文件）") as progress:
         report = collect_inbox(
             engine,
@@ -133,8 +145,29 @@ def collect(
             as_of=_as_of(as_of),
             progress=progress,
         )
+    _print_intake("收取完成", report)
+
+
+def _collect_mail(engine: Any, handle: Any, as_of: Any) -> None:
+    from pingan.root import container
+    from pingan.services.mail import collect_mailbox
+
+    c = container()
+    with progress_bar("收取邮件（封）") as progress:
+        report = collect_mailbox(
+            engine, handle, c.intake_stores(), c.secret_resolver(), as_of=as_of, progress=progress
+        )
     out.print(
-        f"收取完成：合格 {report.accepted} 份（其中逾期 {report.late} 份），"
+        f"邮件：读取 {report.mails} 封，忽略 {report.ignored} 封，整封退回 {report.refused} 封，"
+        f"已安排回执 {report.receipts} 份",
+        markup=False,
+    )
+    _print_intake("邮件附件", report.files)
+
+
+def _print_intake(label: str, report: Any) -> None:
+    out.print(
+        f"{label}：合格 {report.accepted} 份（其中逾期 {report.late} 份），"
         f"重复 {report.duplicates} 份，退回 {report.rejected} 份",
         markup=False,
     )

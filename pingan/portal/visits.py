@@ -19,7 +19,12 @@ from pingan.core.gates import COLOURS, STATUS_LABELS, Status, status_of
 from pingan.core.links import LinkClaims
 from pingan.portal.receipts import receipt_number
 
-SOURCE_LABELS = {"portal": "网上报送", "inbox": "报送目录", "manifest": "集中登记"}
+SOURCE_LABELS = {
+    "portal": "网上报送",
+    "inbox": "报送目录",
+    "manifest": "集中登记",
+    "mail": "电子邮件",
+}
 
 
 @dataclass(frozen=True)

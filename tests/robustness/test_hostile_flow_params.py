@@ -30,6 +30,7 @@ from pingan.core.problems import InputError
 from pingan.root import container
 from pingan.services.collect import collect_inbox
 from pingan.services.dispatch import run_dispatch
+from pingan.services.mail import collect_mailbox, mail_configured
 from pingan.services.tick import evaluate_and_plan, open_campaign, resolve_as_of, waive
 from tasks.ticking import as_dict
 from tests.factories import SEED_CODE, load_seed, seed_campaign
@@ -105,6 +106,7 @@ def tick_params(root: Path) -> st.SearchStrategy[dict[str, Any]]:
             "waivers": mostly(st.lists(waiver, max_size=2), values()),
             "dispatch": st.booleans(),
             "respect_quiet_hours": st.booleans(),
+            "mail": mostly(st.booleans(), values()),
             "extra": mostly(st.nothing(), values()),
         },
     )
@@ -132,6 +134,12 @@ def run_like_the_flow(engine: Engine, params: TickInput) -> None:
     if params.inbox and not params.dry_run:
         stores = root.container().intake_stores()
         intake = collect_inbox(engine, handle, params.inbox, stores, as_of=params.as_of)
+    mail = None
+    if params.mail and not params.dry_run and mail_configured(handle):
+        c = root.container()
+        mail = collect_mailbox(
+            engine, handle, c.intake_stores(), c.secret_resolver(), as_of=params.as_of
+        )
     for w in params.waivers if not params.dry_run else []:
         waive(
             engine,
@@ -155,12 +163,12 @@ def run_like_the_flow(engine: Engine, params: TickInput) -> None:
         )
         delivery = report.as_dict()
     colour_table(result.status)
-    summary_markdown(result, as_dict(intake), delivery)
+    summary_markdown(result, as_dict(intake, mail), delivery)
 
 
 def test_the_flow_body_above_covers_every_tick_parameter() -> None:
     handled = {"campaign", "as_of", "dry_run", "inbox", "waivers", "dispatch"}
-    handled |= {"respect_quiet_hours"}
+    handled |= {"respect_quiet_hours", "mail"}
     assert set(TickInput.model_fields) == handled
     assert set(WaiverInput.model_fields) == {"gate", "units", "reason", "reopen", "actor"}
 

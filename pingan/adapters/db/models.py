@@ -6,6 +6,7 @@ from pingan.adapters.db.base import Base
 from pingan.adapters.db.campaigns import CampaignRow, DomainRow, GateRow, PhaseRow, WorkdayRow
 from pingan.adapters.db.deliveries import DeliveryRow, EndpointSlotRow
 from pingan.adapters.db.links import PortalLinkRow
+from pingan.adapters.db.mail import MailItemRow
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow, SubmissionFileRow, SubmissionRow
 from pingan.adapters.db.portal_usage import PortalUsageRow
@@ -25,6 +26,7 @@ __all__ = [
     "DomainUnitRow",
     "EndpointSlotRow",
     "GateRow",
+    "MailItemRow",
     "NotificationRow",
     "ObligationRow",
     "PhaseRow",

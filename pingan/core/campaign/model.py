@@ -182,6 +182,23 @@ class ScheduleConfig(_Model):
     )
 
 
+class MailIntake(_Model):
+    """The mailbox units send materials to (docs/mail.md); read over IMAP during collect."""
+
+    host: Annotated[str, Field(min_length=1, max_length=253)]
+    port: int | None = Field(default=None, ge=1, le=65535, description="993 / 143 by security")
+    security: Literal["imaps", "starttls"] = "imaps"
+    user: Annotated[str, Field(min_length=1, max_length=254)]
+    # A reference (secret:name / env:NAME) checked by rules.mail, which never echoes it.
+    password: Annotated[str, Field(min_length=1)]
+    folder: Annotated[str, Field(min_length=1, max_length=200)] = "INBOX"
+    processed_folder: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="move handled mail here; unset: flag it $PinganDone"
+    )
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    ca_file: str | None = Field(default=None, description="extra CA bundle (own servers)")
+
+
 class Campaign(_Model):
     code: Code
     name: Text
@@ -204,6 +221,7 @@ class Campaign(_Model):
     award: AwardConfig = AwardConfig()
     notifications: NotificationSettings = NotificationSettings()
     schedule: ScheduleConfig = ScheduleConfig()
+    mail_intake: MailIntake | None = None
 
     # -- lookups used everywhere else -------------------------------------------------------
     def domain(self, key: str) -> Domain:

@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pingan.core.campaign.model import Campaign
-from pingan.core.campaign.rules import award, domains, gates, identity, ladder, phases, targets
+from pingan.core.campaign.rules import (
+    award,
+    domains,
+    gates,
+    identity,
+    ladder,
+    mail,
+    phases,
+    targets,
+)
 from pingan.core.campaign.rules.common import Findings
 from pingan.core.problems import Problem
 
@@ -26,6 +35,7 @@ _RULES: tuple[Callable[[Campaign], Findings], ...] = (
     ladder.reminders,
     award.number_format,
     award.issued_on,
+    mail.mail_intake,
 )
 
 
