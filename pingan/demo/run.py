@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 
 from pingan.demo.summary import print_summary
-from pingan.demo.walk import walk_campaign
+from pingan.demo.walk import DemoRun, campaign_file, walk_campaign
 from pingan.root import ChannelOverride, Container, build, install, load_settings
 
 
@@ -54,6 +54,7 @@ def run_demo(
     seed: int,
     console: Console,
     smtp: str | None = None,
+    config: Path | None = None,
 ) -> dict[str, Any]:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
@@ -66,7 +67,8 @@ def run_demo(
     engine = demo.engine
     # A sync flow otherwise waits for its heartbeat thread; the demo runs ~150 of them.
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        summary = walk_campaign(engine, out_dir, cells, seed, console)
+        run = DemoRun(config or campaign_file(None), cells, seed)
+        summary = walk_campaign(engine, out_dir, run, console)
     engine.dispose()
     summary["seconds"] = round(time.monotonic() - started, 1)
     (out_dir / "summary.json").write_text(

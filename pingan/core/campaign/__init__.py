@@ -20,10 +20,12 @@ from pingan.core.campaign.model import (
     AwardConfig,
     CalendarConfig,
     Campaign,
+    Ceremony,
     Coordinator,
     Criterion,
     Deduction,
     Domain,
+    DomainTargets,
     Escalation,
     Gate,
     LadderStep,
@@ -37,6 +39,7 @@ from pingan.core.campaign.model import (
     UnitDef,
     Veto,
 )
+from pingan.core.campaign.organisation import Organisation, Wording
 from pingan.core.campaign.rules import semantic_problems
 from pingan.core.campaign.yaml_file import read_yaml
 
@@ -44,15 +47,18 @@ __all__ = [
     "AwardConfig",
     "CalendarConfig",
     "Campaign",
+    "Ceremony",
     "Coordinator",
     "Criterion",
     "Deduction",
     "Domain",
+    "DomainTargets",
     "Escalation",
     "Gate",
     "LadderStep",
     "NotificationSettings",
     "Office",
+    "Organisation",
     "Phase",
     "Reminders",
     "Rubric",
@@ -60,6 +66,7 @@ __all__ = [
     "Targets",
     "UnitDef",
     "Veto",
+    "Wording",
     "artifact_slug",
     "calendar_problems",
     "is_code",

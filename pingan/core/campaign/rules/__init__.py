@@ -9,13 +9,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pingan.core.campaign.model import Campaign
-from pingan.core.campaign.rules import award, domains, gates, identity, ladder, phases, targets
+from pingan.core.campaign.rules import (
+    award,
+    domains,
+    gates,
+    identity,
+    ladder,
+    organisation,
+    phases,
+    targets,
+)
 from pingan.core.campaign.rules.common import Findings
 from pingan.core.problems import Problem
 
 _RULES: tuple[Callable[[Campaign], Findings], ...] = (
     identity.timezone,
     identity.unique,
+    organisation.organisation,
     domains.domains,
     targets.rates,
     phases.phases,
@@ -26,6 +36,7 @@ _RULES: tuple[Callable[[Campaign], Findings], ...] = (
     ladder.reminders,
     award.number_format,
     award.issued_on,
+    award.ceremonies,
 )
 
 
