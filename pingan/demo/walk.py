@@ -66,7 +66,7 @@ class Dates:
             if cal.is_working_day(day):
                 days.append(day)
             day += timedelta(days=1)
-        last = max([c.ends_on, issue_date(c), *(x.on for x in c.award.ceremonies)])
+        last = max([c.ends_on, issue_date(c), *(x.held_on for x in c.award.ceremonies)])
         return cls(c.starts_on, last, (days[0], days[1], days[2]), days[3], days[4])
 
 

@@ -35,20 +35,20 @@ def test_an_overlap_flagged_in_the_plan_is_accepted(campaigns_dir: Path) -> None
 
 def test_ceremony_before_the_award_date_is_refused(campaigns_dir: Path) -> None:
     data = real_data()
-    data["award"]["ceremonies"] = [{"name": "命名挂牌仪式", "on": date(2017, 11, 19)}]
+    data["award"]["ceremonies"] = [{"name": "命名挂牌仪式", "held_on": date(2017, 11, 19)}]
     problems = problems_of(write(campaigns_dir, data))
     assert [(p.where, p.message) for p in problems] == [
-        ("award.ceremonies[0].on", "“命名挂牌仪式”日期 2017-11-19 早于命名日期 2017-11-20")
+        ("award.ceremonies[0].held_on", "“命名挂牌仪式”日期 2017-11-19 早于命名日期 2017-11-20")
     ]
 
 
 def test_award_and_ceremony_without_a_plaque_phase(campaigns_dir: Path) -> None:
     data = real_data()
     data["phases"] = data["phases"][:3]
-    data["award"]["ceremonies"] = [{"name": "命名挂牌仪式", "on": date(2017, 12, 1)}]
+    data["award"]["ceremonies"] = [{"name": "命名挂牌仪式", "held_on": date(2017, 12, 1)}]
     c = _load(campaigns_dir, data)
     assert [p.key for p in c.phases] == ["plan", "implement", "acceptance"]
-    assert c.award.ceremonies[0].on == date(2017, 12, 1)
+    assert c.award.ceremonies[0].held_on == date(2017, 12, 1)
 
 
 def test_a_domain_target_overrides_only_what_it_names(campaigns_dir: Path) -> None:
@@ -82,7 +82,8 @@ def test_gate_categories_must_be_categories_of_its_domains(campaigns_dir: Path) 
 def test_seed_wording_comes_from_its_organisation() -> None:
     c = load_campaign(Path(__file__).resolve().parents[2] / "config/campaigns/xucheng-2017.yaml")
     w = c.wording
-    assert (w.whole, w.own_units, w.direct, w.short) == ("全街道", "街道各单位", "街道直属单位", "徐城")
+    phrases = (w.whole, w.own_units, w.direct, w.short)
+    assert phrases == ("全街道", "街道各单位", "街道直属单位", "徐城")
     assert issuer_name(c, c.coordinator.name) == "徐城街道综治委"
 
 

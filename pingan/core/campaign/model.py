@@ -180,7 +180,7 @@ class Ceremony(_Model):
     """A 命名挂牌 or other ceremony on a date, with no phase of its own."""
 
     name: Name
-    on: date
+    held_on: date
     place: Text | None = None
     domains: list[Key] | None = None
     note: str | None = None

@@ -52,12 +52,13 @@ def ceremonies(c: Campaign) -> Findings:
     issued = c.award.issued_on
     for i, cer in enumerate(c.award.ceremonies):
         where = f"award.ceremonies[{i}]"
-        if cer.on < c.starts_on:
-            yield f"{where}.on", f"“{cer.name}”日期 {cer.on} 早于活动开始日期 {c.starts_on}"
-        elif issued is not None and cer.on < issued:
-            yield f"{where}.on", f"“{cer.name}”日期 {cer.on} 早于命名日期 {issued}"
+        said = f"“{cer.name}”日期 {cer.held_on} 早于"
+        if cer.held_on < c.starts_on:
+            yield f"{where}.held_on", f"{said}活动开始日期 {c.starts_on}"
+        elif issued is not None and cer.held_on < issued:
+            yield f"{where}.held_on", f"{said}命名日期 {issued}"
         for j, dk in enumerate(cer.domains or []):
             if dk not in domain_keys:
                 yield f"{where}.domains[{j}]", f"领域 {dk} 不存在"
-    for dup in duplicates(f"{x.name}@{x.on}" for x in c.award.ceremonies):
+    for dup in duplicates(f"{x.name}@{x.held_on}" for x in c.award.ceremonies):
         yield "award.ceremonies", f"仪式 {dup.replace('@', '（')}）重复"
