@@ -118,3 +118,16 @@ def test_organisation_problems_name_the_field(
     problems = problems_of(write(campaigns_dir, data))
     assert [p.where for p in problems] == [where]
     assert fragment in problems[0].message
+
+
+def test_a_domain_pass_target_decides_its_acceptance_verdict() -> None:
+    from pingan.adapters.render.acceptance import results_table
+    from pingan.core.acceptance import AcceptanceResults, DomainResult
+
+    site = DomainResult("site", "平安工地", cells=10, assessed=10, passed=8, failed=2, target=0.8)
+    market = DomainResult("market", "平安市场", cells=10, assessed=10, passed=8, failed=2)
+    rows = results_table(AcceptanceResults(date(2025, 9, 30), 0.9, [site, market]))
+    assert [(r["目标"], r["结论"]) for r in rows[:2]] == [
+        ("80%", "🟢 达到目标"),
+        ("90%", "🔴 未达目标（尚差 1 个）"),
+    ]
