@@ -83,7 +83,12 @@ def campaign_init(
     ],
     code: Annotated[str, typer.Option("--code", prompt="活动编码（英文、数字、-）")],
     organisation: Annotated[str, typer.Option("--organisation", prompt="组织者名称（如 滨江区）")],
-    level: Annotated[str, typer.Option("--level", prompt="组织者层级（街道/乡镇/县/区/市/部门）")],
+    level: Annotated[
+        str,
+        typer.Option(
+            "--level", prompt="组织者层级（名称末尾的层级，如 镇、县、区、市；行业主管部门填 部门）"
+        ),
+    ],
     domains: Annotated[
         str,
         typer.Option("--domains", prompt="创建领域及牵头单位（如 平安市场=区市场监管局，…）"),
