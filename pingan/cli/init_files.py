@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from pingan.adapters.render.cells import safe_cell
 from pingan.core.problems import InputError, Problem
 
 Table = tuple[Sequence[str], Sequence[Sequence[str]]]
@@ -28,7 +29,9 @@ def write_new(files: Mapping[Path, str | Table], *, force: bool) -> list[Path]:
             data = content
         else:
             buf = io.StringIO()
-            csv.writer(buf, lineterminator="\n").writerows([content[0], *content[1]])
+            # Names come from the operator's answers: "=…" must stay text in Excel.
+            rows = ([str(safe_cell(c)) for c in row] for row in [content[0], *content[1]])
+            csv.writer(buf, lineterminator="\n").writerows(rows)
             data = "\ufeff" + buf.getvalue()
         _atomic(path, data)
         written.append(path)
