@@ -42,7 +42,7 @@ def _texts(out: Path, stdout: str) -> Iterator[tuple[str, str]]:
     yield "stdout", stdout
     for line in (out / "messages.jsonl").read_text(encoding="utf-8").splitlines():
         m = json.loads(line)
-        yield f"message {m.get('kind')}", json.dumps(m, ensure_ascii=False)
+        yield f"message {m['subject']}", json.dumps(m, ensure_ascii=False)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     paths = summary["paths"]
     outputs = Path(paths["certificates"]).parent
@@ -65,10 +65,11 @@ def walked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return request.param, list(_texts(out, stdout))
 
 
-def test_demo_walks_the_campaign_to_its_awards(walked: tuple) -> None:
+def test_demo_walks_the_campaign_to_its_awards_and_bulletins(walked: tuple) -> None:
     code, texts = walked
-    messages = [t for where, t in texts if where == "message award"]
-    assert messages, f"{code}: no award notices"
+    subjects = [where for where, _ in texts if where.startswith("message ")]
+    for kind in ("报送提醒", "逾期督办", "督办汇总", "周通报", "命名通知", "命名通报"):
+        assert any(kind in s for s in subjects), f"{code}: no {kind}"
 
 
 def test_only_a_street_campaign_speaks_of_streets(walked: tuple) -> None:

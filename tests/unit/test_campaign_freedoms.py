@@ -131,3 +131,16 @@ def test_a_domain_pass_target_decides_its_acceptance_verdict() -> None:
         ("80%", "🟢 达到目标"),
         ("90%", "🔴 未达目标（尚差 1 个）"),
     ]
+
+
+def test_the_ladder_names_the_coordinator_as_the_campaign_does(campaigns_dir: Path) -> None:
+    data = real_data()
+    data["organisation"] = {"name": "江城市卫生健康委员会", "level": "部门", "short": ""}
+    data["coordinator"]["name"] = "委安全生产办公室"
+    w = _load(campaigns_dir, data).wording
+    assert [w.target_label(t) for t in ("contact", "lead", "coordinator")] == [
+        "责任单位",
+        "牵头单位",
+        "委安全生产办公室",
+    ]
+    assert (w.whole, w.grouping, w.direct) == ("全系统", "下属单位", "直属单位")

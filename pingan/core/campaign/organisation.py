@@ -66,6 +66,10 @@ class Wording:
             return f"{self.short}{name}"
         return name
 
+    def target_label(self, target: str) -> str:
+        """Who a ladder rung tells, in words: the coordinator by its own name."""
+        return {"contact": "责任单位", "lead": "牵头单位"}.get(target, self.coordinator)
+
     def as_context(self) -> dict[str, str]:
         """The template variable ``org``."""
         return {

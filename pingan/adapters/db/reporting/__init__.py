@@ -25,7 +25,6 @@ from pingan.adapters.db.reporting.red_items import overdue_totals, red_items
 from pingan.adapters.db.reporting.timeline import burndown, late_by_village, notification_counts
 from pingan.adapters.render.report.data import ReportData
 from pingan.core.campaign import Campaign
-from pingan.core.gates import TARGET_LABELS
 
 
 def gather(
@@ -49,7 +48,9 @@ def gather(
         generated_at=now,
         phase=current_phase(campaign, as_of),
         phases=tuple((p.name, p.starts_on, p.ends_on) for p in campaign.phases),
-        ladder=tuple((s.after, TARGET_LABELS[s.notify]) for s in campaign.escalation.ladder),
+        ladder=tuple(
+            (s.after, campaign.wording.target_label(s.notify)) for s in campaign.escalation.ladder
+        ),
         repeat_every=campaign.escalation.repeat_every,
         starts_on=campaign.starts_on,
         ends_on=campaign.ends_on,

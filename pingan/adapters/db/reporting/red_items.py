@@ -24,7 +24,7 @@ from pingan.adapters.db.status import obligation_domain_expr
 from pingan.adapters.db.units import UnitRow
 from pingan.adapters.render.report.data import RedItem
 from pingan.core.campaign import Campaign, Wording
-from pingan.core.gates import TARGET_LABELS, Ladder
+from pingan.core.gates import Ladder
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def _red_item(ctx: _Context, r: Any) -> RedItem:
     if level not in ctx.rungs:
         ctx.rungs[level] = reached(ctx.ladder, level)
     target = ctx.rungs[level]
-    told = TARGET_LABELS[target] if target else "—"
+    told = ctx.wording.target_label(target) if target else "—"
     return RedItem(
         domain=domain,
         village=place,
