@@ -82,11 +82,16 @@ def _phases(a: InitAnswers) -> tuple[date, date, date, date]:
 
 def skeleton_yaml(a: InitAnswers) -> str:
     _check(a)
-    plan_end, impl_start, accept, due = _phases(a)
+    lines = [*_head(a), *_domains(a), *_plan(a)]
+    return "\n".join(lines) + "\n"
+
+
+def _head(a: InitAnswers) -> list[str]:
+    """Identity, organisation, calendar, coordinator and the lead units."""
     name = a.name or f"{a.starts_on.year}年度{a.organisation}平安创建活动"
     level = a.level
-    leads = _lead_codes(a)
-    lines = [
+    body = "综治办" if level == "部门" else f"{level}综治委"
+    return [
         f"# {name}（由 pingan campaign init 生成的骨架）",
         "# 标注 assumed: true 的内容为系统默认值，请按方案原文修改后删去该标注。",
         "# 字段说明见 docs/campaign.md；改完后运行 pingan validate 检查。",
@@ -106,16 +111,20 @@ def skeleton_yaml(a: InitAnswers) -> str:
         "",
         "coordinator:",
         "  code: zzw",
-        f"  name: {_q(level + '综治委')}",
+        f"  name: {_q(body)}",
         "  office:",
-        f"    name: {_q(level + '综治中心')}",
+        f"    name: {_q(body.removesuffix('委').removesuffix('办') + '中心')}",
         '    phone: "（请填写）"',
         "",
         "units:                   # 牵头单位与参与单位（名册只补充联系人，不能新增单位）",
-        *(f"  - {{code: {code}, name: {_q(lead)}}}" for lead, code in leads.items()),
+        *(f"  - {{code: {code}, name: {_q(lead)}}}" for lead, code in _lead_codes(a).items()),
         "",
-        "domains:",
     ]
+
+
+def _domains(a: InitAnswers) -> list[str]:
+    leads = _lead_codes(a)
+    lines = ["domains:"]
     for i, d in enumerate(a.domains, 1):
         lines += [
             f"  - key: d{i}",
@@ -133,7 +142,13 @@ def skeleton_yaml(a: InitAnswers) -> str:
             "        - {key: prevention, name: 人防物防技防落实, points: 30}",
             "        - {key: mediation, name: 矛盾纠纷排查化解, points: 30}",
         ]
-    lines += [
+    return lines
+
+
+def _plan(a: InitAnswers) -> list[str]:
+    """Phases, gates, targets, reminders, the ladder and the award."""
+    plan_end, impl_start, accept, due = _phases(a)
+    return [
         "",
         "phases:                  # 阶段之间可以留空档；需要并行的写 overlap_allowed: true",
         f"  - {{key: plan, name: 制定方案, starts_on: {a.starts_on}, ends_on: {plan_end}}}",
@@ -170,7 +185,6 @@ def skeleton_yaml(a: InitAnswers) -> str:
         "  note: 命名日期待定，默认活动最后一天",
         "  ceremonies: []         # 如 - {name: 命名挂牌仪式, held_on: 2025-10-15}",
     ]
-    return "\n".join(lines) + "\n"
 
 
 def roster_rows(a: InitAnswers, grouping: str) -> list[list[str]]:
