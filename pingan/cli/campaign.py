@@ -225,7 +225,7 @@ def roster_synth(
     summary = write_roster(campaign, cells, seed, out_path)
     per = "，".join(f"{campaign.domain(k).name} {n}" for k, n in summary.per_domain.items())
     out.print(
-        f"已生成虚构名册 {summary.path}：{summary.villages} 个村（社区），"
+        f"已生成虚构名册 {summary.path}：{summary.villages} 个{campaign.wording.grouping}，"
         f"{summary.cells} 个创建单位（{per}）",
         markup=False,
     )
