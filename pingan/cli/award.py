@@ -70,8 +70,9 @@ def results(
             "domains": [
                 {
                     **asdict(d),
+                    "target": res.target_of(d),
                     "pass_rate": d.pass_rate(),
-                    "shortfall": shortfall(d, res.pass_target),
+                    "shortfall": shortfall(d, res.target_of(d)),
                 }
                 for d in res.domains
             ],

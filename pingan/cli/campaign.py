@@ -1,4 +1,5 @@
-"""`pingan validate`, `pingan db upgrade`, `pingan load`, `pingan roster synth`, `pingan units`."""
+"""`pingan validate`, `pingan campaign init`, `pingan db upgrade`, `pingan load`,
+`pingan roster synth`, `pingan units`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pingan.cli.common import (
     ActorOption,
     DbOption,
     _actor,
+    _as_of,
     _engine,
     _existing_file,
     err,
@@ -21,14 +23,17 @@ from pingan.cli.common import (
     out,
     progress_bar,
 )
+from pingan.core.problems import InputError
 
 db_app = typer.Typer(help="数据库维护。", no_args_is_help=True)
+campaign_app = typer.Typer(help="创建活动配置。", no_args_is_help=True)
 roster_app = typer.Typer(help="名册工具。", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(roster_app, name="roster")
+    app.add_typer(campaign_app, name="campaign")
     app.command()(validate)
     app.command()(load)
     app.command()(units)
@@ -65,6 +70,75 @@ def validate(
     assumed = [p.name for p in c.phases if p.assumed] + [g.name[:12] for g in c.gates if g.assumed]
     if assumed:
         out.print(f"  系统默认值（原文未规定）：{'、'.join(assumed)}", markup=False)
+
+
+# --- campaign init ---------------------------------------------------------------------------
+
+
+@campaign_app.command("init")
+@friendly
+def campaign_init(
+    out_path: Annotated[
+        Path, typer.Argument(help="要写入的活动配置文件，如 config/campaigns/x.yaml")
+    ],
+    code: Annotated[str, typer.Option("--code", prompt="活动编码（英文、数字、-）")],
+    organisation: Annotated[str, typer.Option("--organisation", prompt="组织者名称（如 滨江区）")],
+    level: Annotated[
+        str,
+        typer.Option(
+            "--level", prompt="组织者层级（名称末尾的层级，如 镇、县、区、市；行业主管部门填 部门）"
+        ),
+    ],
+    domains: Annotated[
+        str,
+        typer.Option("--domains", prompt="创建领域及牵头单位（如 平安市场=区市场监管局，…）"),
+    ],
+    starts_on: Annotated[str, typer.Option("--starts-on", prompt="活动开始日期（YYYY-MM-DD）")],
+    ends_on: Annotated[str, typer.Option("--ends-on", prompt="活动结束日期（YYYY-MM-DD）")],
+    coverage: Annotated[float, typer.Option("--coverage", help="覆盖率目标")] = 1.0,
+    pass_rate: Annotated[float, typer.Option("--pass-rate", help="达标率目标")] = 0.9,
+    name: Annotated[str | None, typer.Option("--name", help="活动全称")] = None,
+    force: Annotated[bool, typer.Option("--force", help="覆盖已有文件")] = False,
+) -> None:
+    """生成带注释的活动配置骨架（pingan validate 可通过）和配套的名册模板（CSV，中文列名）。"""
+    from pingan.adapters.intake.roster.columns import LABELS
+    from pingan.cli.init_files import write_new
+    from pingan.core.campaign import parse_campaign, read_yaml, semantic_problems
+    from pingan.core.campaign.organisation import default_grouping
+    from pingan.core.campaign.skeleton import (
+        InitAnswers,
+        parse_domains,
+        roster_rows,
+        skeleton_yaml,
+    )
+
+    answers = InitAnswers(
+        code=code.strip(),
+        organisation=organisation.strip(),
+        level=level.strip(),
+        domains=parse_domains(domains),
+        starts_on=_as_of(starts_on),
+        ends_on=_as_of(ends_on),
+        coverage=coverage,
+        pass_rate=pass_rate,
+        name=name,
+    )
+    roster = out_path.with_name(f"{out_path.stem}-roster.csv")
+    text = skeleton_yaml(answers)
+    written = write_new(
+        {out_path: text, roster: (LABELS, roster_rows(answers, default_grouping(answers.level)))},
+        force=force,
+    )
+    # The skeleton is checked as `validate` would, so a bad answer never leaves a bad file.
+    problems = semantic_problems(parse_campaign(read_yaml(out_path), str(out_path)), str(out_path))
+    if problems:
+        for p in written:
+            p.unlink(missing_ok=True)
+        raise InputError(problems)
+    out.print(f"已生成活动配置 {out_path} 和名册模板 {roster}", markup=False)
+    out.print(
+        f"  请按方案原文修改标注 assumed 的内容，再运行 pingan validate {out_path}", markup=False
+    )
 
 
 # --- db --------------------------------------------------------------------------------------
@@ -151,7 +225,7 @@ def roster_synth(
     summary = write_roster(campaign, cells, seed, out_path)
     per = "，".join(f"{campaign.domain(k).name} {n}" for k, n in summary.per_domain.items())
     out.print(
-        f"已生成虚构名册 {summary.path}：{summary.villages} 个村（社区），"
+        f"已生成虚构名册 {summary.path}：{summary.villages} 个{campaign.wording.grouping}，"
         f"{summary.cells} 个创建单位（{per}）",
         markup=False,
     )

@@ -30,13 +30,24 @@ def demo(
         str | None,
         typer.Option("--smtp", help="同时把每条通知发到本地 SMTP 服务器，如 127.0.0.1:1025"),
     ] = None,
+    campaign: Annotated[
+        str | None,
+        typer.Option(
+            "--campaign",
+            help="活动配置文件路径，或 config/campaigns/ 中的活动编码（默认为种子活动）",
+        ),
+    ] = None,
 ) -> None:
-    """演示：用虚构名册走完 2017 年徐城街道“平安细胞”创建活动，从制定方案到命名挂牌。"""
+    """演示：用虚构名册走完一个创建活动（默认为种子活动），从制定方案到命名挂牌。"""
+    from pingan.core.campaign import load_campaign
     from pingan.demo.run import run_demo
     from pingan.demo.server import ServerUnavailable
+    from pingan.demo.walk import campaign_file
 
+    config = campaign_file(campaign)
+    load_campaign(config)  # a missing or invalid file stops here, with its problems listed
     try:
-        run_demo(out_dir, cells=cells, seed=seed, console=out, smtp=smtp)
+        run_demo(out_dir, cells=cells, seed=seed, console=out, smtp=smtp, config=config)
     except ServerUnavailable as exc:
         err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(1) from None

@@ -35,6 +35,7 @@ class DomainResult:
     failed: int = 0
     vetoed: int = 0
     awarded: int = 0
+    target: float | None = None  # the domain's own pass-rate target, if it sets one
 
     def pass_rate(self) -> float | None:
         return self.passed / self.assessed if self.assessed else None
@@ -46,6 +47,10 @@ class AcceptanceResults:
     pass_target: float
     domains: list[DomainResult]
     failed: list[FailedCell] = field(default_factory=list)
+    grouping: str = "村（社区）"  # what the campaign groups cells by (its organisation's word)
+
+    def target_of(self, d: DomainResult) -> float:
+        return self.pass_target if d.target is None else d.target
 
     @property
     def assessed(self) -> int:

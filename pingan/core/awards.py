@@ -142,13 +142,13 @@ def issue_date(campaign: Campaign) -> date:
 
 
 def issuer_name(campaign: Campaign, name: str) -> str:
-    """ "街道综治委" reads as "徐城街道综治委" on a certificate seen outside the street."""
-    prefix = campaign.award.prefix
-    return f"{prefix}{name}" if prefix and name.startswith("街道") else name
+    """A unit's name as read outside the organisation: "区综治委" is "滨江区综治委"."""
+    w = campaign.wording
+    return w.coordinator_formal if name == campaign.coordinator.name else w.formal(name)
 
 
 def issuers(campaign: Campaign, domain_key: str) -> tuple[str, ...]:
-    """The seed: 街道综治委将联合行业行政主管部门组织命名挂牌."""
+    """The coordinator and the domain's lead unit name the cells jointly (the seed's plan)."""
     d = campaign.domain(domain_key)
     names = {u.code: u.name for u in campaign.units}
     lead = names.get(d.lead, d.lead)

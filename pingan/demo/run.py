@@ -25,7 +25,7 @@ from rich.console import Console
 
 from pingan.demo.server import ensure_prefect_server, startup_timeout_s
 from pingan.demo.summary import print_summary
-from pingan.demo.walk import walk_campaign
+from pingan.demo.walk import DemoRun, campaign_file, walk_campaign
 from pingan.root import ChannelOverride, Container, build, install, load_settings
 
 
@@ -55,6 +55,7 @@ def run_demo(
     seed: int,
     console: Console,
     smtp: str | None = None,
+    config: Path | None = None,
 ) -> dict[str, Any]:
     from prefect.settings import (
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
@@ -82,7 +83,8 @@ def run_demo(
                 markup=False,
             )
         )
-        summary = walk_campaign(engine, out_dir, cells, seed, console)
+        run = DemoRun(config or campaign_file(None), cells, seed)
+        summary = walk_campaign(engine, out_dir, run, console)
     engine.dispose()
     summary["seconds"] = round(time.monotonic() - started, 1)
     (out_dir / "summary.json").write_text(

@@ -160,6 +160,7 @@ def _write_public_list(
     subtitle = f"{issuer_name(campaign, campaign.coordinator.name)}　命名日期 {issued}"
     pdf, xlsx = root / "public-list.pdf", root / "public-list.xlsx"
     root.mkdir(parents=True, exist_ok=True)
-    write_public_list_pdf(title, subtitle, entries, pdf, font_path=font_path)
-    write_public_list_xlsx(title, entries, xlsx)
+    grouping = campaign.wording.grouping
+    write_public_list_pdf(title, subtitle, entries, pdf, font_path=font_path, grouping=grouping)
+    write_public_list_xlsx(title, entries, xlsx, grouping)
     return pdf, xlsx

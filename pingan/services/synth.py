@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-import re
 import uuid
 from bisect import bisect
 from collections.abc import Callable, Iterator
@@ -41,7 +40,7 @@ HEADER: tuple[str, ...] = (
     "webhook",
 )
 
-# Share of cells by the kind of thing a domain certifies, roughly as in a Jiangsu 街道.
+# Share of cells by the kind of thing a domain certifies, roughly as in a Jiangsu township.
 _KIND_WEIGHTS = {"family": 70, "enterprise": 18, "school": 8, "clinic": 4}
 _KIND_CATEGORIES = {
     "family": {"家庭"},
@@ -152,7 +151,7 @@ def synth_roster(campaign: Campaign, cells: int, seed: int) -> Iterator[tuple[st
     """Yield the header, then every village, then every cell (grouped by domain, then village)."""
     per_domain = domain_counts(campaign, cells)
     rng = Random(seed)
-    villages = _Villages(village_count(cells), rng)
+    villages = _Villages(village_count(cells), rng, group_suffixes(campaign.wording.grouping))
     town = _town(campaign)
 
     yield HEADER
@@ -257,8 +256,9 @@ def write_roster(campaign: Campaign, cells: int, seed: int, out: Path) -> SynthS
 class _Villages:
     """Village k's name is derived from k, so even 100,000 villages cost no memory."""
 
-    def __init__(self, count: int, rng: Random) -> None:
+    def __init__(self, count: int, rng: Random, suffixes: tuple[str, str] = ("村", "社区")) -> None:
         self.count = count
+        self._suffixes = suffixes
         bases = [a + b for a in _VILLAGE_FIRST for b in _VILLAGE_SECOND]
         rng.shuffle(bases)
         self._bases = bases
@@ -271,7 +271,7 @@ class _Villages:
         # Once every base is used, numbering (东岭二村) keeps names unique; the suffix follows
         # the position so 东岭村 is followed by 东岭二村, never by 东岭二社区.
         again = k // len(self._bases)
-        suffix = "社区" if position % 10 in (2, 5, 8) else "村"
+        suffix = self._suffixes[1 if position % 10 in (2, 5, 8) else 0]
         return self._bases[position] + (_cn_number(again + 1) if again else "") + suffix
 
 
@@ -348,8 +348,9 @@ def _private_hospital(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
 
 
 def _generic_maker(category: str) -> Maker:
+    # 东岭镇宏达农贸市场: a trade name keeps several of one category in a group apart.
     def make(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
-        return f"{village}{category}", _person(rnd)
+        return f"{village}{_pick(rnd, _FIRMS)}{category}", _person(rnd)
 
     return make
 
@@ -375,14 +376,15 @@ def _domain_kind(domain: Domain) -> str | None:
     return None
 
 
-_TOWN = re.compile(r"([\u4e00-\u9fff]{2})(?:街道|镇|乡)")
-
-
 def _town(campaign: Campaign) -> str:
-    # Firms and middle schools carry the town's name; the campaign title is the only place
-    # it appears (徐城 from "2017年度徐城街道…").
-    for text in (campaign.name, campaign.issuer, campaign.document or ""):
-        match = _TOWN.search(text)
-        if match:
-            return match.group(1)
-    return _DEFAULT_TOWN
+    # Firms and middle schools carry the organisation's short name (徐城, 滨江).
+    return campaign.wording.short or _DEFAULT_TOWN
+
+
+def group_suffixes(grouping: str) -> tuple[str, str]:
+    """The suffixes synthetic groups are named with: (most, every third)."""
+    if "村" in grouping or "社区" in grouping:
+        return "村", "社区"
+    if "镇" in grouping or "乡" in grouping:
+        return "镇", "乡"
+    return "片区", "片区"

@@ -212,3 +212,18 @@ def test_cli_roster_synth_then_load_then_units(
     assert "新增 53" in loaded.output  # 50 cells and 3 villages (the minimum)
     listed = runner.invoke(app, ["units", "xucheng-2017", "--domain", "平安家庭", "--db", db_url])
     assert listed.exit_code == 0 and "创建单位" in listed.output
+
+
+def test_a_gate_for_some_categories_is_owed_only_by_cells_of_those_categories(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from pingan.adapters.db.campaigns import GateRow
+
+    config = Path(__file__).resolve().parents[2] / "config" / "campaigns" / "binjiang-2025.yaml"
+    roster = _roster(tmp_path, config, cells=60)
+    load(engine, config, roster)
+    owed = select(UnitRow.category).join(ObligationRow, ObligationRow.unit_id == UnitRow.id)
+    with engine.connect() as conn:
+        drill = set(conn.scalars(owed.join(GateRow).where(GateRow.key == "drill")))
+        wanted = {r["category"] for r in _rows(roster)} & {"农贸市场", "A级旅游景区"}
+    assert drill == wanted == {"农贸市场", "A级旅游景区"}

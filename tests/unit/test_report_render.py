@@ -37,9 +37,22 @@ from pingan.adapters.render.report.data import (
 )
 from pingan.adapters.render.report.html import HTML_ROW_LIMIT, render_html
 from pingan.adapters.render.report.xlsx import render_xlsx
-from pingan.core.campaign import Targets
+from pingan.core.campaign import Targets, Wording
 from pingan.core.gates import STATUSES
 from pingan.core.scoring import kpis
+
+WORDING = Wording(
+    name="徐城街道",
+    level="街道",
+    short="徐城",
+    whole="全街道",
+    coordinator="街道综治委",
+    coordinator_formal="徐城街道综治委",
+    office="街道综治中心",
+    grouping="村（社区）",
+    own_units="街道各单位",
+    direct="街道直属单位",
+)
 
 TARGETS = Targets(coverage=1.0, pass_rate=0.9, coverage_gate="self-check")
 HOSTILE = '=HYPERLINK("http://evil.example/x","点我")'
@@ -83,6 +96,7 @@ def sample(**changes: object) -> ReportData:
         short_name="徐城街道平安细胞创建",
         issuer="中共徐城街道工作委员会",
         coordinator="街道综治委",
+        org=WORDING,
         office="街道综治中心",
         as_of=days[-1],
         generated_at=datetime(2017, 11, 6, 9, 0),
@@ -171,7 +185,7 @@ def test_html_has_the_chinese_sections_a_reader_expects(html: str) -> None:
         "徐城街道平安细胞创建工作进展报告",
         "一、分领域创建情况",
         "二、报送义务进度",
-        "三、逾期事项分布（按村、社区）",
+        "三、逾期事项分布（按村（社区））",
         "四、通知与督办",
         "五、逾期未报事项清单（共 3 项）",
         "六、考核未达标及一票否决单位（共 1 个）",

@@ -241,7 +241,7 @@ def status_report(
         "domains": {
             d.key: {
                 "name": d.name,
-                **_kpis(kpi_counts, targets, d.key),
+                **_kpis(kpi_counts, campaign.targets_for(d.key), d.key),
                 "obligations": counts.get(d.key, {}),
             }
             for d in campaign.domains

@@ -26,7 +26,7 @@ def results_table(res: AcceptanceResults) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     total = DomainResult("all", "合计")
     for d in res.domains:
-        rows.append(_row(d, res.pass_target))
+        rows.append(_row(d, res.target_of(d)))
         for f in ("cells", "assessed", "passed", "failed", "vetoed", "awarded"):
             setattr(total, f, getattr(total, f) + getattr(d, f))
     rows.append(_row(total, res.pass_target))
@@ -56,7 +56,7 @@ def failed_markdown(res: AcceptanceResults) -> str:
     ]
     if not res.failed:
         return "\n".join([*lines, "全部验收单位均已达标。"])
-    lines += ["| 领域 | 村（社区） | 单位 | 轮次 | 得分 | 原因 |", "|---|---|---|---|---|---|"]
+    lines += [f"| 领域 | {res.grouping} | 单位 | 轮次 | 得分 | 原因 |", "|---|---|---|---|---|---|"]
     for f in res.failed[:FAILED_LISTED]:
         why = "；".join(f.reasons) or "未达标"
         mark = "⛔ " if f.vetoed else ""
@@ -82,7 +82,8 @@ def signoff_prompt(res: AcceptanceResults) -> str:
         f"目标 {res.pass_target:.0%}）。"
     ]
     for d in res.domains:
-        parts.append(f"{d.title}：达标 {d.passed}/{d.assessed}，{_verdict(d, res.pass_target)}。")
+        verdict = _verdict(d, res.target_of(d))
+        parts.append(f"{d.title}：达标 {d.passed}/{d.assessed}，{verdict}。")
     parts.append("请综治委审核：同意则对达标单位命名挂牌；可列出暂缓命名的单位及理由。")
     return "\n".join(parts)
 

@@ -13,17 +13,20 @@ from openpyxl.utils import get_column_letter
 
 from pingan.adapters.render.cells import safe_cell as _cell
 
-HEADERS = ("领域", "村（社区）", "单位", "事项", "截止日期", "逾期工作日", "督办次数")
+HEADERS = ("领域", "{grouping}", "单位", "事项", "截止日期", "逾期工作日", "督办次数")
 
 
-def late_list_xlsx(title: str, items: Iterable[Mapping[str, Any]]) -> bytes:
+def late_list_xlsx(
+    title: str, items: Iterable[Mapping[str, Any]], grouping: str = "村（社区）"
+) -> bytes:
+    """The list; ``grouping`` heads the second column (the campaign's 村（社区）, 乡镇 …)."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = "逾期事项"
     ws.append([_cell(title)])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(list(HEADERS))
+    ws.append([h.format(grouping=grouping) for h in HEADERS])
     for c in ws[2]:
         c.font = Font(bold=True)
         c.fill = PatternFill("solid", fgColor="FDE2E1")

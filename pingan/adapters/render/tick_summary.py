@@ -18,7 +18,7 @@ def colour_table(status: dict[str, Any]) -> list[dict[str, Any]]:
     by_colour = status["obligations_by_colour"]
     for key in [*status["domains"], *(k for k in by_colour if k not in status["domains"])]:
         colours = by_colour.get(key, {})
-        row: dict[str, Any] = {"领域": names.get(key, "村（社区）及其他单位")}
+        row: dict[str, Any] = {"领域": names.get(key, "不分领域的单位")}
         for c in COLOUR_ORDER:
             row[f"{COLOUR_EMOJI[c]}{COLOUR_LABELS[c]}"] = colours.get(c, 0)
             totals[c] += colours.get(c, 0)

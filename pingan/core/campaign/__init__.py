@@ -20,10 +20,12 @@ from pingan.core.campaign.model import (
     AwardConfig,
     CalendarConfig,
     Campaign,
+    Ceremony,
     Coordinator,
     Criterion,
     Deduction,
     Domain,
+    DomainTargets,
     Escalation,
     Gate,
     LadderStep,
@@ -38,6 +40,7 @@ from pingan.core.campaign.model import (
     UnitDef,
     Veto,
 )
+from pingan.core.campaign.organisation import Organisation, Wording
 from pingan.core.campaign.rules import semantic_problems
 from pingan.core.campaign.yaml_file import read_yaml
 
@@ -45,16 +48,19 @@ __all__ = [
     "AwardConfig",
     "CalendarConfig",
     "Campaign",
+    "Ceremony",
     "Coordinator",
     "Criterion",
     "Deduction",
     "Domain",
+    "DomainTargets",
     "Escalation",
     "Gate",
     "LadderStep",
     "MailIntake",
     "NotificationSettings",
     "Office",
+    "Organisation",
     "Phase",
     "Reminders",
     "Rubric",
@@ -62,6 +68,7 @@ __all__ = [
     "Targets",
     "UnitDef",
     "Veto",
+    "Wording",
     "artifact_slug",
     "calendar_problems",
     "is_code",

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pingan.core.campaign.codes import CODE_PATTERN, KEY_PATTERN
+from pingan.core.campaign.organisation import Organisation, Wording, wording
 from pingan.core.timeofday import HHMM, QuietHours, QuietHoursText
 
 Code = Annotated[str, Field(pattern=f"^{CODE_PATTERN}$")]
@@ -91,6 +92,13 @@ class Rubric(_Model):
     note: str | None = None
 
 
+class DomainTargets(_Model):
+    """A domain's own targets; a field left out is the campaign's."""
+
+    coverage: float | None = None
+    pass_rate: float | None = None
+
+
 class Domain(_Model):
     key: Key
     name: Name
@@ -99,6 +107,7 @@ class Domain(_Model):
     cell_categories: list[Category] = Field(min_length=1)
     title: Text = Field(description="命名挂牌 title awarded to a passed cell, e.g. 平安校园")
     rubric: Rubric
+    targets: DomainTargets | None = None
     description: str | None = None
 
 
@@ -107,6 +116,9 @@ class Phase(_Model):
     name: Name
     starts_on: date
     ends_on: date
+    overlap_allowed: bool = Field(
+        default=False, description="the plan lets this phase run alongside its neighbours"
+    )
     assumed: bool = False
     note: str | None = None
 
@@ -118,6 +130,9 @@ class Gate(_Model):
     deliverable: Key = Field(description="material kind; the inbox folder name")
     owed_by: list[OwedBy] = Field(min_length=1)
     domains: list[Key] | None = None
+    categories: list[Category] | None = Field(
+        default=None, description="cells of these categories only (cell_categories)"
+    )
     opens_on: date | None = None
     due_on: date
     evidence: Literal["files", "assessment"] = "files"
@@ -161,10 +176,21 @@ class CalendarConfig(_Model):
     overrides_dir: str = "../calendars"
 
 
+class Ceremony(_Model):
+    """A 命名挂牌 or other ceremony on a date, with no phase of its own."""
+
+    name: Name
+    held_on: date
+    place: Text | None = None
+    domains: list[Key] | None = None
+    note: str | None = None
+
+
 class AwardConfig(_Model):
     number_format: Text = "{prefix}{title}〔{year}〕第{seq:03d}号"
     prefix: str = ""
     issued_on: date | None = Field(default=None, description="defaults to the plaque phase start")
+    ceremonies: list[Ceremony] = []
     assumed: bool = False
     note: str | None = None
 
@@ -209,6 +235,7 @@ class Campaign(_Model):
     how_to_submit: Text | None = None
     templates_dir: str | None = Field(default=None, description="overrides, relative to the YAML")
     timezone: str = "Asia/Shanghai"
+    organisation: Organisation | None = None
     calendar: CalendarConfig = CalendarConfig()
     coordinator: Coordinator
     units: list[UnitDef] = []
@@ -232,6 +259,19 @@ class Campaign(_Model):
 
     def gate(self, key: str) -> Gate:
         return next(g for g in self.gates if g.key == key)
+
+    def targets_for(self, domain_key: str | None) -> Targets:
+        """The targets a domain is measured against (the campaign's where it sets none)."""
+        own = self.domain(domain_key).targets if domain_key else None
+        if own is None:
+            return self.targets
+        return self.targets.model_copy(
+            update={k: v for k, v in own.model_dump().items() if v is not None}
+        )
+
+    @property
+    def wording(self) -> Wording:
+        return wording(self)
 
     def gate_opens_on(self, gate: Gate) -> date:
         return gate.opens_on or self.phase(gate.phase).starts_on

@@ -22,7 +22,12 @@ from pingan.core.scoring import ScoreSheet, score
 def acceptance_results(
     session: Session, campaign: Campaign, campaign_id: int, as_of: date
 ) -> AcceptanceResults:
-    res = {d.key: DomainResult(d.key, d.title or d.name) for d in campaign.domains}
+    res = {
+        d.key: DomainResult(
+            d.key, d.title or d.name, target=d.targets.pass_rate if d.targets else None
+        )
+        for d in campaign.domains
+    }
     _count_cells(session, campaign_id, res)
     _count_assessed(session, campaign_id, as_of, res)
     _count_awarded(session, campaign_id, res)
@@ -34,6 +39,7 @@ def acceptance_results(
     return AcceptanceResults(
         as_of=as_of,
         pass_target=campaign.targets.pass_rate,
+        grouping=campaign.wording.grouping,
         domains=list(res.values()),
         failed=_failure_reasons(session, campaign, failed_rows),
     )

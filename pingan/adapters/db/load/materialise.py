@@ -48,7 +48,10 @@ def _owner_clause(campaign_id: int, gate: Gate, domain_ids: dict[str, int]) -> A
         elif who == "villages":
             parts.append(UnitRow.kind == "village")
         else:
-            parts.append(and_(UnitRow.kind == "cell", UnitRow.domain_id.in_(wanted)))
+            cells = and_(UnitRow.kind == "cell", UnitRow.domain_id.in_(wanted))
+            if gate.categories is not None:
+                cells = and_(cells, UnitRow.category.in_(gate.categories))
+            parts.append(cells)
     return or_(*parts)
 
 

@@ -37,6 +37,11 @@ def message_common(campaign: Campaign, today: date) -> dict[str, Any]:
             "phone": office.phone if office else None,
             "email": office.email if office else None,
         },
+        "org": campaign.wording.as_context(),
+        "ceremonies": [
+            {"name": x.name, "held_on": x.held_on, "place": x.place, "domains": x.domains}
+            for x in campaign.award.ceremonies
+        ],
         "how_to_submit": campaign.how_to_submit or "将材料按“材料类别/单位编码/文件”放入报送目录",
         "today": today,
     }

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session, aliased
 from pingan.adapters.db.campaigns import DomainRow, GateRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import UnitRow
+from pingan.core.campaign import Wording
 from pingan.core.gates import Ladder
 
 DIGEST_ITEMS_PER_VILLAGE = 20
 
 
 def digest_context(
-    session: Session, campaign_id: int, ladder: Ladder, recipient_id: int
+    session: Session, campaign_id: int, ladder: Ladder, recipient_id: int, wording: Wording
 ) -> dict[str, Any]:
     """Every overdue item that has reached this recipient's rung, by domain and village."""
     is_coordinator = (
@@ -29,7 +30,7 @@ def digest_context(
     grouped: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     flat: list[dict[str, Any]] = []
     for r in rows:
-        dname, vname = _place(r)
+        dname, vname = _place(r, wording)
         grouped[dname][vname].append(r)
         flat.append({"domain": dname, "village": vname, **_entry(r)})
     domains: list[dict[str, Any]] = []
@@ -88,13 +89,13 @@ def _overdue_items(
     ).all()
 
 
-def _place(r: Any) -> tuple[str, str]:
-    """The (domain, village) heading an item is listed under."""
+def _place(r: Any, wording: Wording) -> tuple[str, str]:
+    """The (domain, village) heading an item is listed under, in the organisation's words."""
     if r.domain:
-        return r.domain, r.village or "街道直属"
+        return r.domain, r.village or wording.direct
     if r.unit_kind == "village":
-        return "村（社区）", r.unit
-    return "街道各单位", "街道直属"
+        return wording.grouping, r.unit
+    return wording.own_units, wording.direct
 
 
 def _entry(r: Any) -> dict[str, Any]:

@@ -141,7 +141,13 @@ def _link(batch: _Batch, r: Any, day: date) -> str | None:
 def _digest(batch: _Batch, r: Any, common: Context) -> Context:
     return {
         **common,
-        **digest_context(batch.session, batch.campaign_id, batch.ladder, r.recipient_unit_id),
+        **digest_context(
+            batch.session,
+            batch.campaign_id,
+            batch.ladder,
+            r.recipient_unit_id,
+            batch.campaign.wording,
+        ),
         "recipient": {"name": r.name},
     }
 

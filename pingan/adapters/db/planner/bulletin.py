@@ -29,7 +29,7 @@ from pingan.adapters.db.reporting import (
 )
 from pingan.adapters.db.units import UnitRow
 from pingan.adapters.render.messages import render
-from pingan.adapters.render.report.data import DomainReport, acceptance_note, area_word, pct
+from pingan.adapters.render.report.data import DomainReport, acceptance_note, pct
 from pingan.core.campaign import Campaign
 from pingan.core.scoring import DomainKpi
 
@@ -90,7 +90,6 @@ def _shared_context(
     return domains, {
         **message_common(campaign, as_of),
         "coordinator": campaign.coordinator.name,
-        "area": area_word(campaign.coordinator.name, campaign.issuer),
         "week": _week_label(as_of),
         "targets": {
             "coverage": pct(campaign.targets.coverage),

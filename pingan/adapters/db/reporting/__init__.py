@@ -25,7 +25,6 @@ from pingan.adapters.db.reporting.red_items import overdue_totals, red_items
 from pingan.adapters.db.reporting.timeline import burndown, late_by_village, notification_counts
 from pingan.adapters.render.report.data import ReportData
 from pingan.core.campaign import Campaign
-from pingan.core.gates import TARGET_LABELS
 
 
 def gather(
@@ -43,12 +42,15 @@ def gather(
         short_name=campaign.short_name or campaign.name,
         issuer=campaign.issuer,
         coordinator=campaign.coordinator.name,
+        org=campaign.wording,
         office=office.name if office else campaign.coordinator.name,
         as_of=as_of,
         generated_at=now,
         phase=current_phase(campaign, as_of),
         phases=tuple((p.name, p.starts_on, p.ends_on) for p in campaign.phases),
-        ladder=tuple((s.after, TARGET_LABELS[s.notify]) for s in campaign.escalation.ladder),
+        ladder=tuple(
+            (s.after, campaign.wording.target_label(s.notify)) for s in campaign.escalation.ladder
+        ),
         repeat_every=campaign.escalation.repeat_every,
         starts_on=campaign.starts_on,
         ends_on=campaign.ends_on,
@@ -60,7 +62,7 @@ def gather(
         awarded=sum(d.awarded for d in domains),
         obligations=burn.on(as_of),
         burndown=burn,
-        late_by_village=late_by_village(session, campaign_id, as_of),
+        late_by_village=late_by_village(session, campaign_id, as_of, campaign.wording.direct),
         notifications=channels,
         notification_kinds=kinds,
         red_items=red_items(session, campaign, campaign_id, as_of, ords),

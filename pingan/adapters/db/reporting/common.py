@@ -15,10 +15,8 @@ from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import UnitRow
 from pingan.core.problems import InputError, Problem
 
-# Groups for items that belong to no domain or no village.
-VILLAGE_OWN = "村（社区）"
-STREET_UNITS = "街道各单位"
-STREET_DIRECT = "街道直属单位"
+# Headings for items that belong to no domain or no village come from the campaign's
+# organisation (Campaign.wording: grouping, own_units, direct).
 
 
 def overdue(as_of: date) -> Any:

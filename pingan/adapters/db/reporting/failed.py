@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from pingan.adapters.db.assessments import AssessmentRow, AssessmentScoreRow
 from pingan.adapters.db.campaigns import DomainRow
-from pingan.adapters.db.reporting.common import STREET_DIRECT, active_cells
+from pingan.adapters.db.reporting.common import active_cells
 from pingan.adapters.db.status import latest_rounds
 from pingan.adapters.db.units import UnitRow
 from pingan.adapters.render.report.data import FailedCell
@@ -80,7 +80,7 @@ def _failed_cell(campaign: Campaign, r: Any, vetoes: Mapping[int, list[str]]) ->
         reasons.append(f"得分 {_points(r.total)} 分，低于达标分 {mark} 分")
     return FailedCell(
         domain=d.name,
-        village=r.village or STREET_DIRECT,
+        village=r.village or campaign.wording.direct,
         unit_code=r.code,
         unit_name=r.name,
         round=int(r.round),

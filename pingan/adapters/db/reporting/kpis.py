@@ -120,7 +120,7 @@ def domain_reports(
                 key=d.key,
                 name=d.name,
                 lead=names.get(d.lead, d.lead),
-                kpi=kpis(c, cov, a, p, v, campaign.targets),
+                kpi=kpis(c, cov, a, p, v, campaign.targets_for(d.key)),
                 awarded=awarded.get(d.key, (0,))[0],
                 overdue=red.get(d.key, 0),
             )

@@ -14,9 +14,6 @@ from sqlalchemy.orm import Session, aliased
 from pingan.adapters.db.campaigns import GateRow, WorkdayRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.reporting.common import (
-    STREET_DIRECT,
-    STREET_UNITS,
-    VILLAGE_OWN,
     count_if,
     domain_keys,
     overdue,
@@ -26,8 +23,8 @@ from pingan.adapters.db.reporting.common import (
 from pingan.adapters.db.status import obligation_domain_expr
 from pingan.adapters.db.units import UnitRow
 from pingan.adapters.render.report.data import RedItem
-from pingan.core.campaign import Campaign
-from pingan.core.gates import TARGET_LABELS, Ladder
+from pingan.core.campaign import Campaign, Wording
+from pingan.core.gates import Ladder
 
 
 @dataclass(frozen=True)
@@ -39,6 +36,7 @@ class _Context:
     domain_names: Mapping[str, str]  # domain key -> name
     ords: Mapping[date, int]  # day -> working-day ordinal
     today: int  # as_of's ordinal
+    wording: Wording  # the organisation's headings for ungrouped units
     rungs: dict[int, str] = field(default_factory=dict)  # level -> reached(), filled lazily
 
 
@@ -75,17 +73,17 @@ def _red_item(ctx: _Context, r: Any) -> RedItem:
     days = max(ctx.today - ctx.ords.get(r.due_on, ctx.today), 0)
     level = ctx.ladder.level_for(days)
     if r.kind == "village":
-        domain, place = VILLAGE_OWN, r.name
+        domain, place = ctx.wording.grouping, r.name
     elif r.dom in ctx.keys:
         key = ctx.keys[r.dom]
-        domain, place = ctx.domain_names.get(key, key), r.village or STREET_DIRECT
+        domain, place = ctx.domain_names.get(key, key), r.village or ctx.wording.direct
     else:
-        domain, place = STREET_UNITS, STREET_DIRECT
+        domain, place = ctx.wording.own_units, ctx.wording.direct
     assessment = r.evidence == "assessment"
     if level not in ctx.rungs:
         ctx.rungs[level] = reached(ctx.ladder, level)
     target = ctx.rungs[level]
-    told = TARGET_LABELS[target] if target else "—"
+    told = ctx.wording.target_label(target) if target else "—"
     return RedItem(
         domain=domain,
         village=place,
@@ -115,6 +113,7 @@ def red_items(
         ladder=Ladder.of(campaign),
         keys=domain_keys(session, campaign_id),
         domain_names={d.key: d.name for d in campaign.domains},
+        wording=campaign.wording,
         ords=ords,
         today=ords.get(as_of, 0),
     )

@@ -14,7 +14,6 @@ from pingan.adapters.db.deliveries import DeliveryRow
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.reporting.common import (
-    STREET_DIRECT,
     count_if,
     done_late,
     overdue,
@@ -82,11 +81,14 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def late_by_village(session: Session, campaign_id: int, as_of: date) -> tuple[VillageLate, ...]:
+def late_by_village(
+    session: Session, campaign_id: int, as_of: date, direct: str
+) -> tuple[VillageLate, ...]:
     """Late items (still overdue, or submitted late) per village or community.
 
-    A cell counts in its village, a village's own items in itself, and the street's units
-    (lead units, the coordinator) under one "街道直属单位" line. Most overdue first.
+    A cell counts in its village, a village's own items in itself, and the organisation's
+    own units (lead units, the coordinator) under one ``direct`` line (e.g. 区直属单位).
+    Most overdue first.
     """
     place = case((UnitRow.kind == "village", UnitRow.id), else_=UnitRow.village_id).label("place")
     rows = session.execute(
@@ -111,7 +113,7 @@ def late_by_village(session: Session, campaign_id: int, as_of: date) -> tuple[Vi
     }
     out = []
     for vid, overdue_n, late_n in rows:
-        code, name = villages.get(vid, (None, STREET_DIRECT))
+        code, name = villages.get(vid, (None, direct))
         out.append(VillageLate(code, name, int(overdue_n), int(late_n)))
     out.sort(key=lambda v: (-v.overdue, -v.done_late, v.code or "~"))
     return tuple(out)

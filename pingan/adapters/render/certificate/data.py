@@ -13,7 +13,7 @@ from pathlib import Path
 class CertificateData:
     """Everything printed on one certificate; the caller owns numbering and codes."""
 
-    campaign_name: str  # 2017年度徐城街道重点领域和行业“平安细胞”创建活动
+    campaign_name: str  # the campaign's full name, as in its YAML
     title: str  # 平安校园
     cell_name: str
     cell_code: str
@@ -22,7 +22,7 @@ class CertificateData:
     verification_code: str  # 7KQ4-M2XD
     issued_on: date
     issuers: tuple[str, ...]  # coordinator first, then the domain's lead unit
-    verify_hint: str | None = None  # 凭证书编号与验证码向徐城街道综治办核验 (or a URL)
+    verify_hint: str | None = None  # 凭证书编号与验证码向<coordinator office>核验 (or a URL)
 
 
 _CN_DIGITS = "〇一二三四五六七八九"

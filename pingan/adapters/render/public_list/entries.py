@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 REVOKED_HEADING = "已撤销命名"
+DEFAULT_GROUPING = "村（社区）"  # the column of the cell's grouping; the campaign names it
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,13 @@ class PublicListEntry:
 @dataclass(frozen=True)
 class Section:
     heading: str  # 一、平安校园
-    note: str  # （共 12 个，牵头单位：街道教办）
+    note: str  # （共 12 个，牵头单位：区教育局）
     # Header and the most a column may take (points); 0 = share what the others leave.
     columns: tuple[tuple[str, float], ...]
     rows: tuple[tuple[str, ...], ...]
 
 
-def sections(entries: Sequence[PublicListEntry]) -> list[Section]:
+def sections(entries: Sequence[PublicListEntry], grouping: str = DEFAULT_GROUPING) -> list[Section]:
     groups: dict[str, list[PublicListEntry]] = {}
     revoked: list[PublicListEntry] = []
     for e in entries:
@@ -42,7 +43,7 @@ def sections(entries: Sequence[PublicListEntry]) -> list[Section]:
         else:
             groups.setdefault(e.domain, []).append(e)
     out = [
-        _domain_section(i, domain, members)
+        _domain_section(i, domain, members, grouping)
         for i, (domain, members) in enumerate(groups.items(), start=1)
     ]
     if revoked:
@@ -50,12 +51,12 @@ def sections(entries: Sequence[PublicListEntry]) -> list[Section]:
     return out
 
 
-def _domain_section(i: int, domain: str, members: list[PublicListEntry]) -> Section:
+def _domain_section(i: int, domain: str, members: list[PublicListEntry], grouping: str) -> Section:
     leads = list(dict.fromkeys(e.lead_unit for e in members))
     # One lead unit per domain is the rule; it goes in the heading rather than 90,000 rows.
     per_row_lead = len(leads) > 1
     cols: list[tuple[str, float]] = [("序号", 48), ("命名编号", 170), ("单位名称", 0)]
-    cols += [("村（社区）", 90), ("单位编码", 90)]
+    cols += [(grouping, 90), ("单位编码", 90)]
     if per_row_lead:
         cols.append(("牵头单位", 90))
     cols.append(("命名日期", 70))

@@ -16,6 +16,7 @@ from pingan.adapters.render.files import atomic_output
 from pingan.adapters.render.fonts import register_reportlab_font
 from pingan.adapters.render.pdf import Fitted, binary_streams, fit_text, new_canvas
 from pingan.adapters.render.public_list.entries import (
+    DEFAULT_GROUPING,
     REVOKED_HEADING,
     PublicListEntry,
     Section,
@@ -267,12 +268,13 @@ def write_public_list_pdf(
     path: Path,
     *,
     font_path: Path | None = None,
+    grouping: str = DEFAULT_GROUPING,
 ) -> int:
     """Write the public list as an A4 PDF; returns the number of pages. ``font_path`` is the
     configured font (None: discover one)."""
     font = register_reportlab_font(font_path)
     big, sub = _first_page_header(font, title, subtitle)
-    pages = _paginate(font, sections(entries), _header_height(big, sub))
+    pages = _paginate(font, sections(entries, grouping), _header_height(big, sub))
     with atomic_output(path) as fh, binary_streams():
         c = new_canvas(fh, font, (PAGE_WIDTH, PAGE_HEIGHT), title)
         c.setSubject(subtitle)

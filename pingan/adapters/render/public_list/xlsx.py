@@ -16,7 +16,11 @@ from openpyxl.utils import get_column_letter
 
 from pingan.adapters.render.cells import safe_cell
 from pingan.adapters.render.files import atomic_output
-from pingan.adapters.render.public_list.entries import REVOKED_HEADING, PublicListEntry
+from pingan.adapters.render.public_list.entries import (
+    DEFAULT_GROUPING,
+    REVOKED_HEADING,
+    PublicListEntry,
+)
 
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _SUMMARY_COLUMNS = (("领域", 14), ("牵头单位", 24), ("命名数", 10), ("已撤销", 10))
@@ -25,7 +29,7 @@ _DOMAIN_COLUMNS = (
     ("命名编号", 30),
     ("单位名称", 40),
     ("单位编码", 16),
-    ("村（社区）", 16),
+    ("{grouping}", 16),
     ("牵头单位", 20),
     ("命名日期", 12),
 )
@@ -34,7 +38,7 @@ _REVOKED_COLUMNS = (
     ("命名编号", 30),
     ("单位名称", 40),
     ("单位编码", 16),
-    ("村（社区）", 16),
+    ("{grouping}", 16),
     ("领域", 12),
     ("命名日期", 12),
     ("撤销原因", 40),
@@ -65,6 +69,10 @@ def _group(entries: Sequence[PublicListEntry]) -> _Groups:
         else:
             groups.valid[e.domain].append(e)
     return groups
+
+
+def _columns(columns: Sequence[tuple[str, int]], grouping: str) -> tuple[tuple[str, int], ...]:
+    return tuple((h.format(grouping=grouping), w) for h, w in columns)
 
 
 def _sheet_title(name: str, taken: set[str]) -> str:
@@ -125,10 +133,13 @@ def _summary_sheet(book: Workbook, title: str, groups: _Groups) -> None:
     summary.append(total)
 
 
-def _domain_sheet(book: Workbook, title: str, members: list[PublicListEntry]) -> None:
+def _domain_sheet(
+    book: Workbook, title: str, members: list[PublicListEntry], grouping: str
+) -> None:
+    columns = _columns(_DOMAIN_COLUMNS, grouping)
     ws = book.create_sheet(title)
-    _prepare(ws, _DOMAIN_COLUMNS, len(members), 1)
-    ws.append(_header(ws, _DOMAIN_COLUMNS))
+    _prepare(ws, columns, len(members), 1)
+    ws.append(_header(ws, columns))
     for n, e in enumerate(members, start=1):
         ws.append(
             [
@@ -143,10 +154,11 @@ def _domain_sheet(book: Workbook, title: str, members: list[PublicListEntry]) ->
         )
 
 
-def _revoked_sheet(book: Workbook, revoked: list[PublicListEntry]) -> None:
+def _revoked_sheet(book: Workbook, revoked: list[PublicListEntry], grouping: str) -> None:
+    columns = _columns(_REVOKED_COLUMNS, grouping)
     ws = book.create_sheet(REVOKED_HEADING)
-    _prepare(ws, _REVOKED_COLUMNS, len(revoked), 1)
-    ws.append(_header(ws, _REVOKED_COLUMNS))
+    _prepare(ws, columns, len(revoked), 1)
+    ws.append(_header(ws, columns))
     for n, e in enumerate(revoked, start=1):
         ws.append(
             [
@@ -162,15 +174,20 @@ def _revoked_sheet(book: Workbook, revoked: list[PublicListEntry]) -> None:
         )
 
 
-def write_public_list_xlsx(title: str, entries: Sequence[PublicListEntry], path: Path) -> None:
+def write_public_list_xlsx(
+    title: str,
+    entries: Sequence[PublicListEntry],
+    path: Path,
+    grouping: str = DEFAULT_GROUPING,
+) -> None:
     """Write the public list as XLSX: a summary sheet, one sheet per domain, then revocations."""
     groups = _group(entries)
     book = Workbook(write_only=True)
     taken = {"汇总", REVOKED_HEADING}
     _summary_sheet(book, title, groups)
     for domain, members in groups.valid.items():
-        _domain_sheet(book, _sheet_title(domain, taken), members)
+        _domain_sheet(book, _sheet_title(domain, taken), members, grouping)
     if groups.revoked:
-        _revoked_sheet(book, groups.revoked)
+        _revoked_sheet(book, groups.revoked, grouping)
     with atomic_output(path) as fh:
         book.save(fh)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from pingan.adapters.render.messages import cn_date
+from pingan.core.campaign import Wording
 from pingan.core.gates import STATUSES, Status
 from pingan.core.scoring import DomainKpi
 
@@ -27,14 +28,6 @@ def acceptance_note(as_of: date, opens_on: date | None) -> str:
     if opens_on is not None and as_of < opens_on:
         return f"考核验收尚未开始（{cn_date(opens_on)}起）"
     return "尚无考核验收结果"
-
-
-def area_word(coordinator: str, issuer: str) -> str:
-    """ "全街道", "全县" …: how the campaign's own documents name its whole territory."""
-    for level in ("街道", "乡镇", "镇", "乡", "区", "县", "市", "省"):
-        if level in coordinator or level in issuer:
-            return f"全{level}"
-    return "全部"
 
 
 @dataclass(frozen=True)
@@ -110,7 +103,8 @@ class ReportData:
     campaign_name: str
     short_name: str
     issuer: str
-    coordinator: str  # the coordinating body, e.g. 街道综治委
+    coordinator: str  # the coordinating body as the campaign names it, e.g. 区综治委
+    org: Wording  # the organisation's phrases (全区, 乡镇, 区直属单位 …)
     office: str  # who compiles the report: the coordinator's office
     as_of: date
     generated_at: datetime  # local time of the campaign
@@ -140,7 +134,7 @@ class ReportData:
 
     @property
     def area(self) -> str:
-        return area_word(self.coordinator, self.issuer)
+        return self.org.whole
 
     @property
     def late_submissions(self) -> tuple[RedItem, ...]:

@@ -222,5 +222,6 @@ def render_html(data: ReportData, charts: Mapping[str, bytes]) -> str:
                 f"{data.acceptance}。" if not data.overall.assessed else "所有已验收单位均已达标。"
             ),
             ladder=ladder_text(data),
+            org=data.org.as_context(),
         )
     )

@@ -126,11 +126,11 @@ footer ol { padding-left: 20px; margin: 6px 0; }
 </figure>
 <p class="note">自 {{ start_cn }} 起逐日统计各状态的报送义务数（含考核验收事项；图例中为统计日期当天的数字），自下而上依次为已完成、逾期完成、已豁免、已逾期、临近截止、进行中、尚未开始。</p>
 
-<h2 id="villages">三、逾期事项分布（按村、社区）</h2>
+<h2 id="villages">三、逾期事项分布（按{{ org.grouping }}）</h2>
 <figure>
-  <img src="data:image/png;base64,{{ charts.villages }}" alt="各村（社区）逾期未报与逾期补报事项">
+  <img src="data:image/png;base64,{{ charts.villages }}" alt="各{{ org.grouping }}逾期未报与逾期补报事项">
 </figure>
-<p class="note">{{ villages_note }}创建单位的事项计入其所在村（社区）；村（社区）自身的事项计入本村（社区）；街道各单位的事项计入“街道直属单位”。</p>
+<p class="note">{{ villages_note }}创建单位的事项计入其所在{{ org.grouping }}；{{ org.grouping }}自身的事项计入其本身；{{ org.own_units }}的事项计入“{{ org.direct }}”。</p>
 
 <h2 id="notifications">四、通知与督办</h2>
 <figure>
@@ -142,7 +142,7 @@ footer ol { padding-left: 20px; margin: 6px 0; }
 {% if red_rows %}
 <table>
   <thead><tr>
-    <th class="num">序号</th><th>领域</th><th>村（社区）</th><th>单位</th><th>事项</th>
+    <th class="num">序号</th><th>领域</th><th>{{ org.grouping }}</th><th>单位</th><th>事项</th>
     <th>截止日期</th><th class="num">逾期工作日</th><th class="num">督办次数</th><th>已报告至</th>
   </tr></thead>
   <tbody>
@@ -165,7 +165,7 @@ footer ol { padding-left: 20px; margin: 6px 0; }
 {% if failed_rows %}
 <table>
   <thead><tr>
-    <th class="num">序号</th><th>领域</th><th>村（社区）</th><th>单位</th>
+    <th class="num">序号</th><th>领域</th><th>{{ org.grouping }}</th><th>单位</th>
     <th class="num">验收轮次</th><th>验收日期</th><th class="num">得分</th><th>结论</th><th>原因</th>
   </tr></thead>
   <tbody>

@@ -55,7 +55,7 @@ def summary_text(data: ReportData) -> str:
         top = data.red_at_coordinator
         parts.append(
             f"目前仍有 {red:,} 项报送事项逾期未报，涉及 {data.red_units:,} 个单位"
-            + (f"，其中 {top:,} 项已逐级督办至街道综治委" if top else "")
+            + (f"，其中 {top:,} 项已逐级督办至{data.coordinator}" if top else "")
         )
     else:
         parts.append("目前没有逾期未报的事项")

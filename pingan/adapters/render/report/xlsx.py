@@ -42,7 +42,7 @@ from pingan.core.scoring import DomainKpi
 CHART_TITLES = {
     "coverage": "各领域创建覆盖率与达标率（对照目标）",
     "burndown": "报送义务状态变化",
-    "villages": "逾期事项分布（按村、社区）",
+    "villages": "逾期事项分布（按{grouping}）",
     "notifications": "通知投递情况（按渠道和状态）",
 }
 
@@ -164,7 +164,7 @@ def _red_items(wb: Workbook, data: ReportData) -> None:
         (
             "序号",
             "领域",
-            "村（社区）",
+            data.org.grouping,
             "单位编码",
             "单位",
             "事项",
@@ -203,7 +203,7 @@ def _failed(wb: Workbook, data: ReportData) -> None:
     headers = (
         "序号",
         "领域",
-        "村（社区）",
+        data.org.grouping,
         "单位编码",
         "单位",
         "验收轮次",
@@ -240,8 +240,8 @@ def _villages(wb: Workbook, data: ReportData) -> None:
     _list_sheet(
         wb,
         "逾期分布",
-        ("逾期事项分布（按村、社区）", f"截至 {cn_date(data.as_of)}，报送事项"),
-        ("村（社区）编码", "村（社区）", "逾期未报", "逾期补报", "合计"),
+        (f"逾期事项分布（按{data.org.grouping}）", f"截至 {cn_date(data.as_of)}，报送事项"),
+        (f"{data.org.grouping}编码", data.org.grouping, "逾期未报", "逾期补报", "合计"),
         (
             [v.code or "", v.name, v.overdue, v.done_late, v.overdue + v.done_late]
             for v in data.late_by_village
@@ -277,9 +277,10 @@ def _notifications(wb: Workbook, data: ReportData) -> None:
     )
 
 
-def _charts(wb: Workbook, charts: Mapping[str, bytes]) -> None:
+def _charts(wb: Workbook, charts: Mapping[str, bytes], grouping: str) -> None:
     sheet = Sheet(wb, "图表", ())
-    for name, title in CHART_TITLES.items():
+    for name, template in CHART_TITLES.items():
+        title = template.format(grouping=grouping)
         png = charts.get(name)
         if png is None:
             continue
@@ -302,7 +303,7 @@ def render_xlsx(data: ReportData, charts: Mapping[str, bytes] | None = None) -> 
     _progress(wb, data)
     _notifications(wb, data)
     if charts:
-        _charts(wb, charts)
+        _charts(wb, charts, data.org.grouping)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -16,6 +16,7 @@ from pingan.core.campaign.rules import (
     identity,
     ladder,
     mail,
+    organisation,
     phases,
     targets,
 )
@@ -25,6 +26,7 @@ from pingan.core.problems import Problem
 _RULES: tuple[Callable[[Campaign], Findings], ...] = (
     identity.timezone,
     identity.unique,
+    organisation.organisation,
     domains.domains,
     targets.rates,
     phases.phases,
@@ -35,6 +37,7 @@ _RULES: tuple[Callable[[Campaign], Findings], ...] = (
     ladder.reminders,
     award.number_format,
     award.issued_on,
+    award.ceremonies,
     mail.mail_intake,
 )
 

@@ -4,7 +4,7 @@ dated before the campaign starts."""
 from __future__ import annotations
 
 from pingan.core.campaign.model import Campaign
-from pingan.core.campaign.rules.common import Findings
+from pingan.core.campaign.rules.common import Findings, duplicates
 
 # award.number: the formatted certificate number.
 _AWARD_NUMBER_CHARS = 100
@@ -44,3 +44,21 @@ def _numbers_fit(c: Campaign) -> Findings:
 def issued_on(c: Campaign) -> Findings:
     if c.award.issued_on is not None and c.award.issued_on < c.starts_on:
         yield "award.issued_on", f"命名日期 {c.award.issued_on} 早于活动开始日期 {c.starts_on}"
+
+
+def ceremonies(c: Campaign) -> Findings:
+    """Ceremonies are dated within reach of the campaign and name real domains."""
+    domain_keys = {d.key for d in c.domains}
+    issued = c.award.issued_on
+    for i, cer in enumerate(c.award.ceremonies):
+        where = f"award.ceremonies[{i}]"
+        said = f"“{cer.name}”日期 {cer.held_on} 早于"
+        if cer.held_on < c.starts_on:
+            yield f"{where}.held_on", f"{said}活动开始日期 {c.starts_on}"
+        elif issued is not None and cer.held_on < issued:
+            yield f"{where}.held_on", f"{said}命名日期 {issued}"
+        for j, dk in enumerate(cer.domains or []):
+            if dk not in domain_keys:
+                yield f"{where}.domains[{j}]", f"领域 {dk} 不存在"
+    for dup in duplicates(f"{x.name}@{x.held_on}" for x in c.award.ceremonies):
+        yield "award.ceremonies", f"仪式 {dup.replace('@', '（')}）重复"

@@ -21,6 +21,22 @@ def gates(c: Campaign) -> Findings:
             if dk not in domain_keys:
                 yield f"{where}.domains[{j}]", f"领域 {dk} 不存在"
         yield from _owners(g, where)
+        yield from _categories(c, g, where)
+
+
+def _categories(c: Campaign, g: Gate, where: str) -> Findings:
+    if g.categories is None:
+        return
+    if "cells" not in g.owed_by:
+        yield f"{where}.categories", "只有 cells(创建单位)可按类别筛选"
+    domains = [d for d in c.domains if g.domains is None or d.key in g.domains]
+    known = {cat for d in domains for cat in d.cell_categories}
+    for j, cat in enumerate(g.categories):
+        if cat not in known:
+            yield (
+                f"{where}.categories[{j}]",
+                f"类别“{cat}”不在{'所选领域' if g.domains else '任何领域'}的 cell_categories 中",
+            )
 
 
 def _dates(g: Gate, phase: Phase, where: str) -> Findings:
