@@ -147,7 +147,6 @@ def _config(
     return config, settings.portal_base_url
 
 
-
 @friendly
 def links(
     campaign: CampaignArg,
