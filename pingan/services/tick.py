@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,7 @@ from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.planner import PlanSummary, plan_notifications
 from pingan.adapters.db.session import ensure_schema
 from pingan.adapters.db.status import status_report
+from pingan.adapters.db.status_items import ItemFilter, iter_items
 from pingan.adapters.db.units import UnitRow
 from pingan.core.calendar import today_in
 from pingan.core.campaign import Campaign, is_code, is_key
@@ -146,27 +148,67 @@ def evaluate_and_plan(
     return TickResult(as_of, dry_run, plan, status, previews)
 
 
+def _evaluate_for(session: Session, handle: CampaignHandle, as_of: date) -> None:
+    """Bring the session's view of the statuses to ``as_of`` (the caller rolls back), unless
+    the stored evaluation is already for that date."""
+    cid, campaign = handle.campaign_id, handle.campaign
+    # Intake and waivers mark the rows they change (status_as_of NULL); otherwise the
+    # stored statuses are those of the campaign's last evaluation.
+    evaluated_on = session.scalar(select(CampaignRow.evaluated_on).where(CampaignRow.id == cid))
+    dirty = session.scalar(
+        select(func.count())
+        .select_from(ObligationRow)
+        .where(ObligationRow.campaign_id == cid, ObligationRow.status_as_of.is_(None))
+    )
+    if evaluated_on != as_of or dirty:
+        try:
+            evaluate(session, campaign, cid, as_of)
+        except CalendarNotLoaded as exc:
+            raise InputError([Problem("参数", "as_of", str(exc))]) from None
+
+
 def current_status(engine: Engine, handle: CampaignHandle, as_of: date) -> dict[str, Any]:
     """Status as of a date without changing anything: evaluated inside a rolled-back
     transaction unless the stored evaluation is already for that date."""
-    cid, campaign = handle.campaign_id, handle.campaign
     with Session(engine) as session:
-        # Intake and waivers mark the rows they change (status_as_of NULL); otherwise the
-        # stored statuses are those of the campaign's last evaluation.
-        evaluated_on = session.scalar(select(CampaignRow.evaluated_on).where(CampaignRow.id == cid))
-        dirty = session.scalar(
-            select(func.count())
-            .select_from(ObligationRow)
-            .where(ObligationRow.campaign_id == cid, ObligationRow.status_as_of.is_(None))
-        )
-        if evaluated_on != as_of or dirty:
-            try:
-                evaluate(session, campaign, cid, as_of)
-            except CalendarNotLoaded as exc:
-                raise InputError([Problem("参数", "as_of", str(exc))]) from None
-        report = status_report(session, campaign, cid, as_of)
+        _evaluate_for(session, handle, as_of)
+        report = status_report(session, handle.campaign, handle.campaign_id, as_of)
         session.rollback()
     return report
+
+
+def status_items(
+    engine: Engine,
+    handle: CampaignHandle,
+    as_of: date,
+    item_filter: ItemFilter = ItemFilter(),
+    *,
+    worst: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Each obligation's status as of a date (pingan.adapters.db.status_items), streamed;
+    nothing is changed. A bad filter is refused before the first item."""
+    session = Session(engine)
+    try:
+        _evaluate_for(session, handle, as_of)
+        items = iter_items(session, handle.campaign, handle.campaign_id, item_filter, worst=worst)
+        first = next(items, None)
+    except BaseException:
+        session.rollback()
+        session.close()
+        raise
+    return _drain(session, first, items)
+
+
+def _drain(
+    session: Session, first: dict[str, Any] | None, items: Iterator[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    try:
+        if first is not None:
+            yield first
+            yield from items
+    finally:
+        session.rollback()
+        session.close()
 
 
 @dataclass(frozen=True)
@@ -300,11 +342,13 @@ def _apply_waiver(
 
 __all__ = [
     "CampaignHandle",
+    "ItemFilter",
     "LockHeld",
     "TickResult",
     "current_status",
     "evaluate_and_plan",
     "open_campaign",
     "resolve_as_of",
+    "status_items",
     "waive",
 ]
