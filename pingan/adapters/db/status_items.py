@@ -318,11 +318,18 @@ def _last_message(shared: _Shared, r: Any) -> dict[str, Any] | None:
     return max(found, key=lambda m: (m["on"], m["sent_at"] or ""), default=None)
 
 
+def _village(r: Any) -> dict[str, str] | None:
+    """The village an item belongs to; a village's own items belong to it."""
+    if r.unit_kind == "village":
+        return {"code": r.unit_code, "name": r.unit_name}
+    return {"code": r.village_code, "name": r.village_name} if r.village_code else None
+
+
 def _item(shared: _Shared, domains: Mapping[int, str], r: Any) -> dict[str, Any]:
     return {
         "unit": {"code": r.unit_code, "name": r.unit_name, "kind": r.unit_kind},
         "domain": domains.get(r.domain_id),
-        "village": {"code": r.village_code, "name": r.village_name} if r.village_code else None,
+        "village": _village(r),
         "gate": {"key": r.gate_key, "name": r.gate_name},
         "status": r.status,
         "due_on": r.due_on.isoformat(),
