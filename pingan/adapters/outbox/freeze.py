@@ -142,7 +142,7 @@ def _extras(
     for nid, (unit_id, kind, day) in heads.items():
         extra: dict[str, Any] = {"mentions": tuple(sorted(mobiles.get(unit_id, ())))}
         if kind == "digest":
-            ctx = digest_context(session, campaign_id, ladder, unit_id)
+            ctx = digest_context(session, campaign_id, ladder, unit_id, day)
             title = f"{campaign.short_name or campaign.name} 逾期事项清单（截至 {day}）"
             extra["attachments"] = (
                 Attachment(

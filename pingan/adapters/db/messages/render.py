@@ -9,10 +9,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from pingan.adapters.db.campaigns import GateRow
+from pingan.adapters.db.campaigns import GateRow, WorkdayRow
 from pingan.adapters.db.links import FIRST_VERSION, PortalLinkRow
 from pingan.adapters.db.messages.awards import award_fields
 from pingan.adapters.db.messages.common import RenderedMessage, link_moment, message_common
@@ -76,6 +76,7 @@ def render_notifications(
 def _rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
     recipient = aliased(UnitRow)
     supervisor = aliased(UnitRow)
+    due_wd, planned_wd = aliased(WorkdayRow), aliased(WorkdayRow)
     return session.execute(
         select(
             NotificationRow.id,
@@ -89,7 +90,9 @@ def _rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
             GateRow.name.label("gate_name"),
             ObligationRow.due_on,
             ObligationRow.wd_offset,
+            (planned_wd.ordinal - due_wd.ordinal).label("offset_then"),
             supervisor.name.label("supervisor_name"),
+            supervisor.kind.label("supervisor_kind"),
             func.coalesce(PortalLinkRow.version, FIRST_VERSION).label("link_version"),
         )
         .join(recipient, recipient.id == NotificationRow.recipient_unit_id)
@@ -97,6 +100,20 @@ def _rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
         .outerjoin(ObligationRow, ObligationRow.id == NotificationRow.obligation_id)
         .outerjoin(GateRow, GateRow.id == ObligationRow.gate_id)
         .outerjoin(supervisor, supervisor.id == recipient.supervisor_id)
+        .outerjoin(
+            due_wd,
+            and_(
+                due_wd.campaign_id == NotificationRow.campaign_id,
+                due_wd.day == ObligationRow.due_on,
+            ),
+        )
+        .outerjoin(
+            planned_wd,
+            and_(
+                planned_wd.campaign_id == NotificationRow.campaign_id,
+                planned_wd.day == NotificationRow.planned_on,
+            ),
+        )
         .where(NotificationRow.id.in_(list(ids)))
         .order_by(NotificationRow.recipient_unit_id, NotificationRow.id)
     ).all()
@@ -139,9 +156,12 @@ def _link(batch: _Batch, r: Any, day: date) -> str | None:
 
 
 def _digest(batch: _Batch, r: Any, common: Context) -> Context:
+    items = digest_context(
+        batch.session, batch.campaign_id, batch.ladder, r.recipient_unit_id, common["today"]
+    )
     return {
         **common,
-        **digest_context(batch.session, batch.campaign_id, batch.ladder, r.recipient_unit_id),
+        **items,
         "recipient": {"name": r.name},
     }
 
@@ -156,17 +176,19 @@ def _award(batch: _Batch, r: Any, common: Context) -> Context:
 
 
 def _item(batch: _Batch, r: Any, common: Context) -> Context:
-    """A reminder or escalation: one obligation of the recipient's."""
+    """A reminder or escalation: one obligation of the recipient's, as it stood on the day
+    the message speaks of (``today``, its planned day) — never a later tick's figures."""
+    offset = r.offset_then if r.offset_then is not None else r.wd_offset
     next_target, next_after = _next_rung(
-        batch.ladder, r.level, max(r.wd_offset, 0), r.supervisor_name
+        batch.ladder, r.level, max(offset, 0), r.supervisor_name
     )
     return {
         **common,
         "unit": {"name": r.name, "code": r.code},
         "gate": {"name": r.gate_name},
         "due_on": r.due_on,
-        "days_left": max(-r.wd_offset, 0),
-        "days_overdue": max(r.wd_offset, 0),
+        "days_left": max(-offset, 0),
+        "days_overdue": max(offset, 0),
         "level": r.level,
         "supervisor": {"name": r.supervisor_name or common["office"]["name"]},
         "next_target": next_target,
