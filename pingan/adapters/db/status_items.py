@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from pingan.adapters.channels.base import ChannelName
 from pingan.adapters.db.campaigns import DomainRow, GateRow, WorkdayRow
 from pingan.adapters.db.deliveries import DeliveryRow
+from pingan.adapters.db.messages.rungs import Rungs
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.status import obligation_domain_expr
@@ -171,13 +172,6 @@ def _items_query(cid: int, terms: list[Any]) -> Any:
 
 
 def _shared(session: Session, campaign: Campaign, cid: int) -> _Shared:
-    first_day: dict[int, date] = {}
-    for day, ordinal in session.execute(
-        select(WorkdayRow.day, WorkdayRow.ordinal)
-        .where(WorkdayRow.campaign_id == cid, WorkdayRow.working.is_(True))
-        .order_by(WorkdayRow.day)
-    ):
-        first_day.setdefault(int(ordinal), day)
     coordinator = session.execute(
         select(UnitRow.id, UnitRow.code, UnitRow.name).where(
             UnitRow.campaign_id == cid, UnitRow.kind == "coordinator"
@@ -185,7 +179,7 @@ def _shared(session: Session, campaign: Campaign, cid: int) -> _Shared:
     ).first()
     return _Shared(
         Ladder.of(campaign),
-        first_day,
+        Rungs.load(session, campaign, cid).first_day,
         coordinator._asdict() if coordinator else None,
         _latest_digests(session, cid),
     )

@@ -17,13 +17,13 @@ from pingan.adapters.db.links import FIRST_VERSION, PortalLinkRow
 from pingan.adapters.db.messages.awards import award_fields
 from pingan.adapters.db.messages.common import RenderedMessage, link_moment, message_common
 from pingan.adapters.db.messages.digest import digest_context
+from pingan.adapters.db.messages.rungs import Rungs
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import UnitRow
 from pingan.adapters.render.messages import render
 from pingan.core.awards import issuer_name
 from pingan.core.campaign import Campaign
-from pingan.core.gates import TARGET_LABELS, Ladder
 from pingan.core.links import PortalSettings, personal_link
 
 Context = dict[str, Any]
@@ -36,7 +36,7 @@ class _Batch:
     session: Session
     campaign: Campaign
     campaign_id: int
-    ladder: Ladder
+    rungs: Rungs
     common: Context
     override: str | None
     portal: PortalSettings | None
@@ -64,7 +64,7 @@ def render_notifications(
         session,
         campaign,
         campaign_id,
-        Ladder.of(campaign),
+        Rungs.load(session, campaign, campaign_id),
         message_common(campaign, today),
         str(templates_dir) if templates_dir else None,
         portal,
@@ -91,8 +91,8 @@ def _rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
             ObligationRow.due_on,
             ObligationRow.wd_offset,
             (planned_wd.ordinal - due_wd.ordinal).label("offset_then"),
+            due_wd.ordinal.label("due_ordinal"),
             supervisor.name.label("supervisor_name"),
-            supervisor.kind.label("supervisor_kind"),
             func.coalesce(PortalLinkRow.version, FIRST_VERSION).label("link_version"),
         )
         .join(recipient, recipient.id == NotificationRow.recipient_unit_id)
@@ -138,7 +138,7 @@ def _render(batch: _Batch, r: Any) -> RenderedMessage:
         ctx = _item(batch, r, common)
     if r.kind == "escalation":
         # After the whole ladder has run once the coordinator already knows: say so.
-        variants = (str(r.level), "repeat" if r.level > len(batch.ladder.steps) else "first")
+        variants = (str(r.level), "repeat" if r.level > len(batch.rungs.ladder.steps) else "first")
     subject, body = render(r.kind, ctx, batch.override, variants)
     return RenderedMessage(
         r.id, r.recipient_unit_id, r.code, r.name, r.kind, r.level, subject, body
@@ -157,7 +157,7 @@ def _link(batch: _Batch, r: Any, day: date) -> str | None:
 
 def _digest(batch: _Batch, r: Any, common: Context) -> Context:
     items = digest_context(
-        batch.session, batch.campaign_id, batch.ladder, r.recipient_unit_id, common["today"]
+        batch.session, batch.campaign_id, batch.rungs.ladder, r.recipient_unit_id, common["today"]
     )
     return {
         **common,
@@ -179,34 +179,15 @@ def _item(batch: _Batch, r: Any, common: Context) -> Context:
     """A reminder or escalation: one obligation of the recipient's, as it stood on the day
     the message speaks of (``today``, its planned day) — never a later tick's figures."""
     offset = r.offset_then if r.offset_then is not None else r.wd_offset
-    next_target, next_after = _next_rung(
-        batch.ladder, r.level, max(offset, 0), r.supervisor_name
-    )
+    days_overdue = max(offset, 0)
     return {
         **common,
         "unit": {"name": r.name, "code": r.code},
         "gate": {"name": r.gate_name},
         "due_on": r.due_on,
         "days_left": max(-offset, 0),
-        "days_overdue": max(offset, 0),
+        "days_overdue": days_overdue,
         "level": r.level,
         "supervisor": {"name": r.supervisor_name or common["office"]["name"]},
-        "next_target": next_target,
-        "next_after": next_after,
+        **batch.rungs.context(r.level, days_overdue, r.due_ordinal, r.supervisor_name),
     }
-
-
-def _next_rung(
-    ladder: Ladder, level: int, days_overdue: int, supervisor: str | None
-) -> tuple[str | None, int | None]:
-    """Who hears of it next, and when — unless that day has already passed."""
-    nxt = level + 1
-    try:
-        after = ladder.threshold(nxt)
-    except ValueError:
-        return None, None
-    if after <= days_overdue:
-        return None, None
-    target = ladder.target(nxt)
-    label = supervisor if target == "lead" and supervisor else TARGET_LABELS[target]
-    return label, after
