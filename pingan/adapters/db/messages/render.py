@@ -17,6 +17,7 @@ from pingan.adapters.db.links import FIRST_VERSION, PortalLinkRow
 from pingan.adapters.db.messages.awards import award_fields
 from pingan.adapters.db.messages.common import RenderedMessage, link_moment, message_common
 from pingan.adapters.db.messages.digest import digest_context
+from pingan.adapters.db.messages.links import LINK_PLACEHOLDER
 from pingan.adapters.db.messages.rungs import Rungs
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
@@ -41,6 +42,7 @@ class _Batch:
     override: str | None
     portal: PortalSettings | None
     awards: dict[int, Context]  # by awarded unit, for award notices
+    stored: bool  # rendered to be stored: links as a placeholder (messages.links)
 
 
 def render_notifications(
@@ -52,10 +54,12 @@ def render_notifications(
     templates_dir: Path | None = None,
     *,
     portal: PortalSettings | None,
+    stored: bool = False,
 ) -> list[RenderedMessage]:
     """Render planned notifications. Each text addressed to a unit (not the coordinator)
     carries the unit's personal portal link (``portal_link``) when ``portal`` has the base
-    URL and secret configured; else (and with no ``portal``) it is None."""
+    URL and secret configured; else (and with no ``portal``) it is None. A text rendered to
+    be ``stored`` carries a placeholder instead, which sending fills (messages.links)."""
     if not ids:
         return []
     rows = _rows(session, ids)
@@ -69,6 +73,7 @@ def render_notifications(
         str(templates_dir) if templates_dir else None,
         portal,
         award_fields(session, campaign, campaign_id, awarded) if awarded else {},
+        stored,
     )
     return [_render(batch, r) for r in rows]
 
@@ -149,6 +154,10 @@ def _link(batch: _Batch, r: Any, day: date) -> str | None:
     if batch.portal is None or r.recipient_kind == "coordinator":
         return None  # the coordinator owes nothing: its page would be empty
     moment = link_moment(day, batch.campaign.timezone)
+    if batch.stored:
+        # Only when a link would be there: the placeholder stands for it until sending.
+        link = personal_link(batch.campaign.code, r.code, r.link_version, moment, batch.portal)
+        return LINK_PLACEHOLDER if link else None
     return personal_link(batch.campaign.code, r.code, r.link_version, moment, batch.portal)
 
 
