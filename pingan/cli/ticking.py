@@ -124,7 +124,7 @@ def status(
 def _print_items(engine: Any, handle: Any, day: Any, filters: tuple[Any, ...], as_json: bool) -> None:
     """One line per item as it streams from the database: JSON Lines, or tab-separated text
     under a header."""
-    from pingan.cli.items import item_line, ITEM_HEADER
+    from pingan.adapters.render.item_lines import ITEM_HEADER, item_line
     from pingan.services.tick import ItemFilter, status_items
 
     stream = status_items(engine, handle, day, ItemFilter(*filters))

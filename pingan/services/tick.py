@@ -27,7 +27,7 @@ from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.planner import PlanSummary, plan_notifications
 from pingan.adapters.db.session import ensure_schema
 from pingan.adapters.db.status import status_report
-from pingan.adapters.db.status_items import ItemFilter, iter_items
+from pingan.adapters.db.status_items import ItemFilter, iter_items, overdue_by_level
 from pingan.adapters.db.units import UnitRow
 from pingan.core.calendar import today_in
 from pingan.core.campaign import Campaign, is_code, is_key
@@ -61,6 +61,8 @@ def open_campaign(engine: Engine, code: str) -> CampaignHandle:
         )
     return CampaignHandle(row.id, Campaign.model_validate(row.config))
 
+
+WORST_ITEMS = 50  # items in the tick's artifact
 
 # Column sizes of obligation.waived_reason and audit_event.actor.
 MAX_REASON_CHARS = 500
@@ -98,6 +100,10 @@ class TickResult:
     plan: PlanSummary
     status: dict[str, Any]
     previews: list[RenderedMessage] = field(default_factory=list)
+    # The WORST_ITEMS most overdue items (status_items' shape) and overdue items per level,
+    # for the tick's artifact: bounded whatever the number of cells.
+    worst: list[dict[str, Any]] = field(default_factory=list)
+    overdue_by_level: dict[int, int] = field(default_factory=dict)
 
 
 def evaluate_and_plan(
@@ -127,6 +133,8 @@ def evaluate_and_plan(
             )
             plan = plan_notifications(session, campaign, cid, as_of)
             status = status_report(session, campaign, cid, as_of)
+            worst = list(iter_items(session, campaign, cid, worst=WORST_ITEMS))
+            by_level = overdue_by_level(session, cid)
             previews: list[RenderedMessage] = []
             if dry_run:
                 ids = list(
@@ -145,7 +153,7 @@ def evaluate_and_plan(
                 session.rollback()
             else:
                 session.commit()
-    return TickResult(as_of, dry_run, plan, status, previews)
+    return TickResult(as_of, dry_run, plan, status, previews, worst, by_level)
 
 
 def _evaluate_for(session: Session, handle: CampaignHandle, as_of: date) -> None:

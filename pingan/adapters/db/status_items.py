@@ -363,3 +363,21 @@ def iter_items(
         query = query.order_by(UnitRow.code, ObligationRow.due_on, GateRow.id)
     for r in session.execute(query.execution_options(yield_per=YIELD_PER)):
         yield _item(shared, domains, r)
+
+
+def overdue_by_level(session: Session, campaign_id: int) -> dict[int, int]:
+    """{ladder level: overdue items of active units}, as stored."""
+    return {
+        int(level): int(n)
+        for level, n in session.execute(
+            select(ObligationRow.escalation_level, func.count())
+            .join(UnitRow, UnitRow.id == ObligationRow.unit_id)
+            .where(
+                ObligationRow.campaign_id == campaign_id,
+                ObligationRow.status == "overdue",
+                UnitRow.status == "active",
+            )
+            .group_by(ObligationRow.escalation_level)
+            .order_by(ObligationRow.escalation_level)
+        )
+    }

@@ -1,4 +1,5 @@
-"""`pingan status --items` as text: one tab-separated line per item, under a header."""
+"""Per-item status for people: the columns of `pingan status --items` (tab-separated lines
+under a header) and of the tick's most-overdue-items artifact."""
 
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ CHANNEL_LABELS = {
     "file": "文件",
 }
 KIND_LABELS = {"reminder": "提醒", "escalation": "督办", "digest": "督办汇总"}
-ITEM_HEADER = "\t".join(
-    (
+ITEM_COLUMNS = (
         "单位编码",
         "单位名称",
         "事项",
@@ -26,8 +26,8 @@ ITEM_HEADER = "\t".join(
         "下一级督办",
         "最近通知",
         "是否已读",
-    )
 )
+ITEM_HEADER = "\t".join(ITEM_COLUMNS)
 
 
 def _next(rung: dict[str, Any] | None) -> str:
@@ -47,9 +47,10 @@ def _last(msg: dict[str, Any] | None) -> tuple[str, str]:
     return text, seen
 
 
-def item_line(item: dict[str, Any]) -> str:
+def item_cells(item: dict[str, Any]) -> tuple[str, ...]:
+    """An item (pingan.adapters.db.status_items) as the ITEM_HEADER columns."""
     last, seen = _last(item["last_message"])
-    cells = (
+    return (
         item["unit"]["code"],
         item["unit"]["name"],
         item["gate"]["name"],
@@ -61,5 +62,8 @@ def item_line(item: dict[str, Any]) -> str:
         last,
         seen,
     )
+
+
+def item_line(item: dict[str, Any]) -> str:
     # A tab or line break inside a name would break the columns.
-    return "\t".join(" ".join(str(c).split()) for c in cells)
+    return "\t".join(" ".join(c.split()) for c in item_cells(item))
