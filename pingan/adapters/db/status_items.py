@@ -52,7 +52,11 @@ class _Shared:
     ladder: Ladder
     first_day: Mapping[int, date]  # working-day ordinal -> the day it is reached
     coordinator: Mapping[str, Any] | None
-    digests: Mapping[int, dict[str, Any]]  # recipient unit id -> its latest sent digest
+    # Recipient unit id -> its latest sent digest: {"day": date, "message": the JSON}.
+    digests: Mapping[int, dict[str, Any]]
+    # (target, working days overdue) of the first rung that tells a lead unit or the
+    # coordinator: from that day on, their digests list the item.
+    told_after: tuple[tuple[str, int], ...]
 
 
 def _problem(field: str, text: str) -> InputError:
@@ -177,11 +181,14 @@ def _shared(session: Session, campaign: Campaign, cid: int) -> _Shared:
             UnitRow.campaign_id == cid, UnitRow.kind == "coordinator"
         )
     ).first()
+    ladder = Ladder.of(campaign)
+    firsts = ((t, ladder.first_level(t)) for t in ("lead", "coordinator"))
     return _Shared(
-        Ladder.of(campaign),
+        ladder,
         Rungs.load(session, campaign, cid).first_day,
         coordinator._asdict() if coordinator else None,
         _latest_digests(session, cid),
+        tuple((t, ladder.threshold(k)) for t, k in firsts if k is not None),
     )
 
 
@@ -212,9 +219,12 @@ def _latest_digests(session: Session, cid: int) -> dict[int, dict[str, Any]]:
         .where(NotificationRow.id.in_(latest))
     )
     return {
-        r.recipient_unit_id: _message(
-            "digest", r.level, r.planned_on, r.sent_at, r.code, r.name, _channels(r)
-        )
+        r.recipient_unit_id: {
+            "day": r.planned_on,
+            "message": _message(
+                "digest", r.level, r.planned_on, r.sent_at, r.code, r.name, _channels(r)
+            ),
+        }
         for r in rows
     }
 
@@ -242,11 +252,12 @@ def _message(
     }
 
 
-def _reach(shared: _Shared, r: Any, level: int) -> date | None:
-    """The day an item still owed reaches ``level`` of the ladder (None past the calendar)."""
+def _reach(shared: _Shared, r: Any, after: int) -> date | None:
+    """The day an item still owed is ``after`` working days overdue (None past the
+    calendar): the day it reaches the rung of that threshold."""
     if r.due_ordinal is None:
         return None
-    return shared.first_day.get(int(r.due_ordinal) + shared.ladder.threshold(level))
+    return shared.first_day.get(int(r.due_ordinal) + after)
 
 
 def _next_rung(shared: _Shared, r: Any) -> dict[str, Any] | None:
@@ -259,12 +270,14 @@ def _next_rung(shared: _Shared, r: Any) -> dict[str, Any] | None:
     except ValueError:
         return None  # the ladder has run out and does not repeat
     target = ladder.target(level)
-    to: Mapping[str, Any] | None = {
-        "contact": {"code": r.unit_code, "name": r.unit_name},
-        "lead": {"code": r.sup_code, "name": r.sup_name} if r.sup_code else None,
-        "coordinator": shared.coordinator,
-    }[target]
-    on = _reach(shared, r, level)
+    to: Mapping[str, Any] | None
+    if target == "contact":
+        to = {"code": r.unit_code, "name": r.unit_name}
+    elif target == "lead":
+        to = {"code": r.sup_code, "name": r.sup_name} if r.sup_code else None
+    else:
+        to = shared.coordinator
+    on = _reach(shared, r, after)
     return {
         "level": level,
         "target": target,
@@ -278,16 +291,17 @@ def _digest_about(shared: _Shared, r: Any) -> list[dict[str, Any]]:
     """The latest digests that listed this item: a supervisor's digest lists every item
     that had reached its rung and was still owed on the day the digest speaks of."""
     out = []
-    for target, rid in (("lead", r.supervisor_id), ("coordinator", _id(shared.coordinator))):
-        first = shared.ladder.first_level(target)
+    if r.status == "waived":
+        return out
+    for target, after in shared.told_after:
+        rid = r.supervisor_id if target == "lead" else _id(shared.coordinator)
         digest = shared.digests.get(rid) if rid is not None else None
-        if first is None or digest is None or r.status == "waived":
+        if digest is None:
             continue
-        reached = _reach(shared, r, first)
-        on = date.fromisoformat(digest["on"])
-        still_owed = r.done_on is None or r.done_on > on
-        if reached is not None and reached <= on and still_owed:
-            out.append(digest)
+        on = digest["day"]
+        reached = _reach(shared, r, after)
+        if reached is not None and reached <= on and (r.done_on is None or r.done_on > on):
+            out.append(digest["message"])
     return out
 
 
@@ -309,7 +323,9 @@ def _last_message(shared: _Shared, r: Any) -> dict[str, Any] | None:
                 _channels(r),
             )
         )
-    return max(found, key=lambda m: (m["on"], m["sent_at"] or ""), default=None)
+    if len(found) < 2:
+        return found[0] if found else None
+    return max(found, key=lambda m: (m["on"], m["sent_at"] or ""))
 
 
 def _village(r: Any) -> dict[str, str] | None:
