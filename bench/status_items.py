@@ -81,7 +81,9 @@ def child_cli(url: str, items: bool) -> dict[str, Any]:
     """Run the CLI (its output to /dev/null); its wall time and peak RSS."""
     args = ["status", CODE, "--as-of", AS_OF.isoformat(), "--json", "--db", url]
     args += ["--items"] if items else []
-    code = "import sys; from pingan.cli.app import main; sys.argv = ['pingan', *sys.argv[1:]]; main()"
+    code = (
+        "import sys; from pingan.cli.app import main; sys.argv = ['pingan', *sys.argv[1:]]; main()"
+    )
     start = time.perf_counter()
     with open(os.devnull, "w") as sink:
         done = subprocess.run(

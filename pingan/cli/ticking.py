@@ -101,7 +101,9 @@ def status(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """创建进度：覆盖率、达标率（分领域）、各状态义务数、通知投递情况；--items 逐项列出。不改变任何数据。"""
+    """创建进度：覆盖率、达标率（分领域）、各状态义务数、通知投递情况。不改变任何数据。
+
+    --items 逐项列出报送义务；与 --json 合用时每行一个 JSON 对象（JSON Lines）。"""
     from pingan.services.tick import current_status, open_campaign, resolve_as_of
 
     engine = _engine(db)
@@ -121,7 +123,9 @@ def status(
         out.print(renderable)
 
 
-def _print_items(engine: Any, handle: Any, day: Any, filters: tuple[Any, ...], as_json: bool) -> None:
+def _print_items(
+    engine: Any, handle: Any, day: Any, filters: tuple[Any, ...], as_json: bool
+) -> None:
     """One line per item as it streams from the database: JSON Lines, or tab-separated text
     under a header."""
     from pingan.adapters.render.item_lines import ITEM_HEADER, item_line

@@ -189,7 +189,7 @@ def status_items(
     engine: Engine,
     handle: CampaignHandle,
     as_of: date,
-    item_filter: ItemFilter = ItemFilter(),
+    item_filter: ItemFilter | None = None,
     *,
     worst: int | None = None,
 ) -> Iterator[dict[str, Any]]:

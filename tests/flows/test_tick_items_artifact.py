@@ -31,7 +31,9 @@ def test_the_tick_artifact_lists_the_most_overdue_items_up_to_a_bound(
         ).one()
     engine.dispose()
     with get_client(sync_client=True) as client:
-        [artifact] = [a for a in client.read_artifacts() if a.key == "xucheng-2017-overdue-items"][-1:]
+        [artifact] = [a for a in client.read_artifacts() if a.key == "xucheng-2017-overdue-items"][
+            -1:
+        ]
     rows = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
     assert overdue[0] > WORST_ITEMS  # the bound is what keeps the artifact small
     assert len(rows) == WORST_ITEMS

@@ -128,7 +128,6 @@ def test_import_outside_the_acceptance_window_is_refused(loaded: str, tmp_path: 
     engine.dispose()
 
 
-
 def test_a_template_for_one_domain_reports_that_domains_cell_count(
     loaded: str, tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from pingan.adapters.db.messages import render_notifications
 from pingan.services.load import load
 from pingan.services.tick import open_campaign
-from tests.factories import CAL, SEED_CONFIG, SEED_CODE, Loaded, synth_roster
+from tests.factories import CAL, SEED_CODE, SEED_CONFIG, Loaded, synth_roster
 
 SEED_LADDER = """    - {after: 1, notify: contact}
     - {after: 3, notify: lead}
@@ -46,9 +46,7 @@ def escalations(db: Loaded, day: date) -> list[tuple[int, str, str]]:
     """(level, recipient's supervisor name, body) of the escalations planned on ``day``."""
     db.tick(day)
     ids = [n.id for n in db.notifications("escalation") if n.planned_on == day]
-    sup = dict(
-        db.rows("SELECT u.id, s.name FROM unit u JOIN unit s ON s.id = u.supervisor_id")
-    )
+    sup = dict(db.rows("SELECT u.id, s.name FROM unit u JOIN unit s ON s.id = u.supervisor_id"))
     with Session(db.engine) as session:
         msgs = render_notifications(
             session, db.handle.campaign, db.cid, ids, day, portal=NoPortal()

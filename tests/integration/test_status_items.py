@@ -65,7 +65,11 @@ def test_an_overdue_item_names_its_next_rung_and_the_working_day_it_is_reached(
     assert rung["level"] == cell["level"] + 1
     assert rung["on"] == CAL.add_working_days(due, rung["after_days"]).isoformat()
     # Level 4 of the seed's repeating ladder is the unit itself again.
-    assert (rung["level"], rung["target"], rung["to"]["code"]) == (4, "contact", cell["unit"]["code"])
+    assert (rung["level"], rung["target"], rung["to"]["code"]) == (
+        4,
+        "contact",
+        cell["unit"]["code"],
+    )
 
 
 def test_an_open_item_would_first_reach_rung_one_the_working_day_after_its_due_date(
@@ -86,9 +90,7 @@ def test_the_last_message_is_the_latest_that_reached_someone_and_its_seen_is_unk
     assert all(i["last_message"] is None for i in items(db, date(2017, 5, 16)))
     deliver(db, tmp_path)
     first = next(
-        i
-        for i in items(db, date(2017, 5, 16), status="overdue")
-        if i["unit"]["kind"] == "cell"
+        i for i in items(db, date(2017, 5, 16), status="overdue") if i["unit"]["kind"] == "cell"
     )
     msg = first["last_message"]
     assert (msg["kind"], msg["to"]["code"], msg["channels"], msg["seen"]) == (
@@ -144,3 +146,12 @@ def test_cli_writes_one_json_object_per_line_and_refuses_an_unknown_domain(
     assert bad.exit_code == 2
     assert "领域 nosuch 不存在" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_the_item_list_knows_every_channel_name() -> None:
+    from typing import get_args
+
+    from pingan.adapters.channels.base import ChannelName
+    from pingan.adapters.db.status_items import CHANNELS
+
+    assert set(CHANNELS) == set(get_args(ChannelName))

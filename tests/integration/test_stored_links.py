@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -25,11 +24,10 @@ LINK = re.compile(re.escape(BASE) + r"/u/([A-Za-z0-9_.-]+)")
 DAY = date(2017, 5, 22)
 
 
-@dataclass(frozen=True)
 class Portal:
     portal_base_url: str | None = BASE
     portal_secret: SecretStr | None = SecretStr(SECRET)
-    portal_link_days: int = 30
+    portal_link_days = 30
 
 
 def test_stored_bodies_hold_no_link_and_each_send_signs_the_current_one(
@@ -65,6 +63,9 @@ def test_stored_bodies_hold_no_link_and_each_send_signs_the_current_one(
     sink.unlink()
     run_dispatch(engine, db.handle, delivery, Portal(), respect_quiet_hours=False)
     again = [json.loads(line) for line in sink.read_text("utf-8").splitlines()]
-    versions = {verify(t, SECRET, datetime(2017, 5, 22, tzinfo=UTC)).version
-                for r in again for t in LINK.findall(r["body"])}
+    versions = {
+        verify(t, SECRET, datetime(2017, 5, 22, tzinfo=UTC)).version
+        for r in again
+        for t in LINK.findall(r["body"])
+    }
     assert versions == {2}

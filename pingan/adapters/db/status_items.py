@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, get_args
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from pingan.adapters.channels.base import ChannelName
 from pingan.adapters.db.campaigns import DomainRow, GateRow, WorkdayRow
 from pingan.adapters.db.deliveries import DeliveryRow
 from pingan.adapters.db.messages.rungs import Rungs
@@ -29,7 +28,8 @@ from pingan.core.campaign import Campaign
 from pingan.core.gates import STATUSES, Ladder
 from pingan.core.problems import InputError, Problem
 
-CHANNELS: tuple[str, ...] = get_args(ChannelName)
+# The channel names of pingan.adapters.channels (which the database layer may not import).
+CHANNELS = ("email", "wecom", "dingtalk", "webhook", "file")
 YIELD_PER = 2000
 PENDING = ("not_open", "open", "due_soon", "overdue")
 
@@ -108,7 +108,9 @@ def _channel_flags(prefix: str) -> list[Any]:
 def _own_last(cid: int) -> Any:
     """Per obligation: its latest notification that reached someone (state ``sent``)."""
     return (
-        select(NotificationRow.obligation_id.label("oid"), func.max(NotificationRow.id).label("nid"))
+        select(
+            NotificationRow.obligation_id.label("oid"), func.max(NotificationRow.id).label("nid")
+        )
         .where(
             NotificationRow.campaign_id == cid,
             NotificationRow.state == "sent",
@@ -130,7 +132,7 @@ def _sent_channels(cid: int) -> Any:
 
 
 def _items_query(cid: int, terms: list[Any]) -> Any:
-    unit, village, sup, recipient = (aliased(UnitRow) for _ in range(4))
+    village, sup, recipient = (aliased(UnitRow) for _ in range(3))
     last, chans = _own_last(cid), _sent_channels(cid)
     due_wd = aliased(WorkdayRow)
     dom = obligation_domain_expr().label("domain_id")
@@ -290,7 +292,7 @@ def _next_rung(shared: _Shared, r: Any) -> dict[str, Any] | None:
 def _digest_about(shared: _Shared, r: Any) -> list[dict[str, Any]]:
     """The latest digests that listed this item: a supervisor's digest lists every item
     that had reached its rung and was still owed on the day the digest speaks of."""
-    out = []
+    out: list[dict[str, Any]] = []
     if r.status == "waived":
         return out
     for target, after in shared.told_after:
@@ -355,14 +357,14 @@ def iter_items(
     session: Session,
     campaign: Campaign,
     campaign_id: int,
-    item_filter: ItemFilter = ItemFilter(),
+    item_filter: ItemFilter | None = None,
     *,
     worst: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Each obligation of an active unit as a JSON-ready dict, in unit-code then due-date
     order — or, with ``worst``, the ``worst`` most overdue items. Reads the statuses as
     they are stored: evaluate first for another day."""
-    terms = _resolve(session, campaign, campaign_id, item_filter)
+    terms = _resolve(session, campaign, campaign_id, item_filter or ItemFilter())
     shared = _shared(session, campaign, campaign_id)
     domains = dict(
         session.execute(

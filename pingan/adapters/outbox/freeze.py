@@ -66,7 +66,13 @@ def _render_and_store(run: DispatchRun, missing: Sequence[int], today: date) -> 
             for nid in missing:
                 try:
                     rendered += render_notifications(
-                        session, campaign, cid, [nid], today, templates, portal=run.portal,
+                        session,
+                        campaign,
+                        cid,
+                        [nid],
+                        today,
+                        templates,
+                        portal=run.portal,
                         stored=True,
                     )
                 except Exception as exc:

@@ -16,16 +16,16 @@ CHANNEL_LABELS = {
 }
 KIND_LABELS = {"reminder": "提醒", "escalation": "督办", "digest": "督办汇总"}
 ITEM_COLUMNS = (
-        "单位编码",
-        "单位名称",
-        "事项",
-        "状态",
-        "截止日期",
-        "逾期工作日",
-        "督办级次",
-        "下一级督办",
-        "最近通知",
-        "是否已读",
+    "单位编码",
+    "单位名称",
+    "事项",
+    "状态",
+    "截止日期",
+    "逾期工作日",
+    "督办级次",
+    "下一级督办",
+    "最近通知",
+    "是否已读",
 )
 ITEM_HEADER = "\t".join(ITEM_COLUMNS)
 
@@ -54,7 +54,7 @@ def item_cells(item: dict[str, Any]) -> tuple[str, ...]:
         item["unit"]["code"],
         item["unit"]["name"],
         item["gate"]["name"],
-        STATUS_LABELS.get(item["status"], item["status"]),  # type: ignore[call-overload]
+        STATUS_LABELS.get(item["status"], item["status"]),
         item["due_on"],
         str(item["days_overdue"]),
         str(item["level"]),

@@ -115,7 +115,7 @@ def _overdue_items(session: Session, scope: _Scope) -> list[Any]:
         )
         .order_by(DomainRow.id, village.code, offset.desc(), unit.code)
     ).all()
-    return [_Item(*r, level=ladder.level_for(int(r.days_overdue))) for r in rows]
+    return [_Item(**r._mapping, level=ladder.level_for(int(r.days_overdue))) for r in rows]
 
 
 @dataclass(frozen=True)

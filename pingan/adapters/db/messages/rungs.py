@@ -76,7 +76,5 @@ class Rungs:
             return out
         target = self.name(nxt, supervisor)
         on = self.first_day.get(due_ordinal + after) if due_ordinal is not None else None
-        out.update(
-            next_target=target, next_again=target is None, next_after=after, next_on=on
-        )
+        out.update(next_target=target, next_again=target is None, next_after=after, next_on=on)
         return out
