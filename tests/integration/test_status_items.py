@@ -152,6 +152,6 @@ def test_the_item_list_knows_every_channel_name() -> None:
     from typing import get_args
 
     from pingan.adapters.channels.base import ChannelName
-    from pingan.adapters.db.status_items import CHANNELS
+    from pingan.adapters.db.status_item_rows import CHANNELS
 
     assert set(CHANNELS) == set(get_args(ChannelName))

@@ -9,9 +9,8 @@ latest digest each supervisor received) is a few hundred rows read once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -23,15 +22,19 @@ from pingan.adapters.db.messages.rungs import Rungs
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.status import obligation_domain_expr
+from pingan.adapters.db.status_item_rows import (
+    CHANNELS,
+    Shared,
+    channels_of,
+    item_of,
+    message_of,
+)
 from pingan.adapters.db.units import UnitRow
 from pingan.core.campaign import Campaign
 from pingan.core.gates import STATUSES, Ladder
 from pingan.core.problems import InputError, Problem
 
-# The channel names of pingan.adapters.channels (which the database layer may not import).
-CHANNELS = ("email", "wecom", "dingtalk", "webhook", "file")
 YIELD_PER = 2000
-PENDING = ("not_open", "open", "due_soon", "overdue")
 
 
 @dataclass(frozen=True)
@@ -42,21 +45,6 @@ class ItemFilter:
     village: str | None = None
     level: int | None = None
     status: str | None = None
-
-
-@dataclass(frozen=True)
-class _Shared:
-    """What every row's derived fields need: the ladder, the calendar, who hears of a rung,
-    and each supervisor's latest digest actually sent."""
-
-    ladder: Ladder
-    first_day: Mapping[int, date]  # working-day ordinal -> the day it is reached
-    coordinator: Mapping[str, Any] | None
-    # Recipient unit id -> its latest sent digest: {"day": date, "message": the JSON}.
-    digests: Mapping[int, dict[str, Any]]
-    # (target, working days overdue) of the first rung that tells a lead unit or the
-    # coordinator: from that day on, their digests list the item.
-    told_after: tuple[tuple[str, int], ...]
 
 
 def _problem(field: str, text: str) -> InputError:
@@ -105,8 +93,10 @@ def _channel_flags(prefix: str) -> list[Any]:
     ]
 
 
-def _own_last(cid: int) -> Any:
-    """Per obligation: its latest notification that reached someone (state ``sent``)."""
+def _own_last(cid: int, only: list[int] | None) -> Any:
+    """Per obligation (of ``only``, when given): its latest notification that reached
+    someone (state ``sent``)."""
+    narrow = [NotificationRow.obligation_id.in_(only)] if only is not None else []
     return (
         select(
             NotificationRow.obligation_id.label("oid"), func.max(NotificationRow.id).label("nid")
@@ -115,25 +105,33 @@ def _own_last(cid: int) -> Any:
             NotificationRow.campaign_id == cid,
             NotificationRow.state == "sent",
             NotificationRow.obligation_id.is_not(None),
+            *narrow,
         )
         .group_by(NotificationRow.obligation_id)
         .subquery()
     )
 
 
-def _sent_channels(cid: int) -> Any:
-    """Per notification: which channels delivered it."""
+def _sent_channels(cid: int, of: Any = None) -> Any:
+    """Per notification (of the ``of`` subquery's ``nid``, when given): which channels
+    delivered it."""
+    narrow = [DeliveryRow.notification_id.in_(select(of.c.nid))] if of is not None else []
     return (
         select(DeliveryRow.notification_id.label("nid"), *_channel_flags("ch_"))
-        .where(DeliveryRow.campaign_id == cid, DeliveryRow.state == "sent")
+        .where(DeliveryRow.campaign_id == cid, DeliveryRow.state == "sent", *narrow)
         .group_by(DeliveryRow.notification_id)
         .subquery()
     )
 
 
-def _items_query(cid: int, terms: list[Any]) -> Any:
+def _items_query(cid: int, terms: list[Any], only: list[int] | None = None) -> Any:
+    """The items; with ``only`` (obligation ids) just those, and messages looked up for
+    them alone."""
     village, sup, recipient = (aliased(UnitRow) for _ in range(3))
-    last, chans = _own_last(cid), _sent_channels(cid)
+    last = _own_last(cid, only)
+    chans = _sent_channels(cid, last if only is not None else None)
+    if only is not None:
+        terms = [*terms, ObligationRow.id.in_(only)]
     due_wd = aliased(WorkdayRow)
     dom = obligation_domain_expr().label("domain_id")
     return (
@@ -177,7 +175,7 @@ def _items_query(cid: int, terms: list[Any]) -> Any:
     )
 
 
-def _shared(session: Session, campaign: Campaign, cid: int) -> _Shared:
+def _shared(session: Session, campaign: Campaign, cid: int) -> Shared:
     coordinator = session.execute(
         select(UnitRow.id, UnitRow.code, UnitRow.name).where(
             UnitRow.campaign_id == cid, UnitRow.kind == "coordinator"
@@ -185,7 +183,7 @@ def _shared(session: Session, campaign: Campaign, cid: int) -> _Shared:
     ).first()
     ladder = Ladder.of(campaign)
     firsts = ((t, ladder.first_level(t)) for t in ("lead", "coordinator"))
-    return _Shared(
+    return Shared(
         ladder,
         Rungs.load(session, campaign, cid).first_day,
         coordinator._asdict() if coordinator else None,
@@ -223,133 +221,11 @@ def _latest_digests(session: Session, cid: int) -> dict[int, dict[str, Any]]:
     return {
         r.recipient_unit_id: {
             "day": r.planned_on,
-            "message": _message(
-                "digest", r.level, r.planned_on, r.sent_at, r.code, r.name, _channels(r)
+            "message": message_of(
+                "digest", r.level, r.planned_on, r.sent_at, r.code, r.name, channels_of(r)
             ),
         }
         for r in rows
-    }
-
-
-def _channels(r: Any) -> list[str]:
-    return [c for c in CHANNELS if getattr(r, f"ch_{c}", None)]
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") + "Z" if moment else None
-
-
-def _message(
-    kind: str, level: int, on: date, sent_at: datetime | None, code: str, name: str, ch: list[str]
-) -> dict[str, Any]:
-    # No read receipts exist yet: whether a message was seen is unknown, never "no".
-    return {
-        "kind": kind,
-        "level": level,
-        "on": on.isoformat(),
-        "sent_at": _iso(sent_at),
-        "to": {"code": code, "name": name},
-        "channels": ch,
-        "seen": None,
-    }
-
-
-def _reach(shared: _Shared, r: Any, after: int) -> date | None:
-    """The day an item still owed is ``after`` working days overdue (None past the
-    calendar): the day it reaches the rung of that threshold."""
-    if r.due_ordinal is None:
-        return None
-    return shared.first_day.get(int(r.due_ordinal) + after)
-
-
-def _next_rung(shared: _Shared, r: Any) -> dict[str, Any] | None:
-    """The rung an item still owed reaches next: its level, whom it tells and on which day."""
-    if r.status not in PENDING:
-        return None
-    ladder, level = shared.ladder, int(r.escalation_level) + 1
-    try:
-        after = ladder.threshold(level)
-    except ValueError:
-        return None  # the ladder has run out and does not repeat
-    target = ladder.target(level)
-    to: Mapping[str, Any] | None
-    if target == "contact":
-        to = {"code": r.unit_code, "name": r.unit_name}
-    elif target == "lead":
-        to = {"code": r.sup_code, "name": r.sup_name} if r.sup_code else None
-    else:
-        to = shared.coordinator
-    on = _reach(shared, r, after)
-    return {
-        "level": level,
-        "target": target,
-        "to": {"code": to["code"], "name": to["name"]} if to else None,
-        "after_days": after,
-        "on": on.isoformat() if on else None,
-    }
-
-
-def _digest_about(shared: _Shared, r: Any) -> list[dict[str, Any]]:
-    """The latest digests that listed this item: a supervisor's digest lists every item
-    that had reached its rung and was still owed on the day the digest speaks of."""
-    out: list[dict[str, Any]] = []
-    if r.status == "waived":
-        return out
-    for target, after in shared.told_after:
-        rid = r.supervisor_id if target == "lead" else _id(shared.coordinator)
-        digest = shared.digests.get(rid) if rid is not None else None
-        if digest is None:
-            continue
-        on = digest["day"]
-        reached = _reach(shared, r, after)
-        if reached is not None and reached <= on and (r.done_on is None or r.done_on > on):
-            out.append(digest["message"])
-    return out
-
-
-def _id(unit: Mapping[str, Any] | None) -> int | None:
-    return int(unit["id"]) if unit else None
-
-
-def _last_message(shared: _Shared, r: Any) -> dict[str, Any] | None:
-    found = _digest_about(shared, r)
-    if r.msg_kind is not None:
-        found.append(
-            _message(
-                r.msg_kind,
-                r.msg_level,
-                r.msg_on,
-                r.msg_sent_at,
-                r.msg_to_code,
-                r.msg_to_name,
-                _channels(r),
-            )
-        )
-    if len(found) < 2:
-        return found[0] if found else None
-    return max(found, key=lambda m: (m["on"], m["sent_at"] or ""))
-
-
-def _village(r: Any) -> dict[str, str] | None:
-    """The village an item belongs to; a village's own items belong to it."""
-    if r.unit_kind == "village":
-        return {"code": r.unit_code, "name": r.unit_name}
-    return {"code": r.village_code, "name": r.village_name} if r.village_code else None
-
-
-def _item(shared: _Shared, domains: Mapping[int, str], r: Any) -> dict[str, Any]:
-    return {
-        "unit": {"code": r.unit_code, "name": r.unit_name, "kind": r.unit_kind},
-        "domain": domains.get(r.domain_id),
-        "village": _village(r),
-        "gate": {"key": r.gate_key, "name": r.gate_name},
-        "status": r.status,
-        "due_on": r.due_on.isoformat(),
-        "done_on": r.done_on.isoformat() if r.done_on else None,
-        "days_overdue": int(r.days_overdue),
-        "level": int(r.escalation_level),
-        "next_rung": _next_rung(shared, r),
-        "last_message": _last_message(shared, r),
     }
 
 
@@ -371,16 +247,31 @@ def iter_items(
             select(DomainRow.id, DomainRow.key).where(DomainRow.campaign_id == campaign_id)
         ).all()
     )
-    query = _items_query(campaign_id, terms)
     if worst is not None:
-        query = query.where(ObligationRow.status == "overdue").order_by(
-            ObligationRow.days_overdue.desc(), UnitRow.code, GateRow.id
+        # The few worst first, from the obligations alone; then their messages.
+        order = (ObligationRow.days_overdue.desc(), UnitRow.code, GateRow.id)
+        top = list(
+            session.scalars(
+                select(ObligationRow.id)
+                .join(UnitRow, UnitRow.id == ObligationRow.unit_id)
+                .join(GateRow, GateRow.id == ObligationRow.gate_id)
+                .where(
+                    ObligationRow.campaign_id == campaign_id,
+                    ObligationRow.status == "overdue",
+                    UnitRow.status == "active",
+                    *terms,
+                )
+                .order_by(*order)
+                .limit(worst)
+            )
         )
-        query = query.limit(worst)
+        query = _items_query(campaign_id, [], top).order_by(*order)
     else:
-        query = query.order_by(UnitRow.code, ObligationRow.due_on, GateRow.id)
+        query = _items_query(campaign_id, terms).order_by(
+            UnitRow.code, ObligationRow.due_on, GateRow.id
+        )
     for r in session.execute(query.execution_options(yield_per=YIELD_PER)):
-        yield _item(shared, domains, r)
+        yield item_of(shared, domains, r)
 
 
 def overdue_by_level(session: Session, campaign_id: int) -> dict[int, int]:
