@@ -280,9 +280,26 @@ def demo(full: bool) -> list[Row]:
     ]
 
 
+def status_items(full: bool) -> list[Row]:
+    data = _run(["bench/status_items.py"] + (["--full"] if full else []))
+    return [
+        (
+            "`bench/status_items.py`",
+            f"{r['backend']}: `pingan status --items --json` streaming {_n(r['items'])} items "
+            f"({_n(r['cells'])} cells) vs `status --json` counts only, peak RSS",
+            f"{r['items_run']['peak_rss_mb']} MB vs {r['baseline']['peak_rss_mb']} MB "
+            f"({r['items_run']['seconds']} s, {_n(r['items_per_s'])} items/s)",
+            f"**{round(r['items_run']['peak_rss_mb'] / r['baseline']['peak_rss_mb'], 2)}×**",
+            f"< {data['target_rss_mb']} MB at 1M",
+        )
+        for r in data["results"]
+    ]
+
+
 BENCHES: dict[str, Callable[[bool], list[Row]]] = {
     "load": load,
     "tick": tick,
+    "status_items": status_items,
     "intake": intake,
     "dispatch": dispatch,
     "award": award,
@@ -325,6 +342,7 @@ def _cpu_model() -> str:
 LABELS = {
     "load": "`bench/load_roster.py`",
     "tick": "`bench/tick.py`",
+    "status_items": "`bench/status_items.py`",
     "intake": "`bench/intake.py`",
     "dispatch": "`bench/dispatch.py`",
     "award": "`bench/award.py`",

@@ -6,9 +6,12 @@ from datetime import date
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
 
 from pingan.adapters.intake.collect import IntakeReport
 from pingan.adapters.intake.mail import MailReport
+from pingan.adapters.render.item_lines import ITEM_COLUMNS, item_cells
+from pingan.core.campaign import artifact_slug
 from pingan.core.problems import InputError
 from pingan.root import container
 from pingan.services.collect import collect_inbox
@@ -108,7 +111,25 @@ def evaluate_and_plan_task(handle: CampaignHandle, as_of: date, dry_run: bool) -
     get_run_logger().info(
         "%s 巡检：提醒 %d，逾期督办 %d，汇总 %d", as_of, p.reminders, p.escalations, p.digests
     )
+    publish_worst_items(handle, result)
     return result
+
+
+def publish_worst_items(handle: CampaignHandle, result: TickResult) -> str:
+    """The most overdue items as a table artifact (bounded: WORST_ITEMS rows), with the
+    count of overdue items per ladder level; `pingan status --items` lists them all."""
+    key = artifact_slug(f"{handle.campaign.code}-overdue-items")
+    levels = "，".join(f"第{k}级 {n} 项" for k, n in result.overdue_by_level.items())
+    total = sum(result.overdue_by_level.values())
+    create_table_artifact(
+        key=key,
+        table=[dict(zip(ITEM_COLUMNS, item_cells(i), strict=True)) for i in result.worst],
+        description=(
+            f"截至 {result.as_of} 逾期事项 {total} 项{f'（{levels}）' if levels else ''}；"
+            f"此处列出逾期最久的 {len(result.worst)} 项，全部见 pingan status --items"
+        ),
+    )
+    return key
 
 
 def as_dict(report: IntakeReport | None, mail: MailReport | None = None) -> dict[str, Any] | None:

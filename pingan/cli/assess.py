@@ -51,7 +51,11 @@ def assess_template(
     handle = open_campaign(engine, campaign)
     cells = sorted(active_cells(engine, handle.campaign_id).values(), key=lambda c: c.code)
     path = write_template(handle.campaign, cells, out_path, domains=domain or None)
-    out.print(f"已生成评分表 {path}（{len(cells)} 个在册创建单位）", markup=False)
+    # The count is of the sheets written: only the chosen domains' cells.
+    chosen = set(domain or (d.key for d in handle.campaign.domains))
+    n = sum(1 for c in cells if c.domain in chosen)
+    names = "、".join(d.name for d in handle.campaign.domains if d.key in chosen)
+    out.print(f"已生成评分表 {path}（{names}：{n} 个在册创建单位）", markup=False)
 
 
 @assess_app.command("import")

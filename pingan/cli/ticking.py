@@ -83,14 +83,37 @@ def status(
     campaign: CampaignArg,
     as_of: AsOfOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+    items: Annotated[
+        bool,
+        typer.Option(
+            "--items",
+            help="逐项列出报送义务（状态、截止日期、逾期工作日、督办级次、下一级及日期、最近通知）；"
+            "与 --json 合用时每行一个 JSON 对象（JSON Lines）",
+        ),
+    ] = False,
+    domain: Annotated[str | None, typer.Option("--domain", help="只列此领域（领域键）")] = None,
+    village: Annotated[
+        str | None, typer.Option("--village", help="只列此村（社区）（编码或名称）")
+    ] = None,
+    level: Annotated[int | None, typer.Option("--level", help="只列此督办级次")] = None,
+    state: Annotated[
+        str | None, typer.Option("--status", help="只列此状态，如 overdue、due_soon")
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """创建进度：覆盖率、达标率（分领域）、各状态义务数、通知投递情况。不改变任何数据。"""
+    """创建进度：覆盖率、达标率（分领域）、各状态义务数、通知投递情况。不改变任何数据。
+
+    --items 逐项列出报送义务；与 --json 合用时每行一个 JSON 对象（JSON Lines）。"""
     from pingan.services.tick import current_status, open_campaign, resolve_as_of
 
     engine = _engine(db)
     handle = open_campaign(engine, campaign)
-    report = current_status(engine, handle, resolve_as_of(handle, _as_of(as_of)))
+    day = resolve_as_of(handle, _as_of(as_of))
+    filters = (domain, village, level, state)
+    if items or any(f is not None for f in filters):
+        _print_items(engine, handle, day, filters, as_json)
+        return
+    report = current_status(engine, handle, day)
     if as_json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
         return
@@ -98,6 +121,26 @@ def status(
 
     for renderable in status_tables(report):
         out.print(renderable)
+
+
+def _print_items(
+    engine: Any, handle: Any, day: Any, filters: tuple[Any, ...], as_json: bool
+) -> None:
+    """One line per item as it streams from the database: JSON Lines, or tab-separated text
+    under a header."""
+    from pingan.adapters.render.item_lines import ITEM_HEADER, item_line
+    from pingan.services.tick import ItemFilter, status_items
+
+    stream = status_items(engine, handle, day, ItemFilter(*filters))
+    write = sys.stdout.write
+    if not as_json:
+        write(ITEM_HEADER + "\n")
+    n = 0
+    for item in stream:
+        write((json.dumps(item, ensure_ascii=False) if as_json else item_line(item)) + "\n")
+        n += 1
+    if not as_json:
+        err.print(f"截至 {day} 共 {n} 项", markup=False)
 
 
 @friendly

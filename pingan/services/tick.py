@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,7 @@ from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.planner import PlanSummary, plan_notifications
 from pingan.adapters.db.session import ensure_schema
 from pingan.adapters.db.status import status_report
+from pingan.adapters.db.status_items import ItemFilter, iter_items, overdue_by_level
 from pingan.adapters.db.units import UnitRow
 from pingan.core.calendar import today_in
 from pingan.core.campaign import Campaign, is_code, is_key
@@ -59,6 +61,8 @@ def open_campaign(engine: Engine, code: str) -> CampaignHandle:
         )
     return CampaignHandle(row.id, Campaign.model_validate(row.config))
 
+
+WORST_ITEMS = 50  # items in the tick's artifact
 
 # Column sizes of obligation.waived_reason and audit_event.actor.
 MAX_REASON_CHARS = 500
@@ -96,6 +100,10 @@ class TickResult:
     plan: PlanSummary
     status: dict[str, Any]
     previews: list[RenderedMessage] = field(default_factory=list)
+    # The WORST_ITEMS most overdue items (status_items' shape) and overdue items per level,
+    # for the tick's artifact: bounded whatever the number of cells.
+    worst: list[dict[str, Any]] = field(default_factory=list)
+    overdue_by_level: dict[int, int] = field(default_factory=dict)
 
 
 def evaluate_and_plan(
@@ -126,6 +134,8 @@ def evaluate_and_plan(
             )
             plan = plan_notifications(session, campaign, cid, as_of)
             status = status_report(session, campaign, cid, as_of)
+            worst = list(iter_items(session, campaign, cid, worst=WORST_ITEMS))
+            by_level = overdue_by_level(session, cid)
             previews: list[RenderedMessage] = []
             if dry_run:
                 ids = list(
@@ -145,30 +155,70 @@ def evaluate_and_plan(
             else:
                 lease.check(session.connection())  # fenced: the lease is ours at commit
                 session.commit()
-    return TickResult(as_of, dry_run, plan, status, previews)
+    return TickResult(as_of, dry_run, plan, status, previews, worst, by_level)
+
+
+def _evaluate_for(session: Session, handle: CampaignHandle, as_of: date) -> None:
+    """Bring the session's view of the statuses to ``as_of`` (the caller rolls back), unless
+    the stored evaluation is already for that date."""
+    cid, campaign = handle.campaign_id, handle.campaign
+    # Intake and waivers mark the rows they change (status_as_of NULL); otherwise the
+    # stored statuses are those of the campaign's last evaluation.
+    evaluated_on = session.scalar(select(CampaignRow.evaluated_on).where(CampaignRow.id == cid))
+    dirty = session.scalar(
+        select(func.count())
+        .select_from(ObligationRow)
+        .where(ObligationRow.campaign_id == cid, ObligationRow.status_as_of.is_(None))
+    )
+    if evaluated_on != as_of or dirty:
+        try:
+            evaluate(session, campaign, cid, as_of)
+        except CalendarNotLoaded as exc:
+            raise InputError([Problem("参数", "as_of", str(exc))]) from None
 
 
 def current_status(engine: Engine, handle: CampaignHandle, as_of: date) -> dict[str, Any]:
     """Status as of a date without changing anything: evaluated inside a rolled-back
     transaction unless the stored evaluation is already for that date."""
-    cid, campaign = handle.campaign_id, handle.campaign
     with Session(engine) as session:
-        # Intake and waivers mark the rows they change (status_as_of NULL); otherwise the
-        # stored statuses are those of the campaign's last evaluation.
-        evaluated_on = session.scalar(select(CampaignRow.evaluated_on).where(CampaignRow.id == cid))
-        dirty = session.scalar(
-            select(func.count())
-            .select_from(ObligationRow)
-            .where(ObligationRow.campaign_id == cid, ObligationRow.status_as_of.is_(None))
-        )
-        if evaluated_on != as_of or dirty:
-            try:
-                evaluate(session, campaign, cid, as_of)
-            except CalendarNotLoaded as exc:
-                raise InputError([Problem("参数", "as_of", str(exc))]) from None
-        report = status_report(session, campaign, cid, as_of)
+        _evaluate_for(session, handle, as_of)
+        report = status_report(session, handle.campaign, handle.campaign_id, as_of)
         session.rollback()
     return report
+
+
+def status_items(
+    engine: Engine,
+    handle: CampaignHandle,
+    as_of: date,
+    item_filter: ItemFilter | None = None,
+    *,
+    worst: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Each obligation's status as of a date (pingan.adapters.db.status_items), streamed;
+    nothing is changed. A bad filter is refused before the first item."""
+    session = Session(engine)
+    try:
+        _evaluate_for(session, handle, as_of)
+        items = iter_items(session, handle.campaign, handle.campaign_id, item_filter, worst=worst)
+        first = next(items, None)
+    except BaseException:
+        session.rollback()
+        session.close()
+        raise
+    return _drain(session, first, items)
+
+
+def _drain(
+    session: Session, first: dict[str, Any] | None, items: Iterator[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    try:
+        if first is not None:
+            yield first
+            yield from items
+    finally:
+        session.rollback()
+        session.close()
 
 
 @dataclass(frozen=True)
@@ -302,6 +352,7 @@ def _apply_waiver(
 
 __all__ = [
     "CampaignHandle",
+    "ItemFilter",
     "LeaseLost",
     "LockHeld",
     "TickResult",
@@ -309,5 +360,6 @@ __all__ = [
     "evaluate_and_plan",
     "open_campaign",
     "resolve_as_of",
+    "status_items",
     "waive",
 ]

@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
 from pingan.adapters.db.assessments import AssessmentRow
+from pingan.adapters.db.campaigns import DomainRow
+from pingan.adapters.db.units import UnitRow
 from pingan.core.campaign import load_campaign
 from pingan.services.synth import write_roster
 
@@ -124,3 +126,26 @@ def test_import_outside_the_acceptance_window_is_refused(loaded: str, tmp_path: 
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(AssessmentRow)) == 0
     engine.dispose()
+
+
+def test_a_template_for_one_domain_reports_that_domains_cell_count(
+    loaded: str, tmp_path: Path
+) -> None:
+    out = str(tmp_path / "t.xlsx")
+    made = run("assess", "template", CODE, "--out", out, "--domain", "family", "--db", loaded)
+    assert made.exit_code == 0, made.output  # type: ignore[attr-defined]
+    engine = create_engine(loaded)
+    with engine.connect() as conn:
+        families = conn.execute(
+            select(func.count())
+            .select_from(UnitRow)
+            .join(DomainRow, DomainRow.id == UnitRow.domain_id)
+            .where(UnitRow.kind == "cell", DomainRow.key == "family")
+        ).scalar_one()
+        cells = conn.execute(
+            select(func.count()).select_from(UnitRow).where(UnitRow.kind == "cell")
+        ).scalar_one()
+    engine.dispose()
+    assert 0 < families < cells
+    shown = made.output.replace("\n", "")  # type: ignore[attr-defined]
+    assert f"平安家庭：{families} 个在册创建单位" in shown

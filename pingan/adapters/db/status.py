@@ -195,9 +195,10 @@ def _kpis(counts: _Counts, targets: Targets, key: str | None) -> dict[str, Any]:
         "passed": p,
         "awarded": w,
         "coverage": _ratio(cov, c),
-        "pass_rate": _ratio(p, cov),
+        # No assessment yet: nothing to divide, so no rate (the tables say 未验收), not 0.0.
+        "pass_rate": _ratio(p, cov) if a else None,
         "coverage_met": cov >= c * targets.coverage if c else None,
-        "pass_rate_met": p >= cov * targets.pass_rate if cov else None,
+        "pass_rate_met": p >= cov * targets.pass_rate if a and cov else None,
         "pass_shortfall": shortfall,
     }
 

@@ -1,6 +1,7 @@
 """Messages frozen on first render: the first rendering of a notification is stored on it,
 and every later send — a retry, a second channel, another worker — uses the stored text, so
-what was sent stays auditable."""
+what was sent stays auditable. The one part not stored is a personal link: the stored text
+holds a placeholder, and each send signs the link again (pingan.adapters.db.messages.links)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from pingan.adapters.channels.base import Attachment, Message
 from pingan.adapters.db.base import table
-from pingan.adapters.db.messages import digest_context, render_notifications
+from pingan.adapters.db.messages import digest_context, fill_links, render_notifications
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import ContactRow
 from pingan.adapters.outbox.context import DispatchRun
@@ -56,7 +57,7 @@ def _render_and_store(run: DispatchRun, missing: Sequence[int], today: date) -> 
     with Session(run.engine) as session:
         try:
             rendered = render_notifications(
-                session, campaign, cid, missing, today, templates, portal=run.portal
+                session, campaign, cid, missing, today, templates, portal=run.portal, stored=True
             )
         except Exception:
             # One broken notification must not hold back the batch: render one by
@@ -65,7 +66,14 @@ def _render_and_store(run: DispatchRun, missing: Sequence[int], today: date) -> 
             for nid in missing:
                 try:
                     rendered += render_notifications(
-                        session, campaign, cid, [nid], today, templates, portal=run.portal
+                        session,
+                        campaign,
+                        cid,
+                        [nid],
+                        today,
+                        templates,
+                        portal=run.portal,
+                        stored=True,
                     )
                 except Exception as exc:
                     errors[nid] = f"消息渲染失败：{type(exc).__name__}: {exc}"[:ERROR_LIMIT]
@@ -97,11 +105,13 @@ def frozen_messages(run: DispatchRun, nids: Sequence[int], today: date) -> Froze
     live = [r for r in rows if not r.done and r.subject is not None and r.body is not None]
     with Session(bind=run.conn) as session:
         extras = _extras(session, run.campaign, run.campaign_id, [r.id for r in live], today)
+        # Stored texts hold a placeholder for the personal link: sign it now, for this send.
+        bodies = fill_links(session, run.campaign, {r.id: r.body for r in live}, run.portal)
     messages = {
         r.id: Message(
             subject=r.subject,
-            body=r.body,
-            markdown=_markdown(r.subject, r.body),
+            body=bodies[r.id],
+            markdown=_markdown(r.subject, bodies[r.id]),
             dedupe_key=r.dedupe_key,
             **extras.get(r.id, {}),
         )
@@ -142,7 +152,7 @@ def _extras(
     for nid, (unit_id, kind, day) in heads.items():
         extra: dict[str, Any] = {"mentions": tuple(sorted(mobiles.get(unit_id, ())))}
         if kind == "digest":
-            ctx = digest_context(session, campaign_id, ladder, unit_id, campaign.wording)
+            ctx = digest_context(session, campaign_id, ladder, unit_id, day, campaign.wording)
             title = f"{campaign.short_name or campaign.name} 逾期事项清单（截至 {day}）"
             extra["attachments"] = (
                 Attachment(

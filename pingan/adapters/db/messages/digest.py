@@ -4,29 +4,50 @@ domain and village."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from pingan.adapters.db.campaigns import DomainRow, GateRow
+from pingan.adapters.db.campaigns import DomainRow, GateRow, WorkdayRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import UnitRow
 from pingan.core.campaign import Wording
 from pingan.core.gates import Ladder
 
 DIGEST_ITEMS_PER_VILLAGE = 20
+# Units under no village: words that hold for any organisation (街道, 乡镇, 县, 部门 …).
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Whose digest, and the day it speaks of."""
+
+    campaign_id: int
+    ladder: Ladder
+    recipient_id: int
+    is_coordinator: bool
+    as_of: date
 
 
 def digest_context(
-    session: Session, campaign_id: int, ladder: Ladder, recipient_id: int, wording: Wording
+    session: Session,
+    campaign_id: int,
+    ladder: Ladder,
+    recipient_id: int,
+    as_of: date,
+    wording: Wording,
 ) -> dict[str, Any]:
-    """Every overdue item that has reached this recipient's rung, by domain and village."""
+    """Every item overdue on ``as_of`` (the day the digest speaks of) that had reached this
+    recipient's rung by then, by domain and village, with that day's figures — so a digest
+    sent days later still tells the story of its own day."""
     is_coordinator = (
         session.scalar(select(UnitRow.kind).where(UnitRow.id == recipient_id)) == "coordinator"
     )
-    rows = _overdue_items(session, campaign_id, ladder, recipient_id, is_coordinator)
+    scope = _Scope(campaign_id, ladder, recipient_id, is_coordinator, as_of)
+    rows = _overdue_items(session, scope)
     grouped: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     flat: list[dict[str, Any]] = []
     for r in rows:
@@ -47,46 +68,72 @@ def digest_context(
     }
 
 
-def _overdue_items(
-    session: Session, campaign_id: int, ladder: Ladder, recipient_id: int, is_coordinator: bool
-) -> Sequence[Any]:
+def _overdue_items(session: Session, scope: _Scope) -> list[Any]:
     unit = aliased(UnitRow)
     village = aliased(UnitRow)
+    due_wd = aliased(WorkdayRow)
+    ladder = scope.ladder
+    then = select(WorkdayRow.ordinal).where(
+        WorkdayRow.campaign_id == scope.campaign_id, WorkdayRow.day == scope.as_of
+    )
+    offset = then.scalar_subquery() - due_wd.ordinal
+    conditions = []
     lead_level = ladder.first_level("lead")
     coord_level = ladder.first_level("coordinator")
-    conditions = []
     if lead_level is not None:
         conditions.append(
-            and_(unit.supervisor_id == recipient_id, ObligationRow.escalation_level >= lead_level)
+            and_(unit.supervisor_id == scope.recipient_id, offset >= ladder.threshold(lead_level))
         )
-    if is_coordinator and coord_level is not None:
-        conditions.append(ObligationRow.escalation_level >= coord_level)
+    if scope.is_coordinator and coord_level is not None:
+        conditions.append(offset >= ladder.threshold(coord_level))
     if not conditions:
         conditions.append(unit.id == -1)
-    return session.execute(
+    rows = session.execute(
         select(
             DomainRow.name.label("domain"),
             village.name.label("village"),
             unit.name.label("unit"),
             GateRow.name.label("gate"),
             ObligationRow.due_on,
-            ObligationRow.days_overdue,
-            ObligationRow.escalation_level,
+            offset.label("days_overdue"),
             unit.id.label("unit_id"),
             unit.kind.label("unit_kind"),
         )
         .join(unit, unit.id == ObligationRow.unit_id)
         .join(GateRow, GateRow.id == ObligationRow.gate_id)
+        .join(
+            due_wd,
+            and_(due_wd.campaign_id == scope.campaign_id, due_wd.day == ObligationRow.due_on),
+        )
         .outerjoin(DomainRow, DomainRow.id == unit.domain_id)
         .outerjoin(village, village.id == unit.village_id)
         .where(
-            ObligationRow.campaign_id == campaign_id,
-            ObligationRow.status == "overdue",
+            ObligationRow.campaign_id == scope.campaign_id,
+            # Overdue on as_of is overdue or done late today (statuses only move forward);
+            # the status narrows the scan to what the index finds.
+            ObligationRow.status.in_(("overdue", "done_late")),
+            ObligationRow.due_on < scope.as_of,
+            or_(ObligationRow.done_on.is_(None), ObligationRow.done_on > scope.as_of),
+            ~ObligationRow.waived,
             unit.status == "active",
             or_(*conditions),
         )
-        .order_by(DomainRow.id, village.code, ObligationRow.days_overdue.desc(), unit.code)
+        .order_by(DomainRow.id, village.code, offset.desc(), unit.code)
     ).all()
+    return [_Item(**r._mapping, level=ladder.level_for(int(r.days_overdue))) for r in rows]
+
+
+@dataclass(frozen=True)
+class _Item:
+    domain: str | None
+    village: str | None
+    unit: str
+    gate: str
+    due_on: date
+    days_overdue: int
+    unit_id: int
+    unit_kind: str
+    level: int
 
 
 def _place(r: Any, wording: Wording) -> tuple[str, str]:
@@ -104,7 +151,7 @@ def _entry(r: Any) -> dict[str, Any]:
         "gate": r.gate,
         "due_on": r.due_on,
         "days_overdue": r.days_overdue,
-        "level": r.escalation_level,
+        "level": r.level,
     }
 
 

@@ -9,21 +9,22 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from pingan.adapters.db.campaigns import GateRow
+from pingan.adapters.db.campaigns import GateRow, WorkdayRow
 from pingan.adapters.db.links import FIRST_VERSION, PortalLinkRow
 from pingan.adapters.db.messages.awards import award_fields
 from pingan.adapters.db.messages.common import RenderedMessage, link_moment, message_common
 from pingan.adapters.db.messages.digest import digest_context
+from pingan.adapters.db.messages.links import LINK_PLACEHOLDER
+from pingan.adapters.db.messages.rungs import Rungs
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import UnitRow
 from pingan.adapters.render.messages import render
 from pingan.core.awards import issuer_name
 from pingan.core.campaign import Campaign
-from pingan.core.gates import TARGET_LABELS, Ladder
 from pingan.core.links import PortalSettings, personal_link
 
 Context = dict[str, Any]
@@ -36,11 +37,12 @@ class _Batch:
     session: Session
     campaign: Campaign
     campaign_id: int
-    ladder: Ladder
+    rungs: Rungs
     common: Context
     override: str | None
     portal: PortalSettings | None
     awards: dict[int, Context]  # by awarded unit, for award notices
+    stored: bool  # rendered to be stored: links as a placeholder (messages.links)
 
 
 def render_notifications(
@@ -52,10 +54,12 @@ def render_notifications(
     templates_dir: Path | None = None,
     *,
     portal: PortalSettings | None,
+    stored: bool = False,
 ) -> list[RenderedMessage]:
     """Render planned notifications. Each text addressed to a unit (not the coordinator)
     carries the unit's personal portal link (``portal_link``) when ``portal`` has the base
-    URL and secret configured; else (and with no ``portal``) it is None."""
+    URL and secret configured; else (and with no ``portal``) it is None. A text rendered to
+    be ``stored`` carries a placeholder instead, which sending fills (messages.links)."""
     if not ids:
         return []
     rows = _rows(session, ids)
@@ -64,11 +68,12 @@ def render_notifications(
         session,
         campaign,
         campaign_id,
-        Ladder.of(campaign),
+        Rungs.load(session, campaign, campaign_id),
         message_common(campaign, today),
         str(templates_dir) if templates_dir else None,
         portal,
         award_fields(session, campaign, campaign_id, awarded) if awarded else {},
+        stored,
     )
     return [_render(batch, r) for r in rows]
 
@@ -76,6 +81,7 @@ def render_notifications(
 def _rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
     recipient = aliased(UnitRow)
     supervisor = aliased(UnitRow)
+    due_wd, planned_wd = aliased(WorkdayRow), aliased(WorkdayRow)
     return session.execute(
         select(
             NotificationRow.id,
@@ -89,6 +95,8 @@ def _rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
             GateRow.name.label("gate_name"),
             ObligationRow.due_on,
             ObligationRow.wd_offset,
+            (planned_wd.ordinal - due_wd.ordinal).label("offset_then"),
+            due_wd.ordinal.label("due_ordinal"),
             supervisor.name.label("supervisor_name"),
             func.coalesce(PortalLinkRow.version, FIRST_VERSION).label("link_version"),
         )
@@ -97,6 +105,20 @@ def _rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
         .outerjoin(ObligationRow, ObligationRow.id == NotificationRow.obligation_id)
         .outerjoin(GateRow, GateRow.id == ObligationRow.gate_id)
         .outerjoin(supervisor, supervisor.id == recipient.supervisor_id)
+        .outerjoin(
+            due_wd,
+            and_(
+                due_wd.campaign_id == NotificationRow.campaign_id,
+                due_wd.day == ObligationRow.due_on,
+            ),
+        )
+        .outerjoin(
+            planned_wd,
+            and_(
+                planned_wd.campaign_id == NotificationRow.campaign_id,
+                planned_wd.day == NotificationRow.planned_on,
+            ),
+        )
         .where(NotificationRow.id.in_(list(ids)))
         .order_by(NotificationRow.recipient_unit_id, NotificationRow.id)
     ).all()
@@ -121,7 +143,7 @@ def _render(batch: _Batch, r: Any) -> RenderedMessage:
         ctx = _item(batch, r, common)
     if r.kind == "escalation":
         # After the whole ladder has run once the coordinator already knows: say so.
-        variants = (str(r.level), "repeat" if r.level > len(batch.ladder.steps) else "first")
+        variants = (str(r.level), "repeat" if r.level > len(batch.rungs.ladder.steps) else "first")
     subject, body = render(r.kind, ctx, batch.override, variants)
     return RenderedMessage(
         r.id, r.recipient_unit_id, r.code, r.name, r.kind, r.level, subject, body
@@ -132,6 +154,10 @@ def _link(batch: _Batch, r: Any, day: date) -> str | None:
     if batch.portal is None or r.recipient_kind == "coordinator":
         return None  # the coordinator owes nothing: its page would be empty
     moment = link_moment(day, batch.campaign.timezone)
+    if batch.stored:
+        # Only when a link would be there: the placeholder stands for it until sending.
+        link = personal_link(batch.campaign.code, r.code, r.link_version, moment, batch.portal)
+        return LINK_PLACEHOLDER if link else None
     return personal_link(batch.campaign.code, r.code, r.link_version, moment, batch.portal)
 
 
@@ -139,15 +165,17 @@ def _link(batch: _Batch, r: Any, day: date) -> str | None:
 
 
 def _digest(batch: _Batch, r: Any, common: Context) -> Context:
+    items = digest_context(
+        batch.session,
+        batch.campaign_id,
+        batch.rungs.ladder,
+        r.recipient_unit_id,
+        common["today"],
+        batch.campaign.wording,
+    )
     return {
         **common,
-        **digest_context(
-            batch.session,
-            batch.campaign_id,
-            batch.ladder,
-            r.recipient_unit_id,
-            batch.campaign.wording,
-        ),
+        **items,
         "recipient": {"name": r.name},
     }
 
@@ -162,35 +190,18 @@ def _award(batch: _Batch, r: Any, common: Context) -> Context:
 
 
 def _item(batch: _Batch, r: Any, common: Context) -> Context:
-    """A reminder or escalation: one obligation of the recipient's."""
-    next_target, next_after = _next_rung(
-        batch.ladder, r.level, max(r.wd_offset, 0), r.supervisor_name
-    )
+    """A reminder or escalation: one obligation of the recipient's, as it stood on the day
+    the message speaks of (``today``, its planned day) — never a later tick's figures."""
+    offset = r.offset_then if r.offset_then is not None else r.wd_offset
+    days_overdue = max(offset, 0)
     return {
         **common,
         "unit": {"name": r.name, "code": r.code},
         "gate": {"name": r.gate_name},
         "due_on": r.due_on,
-        "days_left": max(-r.wd_offset, 0),
-        "days_overdue": max(r.wd_offset, 0),
+        "days_left": max(-offset, 0),
+        "days_overdue": days_overdue,
         "level": r.level,
         "supervisor": {"name": r.supervisor_name or common["office"]["name"]},
-        "next_target": next_target,
-        "next_after": next_after,
+        **batch.rungs.context(r.level, days_overdue, r.due_ordinal, r.supervisor_name),
     }
-
-
-def _next_rung(
-    ladder: Ladder, level: int, days_overdue: int, supervisor: str | None
-) -> tuple[str | None, int | None]:
-    """Who hears of it next, and when — unless that day has already passed."""
-    nxt = level + 1
-    try:
-        after = ladder.threshold(nxt)
-    except ValueError:
-        return None, None
-    if after <= days_overdue:
-        return None, None
-    target = ladder.target(nxt)
-    label = supervisor if target == "lead" and supervisor else TARGET_LABELS[target]
-    return label, after

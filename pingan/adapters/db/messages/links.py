@@ -1,0 +1,62 @@
+"""Personal links in stored messages: a stored body holds a placeholder, never a token, and
+the signed link is derived again each time the message is sent — from the campaign, the
+recipient's code, its current token version and the day the message speaks of, so a
+revoked link is replaced by a working one and the database never holds a credential."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pingan.adapters.db.links import FIRST_VERSION, PortalLinkRow
+from pingan.adapters.db.messages.common import link_moment
+from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.units import UnitRow
+from pingan.core.campaign import Campaign
+from pingan.core.links import PortalSettings, personal_link
+
+# What a stored body holds where the personal link goes; readable if anyone sees it.
+LINK_PLACEHOLDER = "〔本单位专用链接，发送时生成〕"
+UNAVAILABLE = "（专用链接暂不可用，请联系活动办公室）"
+CHUNK = 5000
+
+
+def has_placeholder(body: str) -> bool:
+    return LINK_PLACEHOLDER in body
+
+
+def fill_links(
+    session: Session,
+    campaign: Campaign,
+    bodies: dict[int, str],
+    portal: PortalSettings | None,
+) -> dict[int, str]:
+    """``bodies`` (by notification id) with each placeholder replaced by the recipient's
+    signed link for the message's day; bodies without a placeholder are left alone."""
+    todo = [nid for nid, body in bodies.items() if has_placeholder(body)]
+    out = dict(bodies)
+    for i in range(0, len(todo), CHUNK):
+        for r in _heads(session, todo[i : i + CHUNK]):
+            link = None
+            if portal is not None:
+                moment = link_moment(r.planned_on, campaign.timezone)
+                link = personal_link(campaign.code, r.code, r.version, moment, portal)
+            out[r.id] = out[r.id].replace(LINK_PLACEHOLDER, link or UNAVAILABLE)
+    return out
+
+
+def _heads(session: Session, ids: Sequence[int]) -> Sequence[Any]:
+    return session.execute(
+        select(
+            NotificationRow.id,
+            NotificationRow.planned_on,
+            UnitRow.code,
+            func.coalesce(PortalLinkRow.version, FIRST_VERSION).label("version"),
+        )
+        .join(UnitRow, UnitRow.id == NotificationRow.recipient_unit_id)
+        .outerjoin(PortalLinkRow, PortalLinkRow.unit_id == UnitRow.id)
+        .where(NotificationRow.id.in_(list(ids)))
+    ).all()
