@@ -18,7 +18,6 @@ from pingan.core.campaign import Wording
 from pingan.core.gates import Ladder
 
 DIGEST_ITEMS_PER_VILLAGE = 20
-# Units under no village: words that hold for any organisation (街道, 乡镇, 县, 部门 …).
 
 
 @dataclass(frozen=True)
