@@ -68,7 +68,7 @@ def test_validate_lists_every_assumed_value_rubrics_and_award_too() -> None:
     listed = "".join(result.stdout.split()).split("系统默认值（原文未规定）：")[1]
     for value in ("命名挂牌", "平安社区评分细则", "平安村评分细则", "命名日期"):
         assert value in listed
-        
+
 
 BROKEN = {
     "schema": (
