@@ -107,5 +107,5 @@ def test_county_outputs_use_its_grouping_and_phrases(walked: tuple) -> None:
     joined = "\n".join(t for _, t in texts)
     assert "一、乡镇" in joined  # the 乡镇 owe their own plan: summaries group them as 乡镇
     assert "青山县综治委" in joined and "全县" in joined
-    for other in ("村（社区）", "全区", "区直属"):
+    for other in ("村（社区）", "全区", "区直属", "平安细胞"):  # nor the seed's own term
         assert other not in joined
