@@ -67,7 +67,12 @@ def validate(
         f"逐级督办 {'→'.join(f'{s.after}日{s.notify}' for s in c.escalation.ladder)}",
         markup=False,
     )
-    assumed = [p.name for p in c.phases if p.assumed] + [g.name[:12] for g in c.gates if g.assumed]
+    assumed = [
+        *(p.name for p in c.phases if p.assumed),
+        *(g.name[:12] for g in c.gates if g.assumed),
+        *(f"{d.name}评分细则" for d in c.domains if d.rubric.assumed),
+        *(["命名日期"] if c.award.assumed else []),
+    ]
     if assumed:
         out.print(f"  系统默认值（原文未规定）：{'、'.join(assumed)}", markup=False)
 

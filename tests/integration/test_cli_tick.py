@@ -61,6 +61,15 @@ def test_validate_seed_campaign_exits_0() -> None:
     assert "配置有效" in result.stdout
 
 
+def test_validate_lists_every_assumed_value_rubrics_and_award_too() -> None:
+    minimal = Path(__file__).parents[1] / "fixtures" / "campaigns" / "minimal-2026.yaml"
+    result = run("validate", str(minimal))
+    assert_clean_exit(result, 0)
+    listed = "".join(result.stdout.split()).split("系统默认值（原文未规定）：")[1]
+    for value in ("命名挂牌", "平安社区评分细则", "平安村评分细则", "命名日期"):
+        assert value in listed
+
+
 BROKEN = {
     "schema": (
         [

@@ -1,6 +1,7 @@
-"""`pingan demo --campaign` walks the seed and the district campaign end to end; every text a
-person reads (messages, bulletins, the report, the public list, the certificates) speaks in
-the running organisation's words: the district's outputs never say 街道."""
+"""`pingan demo --campaign` walks the seed, the district campaign and a county campaign (written
+from docs/campaign.md alone) end to end; every text a person reads (messages, bulletins, the
+report, the public list, the certificates) speaks in the running organisation's words: only the
+seed's outputs say 街道. One demo per campaign, shared by every test of this module."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pypdf import PdfReader
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 SEED_WORD = "街道"
+COUNTY = "tests/fixtures/campaigns/qingshan-2024.yaml"
 
 
 def _demo(out: Path, campaign: str) -> str:
@@ -58,11 +60,19 @@ def _texts(out: Path, stdout: str) -> Iterator[tuple[str, str]]:
         yield pdf.name, "".join(page.extract_text() for page in PdfReader(pdf).pages)
 
 
-@pytest.fixture(scope="module", params=["xucheng-2017", "binjiang-2025"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("xucheng-2017", id="xucheng-2017"),
+        pytest.param("binjiang-2025", id="binjiang-2025"),
+        pytest.param(COUNTY, id="qingshan-2024"),  # a path: campaigns need not live in config/
+    ],
+)
 def walked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple:
-    out = tmp_path_factory.mktemp(request.param) / "run"
+    code = Path(request.param).stem
+    out = tmp_path_factory.mktemp(code) / "run"
     stdout = _demo(out, request.param)
-    return request.param, list(_texts(out, stdout))
+    return code, list(_texts(out, stdout))
 
 
 def test_demo_walks_the_campaign_to_its_awards_and_bulletins(walked: tuple) -> None:
@@ -88,3 +98,14 @@ def test_district_outputs_use_its_grouping_and_phrases(walked: tuple) -> None:
     joined = "\n".join(t for _, t in texts)
     assert "镇（街）" in joined and "滨江区综治委" in joined and "全区" in joined
     assert "村（社区）" not in joined
+
+
+def test_county_outputs_use_its_grouping_and_phrases(walked: tuple) -> None:
+    code, texts = walked
+    if code != "qingshan-2024":
+        pytest.skip("the county's phrases")
+    joined = "\n".join(t for _, t in texts)
+    assert "一、乡镇" in joined  # the 乡镇 owe their own plan: summaries group them as 乡镇
+    assert "青山县综治委" in joined and "全县" in joined
+    for other in ("村（社区）", "全区", "区直属", "平安细胞"):  # nor the seed's own term
+        assert other not in joined

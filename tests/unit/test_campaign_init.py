@@ -86,3 +86,13 @@ def test_init_explains_a_malformed_domain_list_and_writes_nothing(
     assert "应写作“领域名称=牵头单位”" in result.output
     assert "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_init_ceremony_example_is_valid_once_uncommented(cli: typer.Typer, tmp_path: Path) -> None:
+    _init(cli, tmp_path / "jc.yaml")
+    text = (tmp_path / "jc.yaml").read_text(encoding="utf-8")
+    example = text.split("ceremonies: []         # 如 - ", 1)[1].splitlines()[0]
+    target = tmp_path / "with-ceremony.yaml"
+    target.write_text(text.replace("ceremonies: []", f"ceremonies:\n    - {example}\n  #"), "utf-8")
+    (held,) = load_campaign(target).award.ceremonies
+    assert held.held_on.isoformat() == "2025-11-30"  # the campaign's year, not another's

@@ -145,6 +145,15 @@ def test_documented_minimal_2026_example_validates() -> None:
     assert campaign.years() == [2026]
 
 
+def test_county_fixture_from_the_docs_alone_validates_with_county_wording() -> None:
+    county = load_campaign(MINIMAL.with_name("qingshan-2024.yaml"))
+    assert (county.wording.whole, county.wording.grouping) == ("全县", "乡镇")
+    assert county.wording.coordinator_formal == "青山县综治委"
+    assert [p.starts_on.isoformat() for p in county.phases][1:] == ["2024-08-19", "2024-10-08"]
+    assert len(county.escalation.ladder) == 3
+    assert county.targets_for("traffic").pass_rate == 0.8 != county.targets.pass_rate
+
+
 def test_minimal_2026_example_in_docs_is_the_fixture_verbatim() -> None:
     blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
     examples = [b for b in blocks if "code: cunju-2026" in b]

@@ -183,7 +183,7 @@ def _plan(a: InitAnswers) -> list[str]:
         f"  issued_on: {a.ends_on}",
         "  assumed: true",
         "  note: 命名日期待定，默认活动最后一天",
-        "  ceremonies: []         # 如 - {name: 命名挂牌仪式, held_on: 2025-10-15}",
+        f"  ceremonies: []         # 如 - {{name: 命名挂牌仪式, held_on: {a.ends_on}}}",
     ]
 
 
