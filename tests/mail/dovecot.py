@@ -85,6 +85,15 @@ class Dovecot:
         return self.root / "cert.pem"
 
     def start(self) -> Dovecot:
+        # pingan narrows the process umask to 077 once it has built a container (its state is
+        # private); Dovecot's unprivileged auth and login processes must still read this folder.
+        umask = os.umask(0o022)
+        try:
+            return self._start()
+        finally:
+            os.umask(umask)
+
+    def _start(self) -> Dovecot:
         assert DOVECOT is not None, MISSING
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)
