@@ -35,6 +35,16 @@ def _cli_outputs_carry_no_traceback(
     no_traceback_check(request, monkeypatch)
 
 
+@pytest.fixture(autouse=True)
+def _umask_restored() -> Iterator[None]:
+    """A CLI run in this process narrows the umask (pingan.adapters.private); later tests'
+    fixtures (the Dovecot server's files) need the umask they started with."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     state = f"ON: {PG_URL}" if PG_URL else "SKIPPED (no PINGAN_TEST_DATABASE_URL)"
     return f"pingan: PostgreSQL tests {state}"

@@ -6,6 +6,7 @@ charged the bytes actually kept."""
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ from pingan.portal.quota import Quota
 from pingan.portal.ratelimit import Rate
 from pingan.root.container import Container
 from pingan.root.settings import load_settings
-from tests.factories import Loaded, load_seed
+from pingan.services.collect import IntakeStores, collect_inbox
+from pingan.services.tick import open_campaign
+from tests.factories import SEED_CODE, Loaded, load_seed
 from tests.portal.conftest import IN_SELF_CHECK, Clock, make_portal
 
 MIB = 1024 * 1024
@@ -89,6 +92,28 @@ def test_the_portal_charges_a_small_refused_file_its_whole_size(
     assert sorted(p.stat().st_size for p in kept) == [1000, 4096]
     charged = portal.seed.rows("SELECT quarantined_bytes AS n FROM portal_usage")
     assert [int(r.n) for r in charged] == [1000 + 4096]
+
+
+def test_a_refused_inbox_file_past_the_size_limit_keeps_only_its_prefix(
+    seeded: Loaded, tmp_path: Path
+) -> None:
+    cell = seeded.rows("SELECT min(code) AS c FROM unit WHERE kind = 'cell'")[0].c
+    folder = tmp_path / "inbox" / "self_check" / cell
+    folder.mkdir(parents=True)
+    data = b"%PDF-1.4\n" + b"0" * (3 * MIB)
+    (folder / "超大.pdf").write_bytes(data)
+    stores = IntakeStores(tmp_path / "evidence", tmp_path / "quarantine", MIB, 1000)
+    handle = open_campaign(seeded.engine, SEED_CODE)
+
+    report = collect_inbox(
+        seeded.engine, handle, str(tmp_path / "inbox"), stores, as_of=date(2017, 6, 1)
+    )
+
+    assert report.by_reason == {"too_large": 1}
+    kept, notes = refused_copies(tmp_path / "quarantine")
+    assert [p.read_bytes() for p in kept] == [data[:1000]]
+    note = notes[0].read_text(encoding="utf-8")
+    assert f"文件大小:{len(data)} 字节" in note and hashlib.sha256(data).hexdigest() in note
 
 
 def test_the_keep_bytes_setting_reaches_the_intake_stores(tmp_path: Path) -> None:
