@@ -47,6 +47,23 @@ def test_a_folder_as_the_target_is_refused_in_one_line(
     assert list((tmp_path / "folder").iterdir()) == []
 
 
+@pytest.mark.parametrize("target", ["a-file/x.yaml", "a-file/sub/x.yaml"])
+def test_a_target_under_a_file_is_named_with_a_chinese_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("not a folder")
+
+    result = init(target, *ANSWERS)
+
+    assert result.exit_code == 2
+    assert (
+        f"{target}: 无法写入：路径中有一段不是文件夹" in result.output
+        and ".tmp" not in result.output
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
 @pytest.mark.parametrize("option", ["--starts-on", "--ends-on"])
 def test_a_date_that_does_not_exist_names_its_own_option(tmp_path: Path, option: str) -> None:
     result = init(str(tmp_path / "x.yaml"), *ANSWERS, option, "2024-02-30")
