@@ -225,6 +225,9 @@ class Submission:
         if outcome.state == "rejected":
             assert outcome.reason_code is not None and outcome.reason is not None
             refusal = rejected(outcome.reason_code, outcome.reason)
+        elif outcome.reason_code == "disk_full":  # intake stopped: no room to store it
+            log.error("portal upload refused: the disk is full")
+            refusal = DISK_FULL
         else:  # skipped: the spooled file could not be read back; nothing was recorded
             refusal = NOT_RECORDED
         extra = {**base, "file": printable(sending.file_name)[:200], "size": upload.size}
