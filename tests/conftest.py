@@ -1,4 +1,5 @@
-"""Shared fixtures: every database test runs on SQLite and, when configured, on PostgreSQL."""
+"""Shared fixtures: every database test runs on SQLite and, when configured, on PostgreSQL;
+no CLI output anywhere in the suite may carry a traceback."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from pingan.adapters.db.session import make_engine
+from tests._no_traceback import MARKER_HELP, no_traceback_check
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CONFIG = ROOT / "config" / "campaigns" / "xucheng-2017.yaml"
@@ -19,6 +21,28 @@ PG_SKIP_REASON = (
     "PostgreSQL 部分已跳过：未设置 PINGAN_TEST_DATABASE_URL "
     "(例如 postgresql+psycopg://postgres@127.0.0.1:5432/test；.ci/run 会设置)"
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+
+
+@pytest.fixture(autouse=True)
+def _cli_outputs_carry_no_traceback(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No CLI output in the suite may show a traceback (tests/_no_traceback.py)."""
+    no_traceback_check(request, monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def _umask_restored() -> Iterator[None]:
+    """A CLI run in this process narrows the umask (pingan.adapters.private); later tests'
+    fixtures (the Dovecot server's files) need the umask they started with."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -23,7 +23,9 @@ from pingan.cli.common import (
     out,
     progress_bar,
 )
-from pingan.core.problems import InputError
+from pingan.core.problems import InputError, Problem
+
+NOT_A_FILE_TARGET = "应为要写入的活动配置文件（如 config/campaigns/x.yaml），不能是文件夹"
 
 db_app = typer.Typer(help="数据库维护。", no_args_is_help=True)
 campaign_app = typer.Typer(help="创建活动配置。", no_args_is_help=True)
@@ -117,13 +119,15 @@ def campaign_init(
         skeleton_yaml,
     )
 
+    if out_path.name in ("", ".", "..") or out_path.is_dir():
+        raise InputError([Problem(str(out_path), "", NOT_A_FILE_TARGET)])
     answers = InitAnswers(
         code=code.strip(),
         organisation=organisation.strip(),
         level=level.strip(),
         domains=parse_domains(domains),
-        starts_on=_as_of(starts_on),
-        ends_on=_as_of(ends_on),
+        starts_on=_as_of(starts_on, "--starts-on"),
+        ends_on=_as_of(ends_on, "--ends-on"),
         coverage=coverage,
         pass_rate=pass_rate,
         name=name,

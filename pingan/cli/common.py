@@ -184,7 +184,7 @@ def _existing_file(path: Path, label: str) -> Path:
     return path
 
 
-def _as_of(value: str | None) -> Any:
+def _as_of(value: str | None, option: str = "--as-of") -> Any:
     from pingan.core.calendar import parse_date
 
     if value is None:
@@ -192,7 +192,7 @@ def _as_of(value: str | None) -> Any:
     try:
         return parse_date(value)
     except ValueError as exc:
-        raise InputError([Problem("参数", "--as-of", str(exc))]) from None
+        raise InputError([Problem("参数", option, str(exc))]) from None
 
 
 AsOfOption = Annotated[

@@ -3,6 +3,7 @@ whole or not at all."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -11,8 +12,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pingan.adapters.render.cells import safe_cell
+from pingan.cli.common import os_reason
 from pingan.core.problems import InputError, Problem
 
+NOT_A_FOLDER = "路径中有一段不是文件夹"
 Table = tuple[Sequence[str], Sequence[Sequence[str]]]
 
 
@@ -45,5 +48,9 @@ def _atomic(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError([Problem(str(path), "", f"无法写入：{exc.strerror or exc}")]) from None
+        with contextlib.suppress(OSError):  # under a file, the unlink fails the same way
+            tmp.unlink(missing_ok=True)
+        exc.filename = None  # the hidden temp name would only confuse: name the target
+        # Only mkdir raises FileExistsError here: a file stands where a folder must be.
+        reason = NOT_A_FOLDER if isinstance(exc, FileExistsError) else os_reason(exc)
+        raise InputError([Problem(str(path), "", f"无法写入：{reason}")]) from None

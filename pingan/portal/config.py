@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pingan.adapters.intake.store import QUARANTINE_KEEP_BYTES
 from pingan.core.links import secret_of
 from pingan.portal.headers import TrustedProxies
 from pingan.portal.quota import Quota
@@ -51,6 +52,7 @@ class PortalConfig:
     quarantine_dir: Path
     spool_dir: Path
     max_file_bytes: int
+    quarantine_keep_bytes: int = QUARANTINE_KEEP_BYTES
     token_rate: Rate = DEFAULT_TOKEN_RATE
     address_rate: Rate = DEFAULT_ADDRESS_RATE
     trusted_proxies: TrustedProxies = NO_PROXIES
@@ -74,6 +76,7 @@ class PortalConfig:
             "quarantine_dir": settings.resolved_quarantine_dir(),
             "spool_dir": settings.home / "portal-spool",
             "max_file_bytes": settings.max_file_bytes,
+            "quarantine_keep_bytes": settings.quarantine_keep_bytes,
             "trusted_proxies": TrustedProxies.parse(settings.trusted_proxy_list()),
             "quota": Quota(
                 settings.portal_quota_stored_bytes, settings.portal_quota_quarantined_bytes

@@ -206,9 +206,11 @@ class Submission:
         by = " ".join(printable(upload.fields.get("submitted_by") or "", drop=True).split())
         sending = Sending(base, upload.filename, by[:MAX_SUBMITTED_BY])
         outcome = self._collect(visit, item, upload.path, sending)
-        # Until intake keeps only a prefix of a refused file, its whole size is quarantined.
+        # The quarantine keeps only a refused file's first bytes: those are what it costs.
         stored = (outcome.size or 0) if outcome.state == "accepted" else 0
-        quarantined = upload.size if outcome.state == "rejected" else 0
+        quarantined = (
+            self._stores().quarantine().kept(upload.size) if outcome.state == "rejected" else 0
+        )
         charge(self.engine, at, stored=stored, quarantined=quarantined)
         if outcome.state in ("accepted", "duplicate"):
             if outcome.state == "duplicate":
@@ -223,10 +225,19 @@ class Submission:
         if outcome.state == "rejected":
             assert outcome.reason_code is not None and outcome.reason is not None
             refusal = rejected(outcome.reason_code, outcome.reason)
+        elif outcome.reason_code == "disk_full":  # intake stopped: no room to store it
+            log.error("portal upload refused: the disk is full")
+            refusal = DISK_FULL
         else:  # skipped: the spooled file could not be read back; nothing was recorded
             refusal = NOT_RECORDED
         extra = {**base, "file": printable(sending.file_name)[:200], "size": upload.size}
         return refuse(request, refusal, fp=visit.fp, visit=visit, extra=extra)
+
+    def _stores(self) -> IntakeStores:
+        c = self.config
+        return IntakeStores(
+            c.evidence_dir, c.quarantine_dir, c.max_file_bytes, c.quarantine_keep_bytes
+        )
 
     def _collect(
         self, visit: Visit, item: UploadTarget, path: Path, sending: Sending
@@ -252,9 +263,7 @@ class Submission:
             name=sending.file_name,
             path=path,
             received_at=self.config.now(),
-            stores=IntakeStores(
-                self.config.evidence_dir, self.config.quarantine_dir, self.config.max_file_bytes
-            ),
+            stores=self._stores(),
             submitted_by=sending.by or None,
             audit=audit_row,
         )

@@ -102,7 +102,10 @@ class Container:
     def intake_stores(self) -> IntakeStores:
         s = self.settings
         return IntakeStores(
-            s.resolved_evidence_dir(), s.resolved_quarantine_dir(), s.max_file_bytes
+            s.resolved_evidence_dir(),
+            s.resolved_quarantine_dir(),
+            s.max_file_bytes,
+            s.quarantine_keep_bytes,
         )
 
     def output_dir(self, campaign_code: str) -> Path:

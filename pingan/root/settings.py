@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pingan.adapters.intake.store import QUARANTINE_KEEP_BYTES
 from pingan.core.links import MIN_SECRET_LENGTH
 from pingan.core.problems import InputError, Problem
 
@@ -37,6 +38,9 @@ class Settings(BaseSettings):
     evidence_dir: Path | None = None
     quarantine_dir: Path | None = None
     max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=KIB, le=GIB)
+    # How much of each refused file the quarantine keeps (its note records the whole
+    # file's size and SHA-256); 0 keeps the note alone.
+    quarantine_keep_bytes: int = Field(default=QUARANTINE_KEEP_BYTES, ge=0, le=GIB)
     # Delivery. Secrets are never here: only references resolved at send time.
     smtp_ref: str | None = Field(
         default=None, description="secret reference of the SMTP URL, e.g. secret:smtp"
@@ -129,6 +133,7 @@ class Settings(BaseSettings):
 _FIELD_HINTS = {
     "channel_override": "可选值：file（或不设置）",
     "max_file_bytes": f"应为 {KIB} 至 {GIB} 之间的字节数",
+    "quarantine_keep_bytes": f"应为 0（只保留说明）至 {GIB} 之间的字节数",
     "portal_link_days": "应为 1 至 366 之间的天数",
     "portal_quota_stored_bytes": "应为 0（不限）至 1 TB 之间的字节数",
     "portal_quota_quarantined_bytes": "应为 0（不限）至 1 TB 之间的字节数",

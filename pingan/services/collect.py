@@ -20,7 +20,7 @@ from pingan.adapters.intake.collect import (
     collect_file,
     collect_manifest,
 )
-from pingan.adapters.intake.store import EvidenceStore, Quarantine
+from pingan.adapters.intake.store import QUARANTINE_KEEP_BYTES, EvidenceStore, Quarantine
 from pingan.core.problems import InputError, Problem
 from pingan.core.progress import Progress
 from pingan.services.tick import CampaignHandle
@@ -28,11 +28,16 @@ from pingan.services.tick import CampaignHandle
 
 @dataclass(frozen=True)
 class IntakeStores:
-    """Where evidence and refused files go, and how big one file may be."""
+    """Where evidence and refused files go, how big one file may be, and how much of a
+    refused file the quarantine keeps."""
 
     evidence_dir: Path
     quarantine_dir: Path
     max_bytes: int
+    quarantine_keep_bytes: int = QUARANTINE_KEEP_BYTES
+
+    def quarantine(self) -> Quarantine:
+        return Quarantine(self.quarantine_dir, self.quarantine_keep_bytes)
 
 
 def received_at_for(as_of: date | None, tz: str) -> datetime:
@@ -62,7 +67,7 @@ def collect_inbox(
         raise InputError([Problem(inbox, "", f"{label}不存在")])
     tz = handle.campaign.timezone
     evidence = EvidenceStore(stores.evidence_dir)
-    quarantine = Quarantine(stores.quarantine_dir)
+    quarantine = stores.quarantine()
     # A worker killed mid-copy leaves a hidden temp file; an hour later nobody is writing it.
     evidence.sweep_temp(older_than_s=3600)
     quarantine.sweep_temp(older_than_s=3600)
@@ -118,7 +123,7 @@ def collect_upload(
         tz=tz,
         received_at=received_at,
         evidence=EvidenceStore(stores.evidence_dir),
-        quarantine=Quarantine(stores.quarantine_dir),
+        quarantine=stores.quarantine(),
         max_bytes=stores.max_bytes,
         source="portal",
         submitted_by=submitted_by,

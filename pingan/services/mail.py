@@ -17,7 +17,7 @@ from pingan.adapters.intake.mail import (
     MailRun,
     collect_mail,
 )
-from pingan.adapters.intake.store import EvidenceStore, Quarantine
+from pingan.adapters.intake.store import EvidenceStore
 from pingan.adapters.secrets import SecretNotFound, SecretResolver
 from pingan.core.campaign import MailIntake
 from pingan.core.problems import InputError, Problem
@@ -81,7 +81,7 @@ def collect_mailbox(
         tz=campaign.timezone,
         received_at=received_at_for(as_of, campaign.timezone),
         evidence=evidence,
-        quarantine=Quarantine(stores.quarantine_dir),
+        quarantine=stores.quarantine(),
         max_bytes=stores.max_bytes,
         source="mail",
     )

@@ -243,7 +243,7 @@ def test_campaign_and_roster_at_every_length_limit_load_on_both_backends(
                 header,
                 f"{village},{'村' * 200},village,,,,{'张' * 100},13800138000,,,,",
                 f"{cell},{'格' * 200},cell,{domain['key']},{village},{category},"
-                f"{'李' * 100},+8613900139000,{'a' * 64}@{'b' * 185}.cn,"
+                f"{'李' * 100},+8613900139000,{'a' * 64}@{'b' * 61}.{'c' * 61}.{'d' * 61}.cn,"
                 f"secret:{'w.' * 50},env:{'D_' * 50},secret:{'h-' * 50}",
             ]
         )

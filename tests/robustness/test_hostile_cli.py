@@ -49,6 +49,7 @@ COMMANDS = [
     ["verify"],
     ["report"],
     ["links"],
+    ["campaign", "init"],
 ]
 # Commands left out, and why: each would run for minutes, wait for ever or need a server.
 NOT_FUZZED = {
@@ -119,7 +120,8 @@ def tokens(place: Place) -> st.SearchStrategy[str]:
         "--as-of", "--db", "--json", "--limit", "--state", "--dead", "--gate", "--unit",
         "--reason", "--reopen", "--out", "--roster", "--skip-invalid", "--manifest",
         "--inbox", "--domain", "--wait", "--actor", "--dry-run", "--ignore-quiet-hours",
-        "--cells", "--seed", "--withdrawn", "--help",
+        "--cells", "--seed", "--withdrawn", "--help", "--code", "--organisation",
+        "--domains", "--starts-on", "--ends-on", "--coverage", "--force",
     ]  # fmt: skip
     return st.one_of(
         st.sampled_from(options),

@@ -35,6 +35,9 @@ _TEMP_SUFFIX = ".part"
 # Stored evidence never changes after it is written; read-only makes an accidental
 # edit fail loudly instead of silently breaking the digest. Owner only: it is private.
 _EVIDENCE_MODE = 0o400
+# A refused file is kept only up to this many bytes (its head is what a coordinator needs
+# to tell the sender what went wrong), so refused uploads cannot fill the disk.
+QUARANTINE_KEEP_BYTES = 64 * 1024
 
 
 class EvidenceStore:
@@ -123,8 +126,18 @@ class EvidenceStore:
 
 
 class Quarantine:
-    def __init__(self, root: Path) -> None:
+    """Refused files, each cut to its first keep_bytes bytes beside a note that records the
+    whole file's size and SHA-256."""
+
+    def __init__(self, root: Path, keep_bytes: int = QUARANTINE_KEEP_BYTES) -> None:
+        if keep_bytes < 0:
+            raise ValueError(f"keep_bytes must not be negative: {keep_bytes}")
         self.root = root
+        self.keep_bytes = keep_bytes
+
+    def kept(self, size: int) -> int:
+        """How many bytes of a refused file of size bytes the quarantine writes."""
+        return min(size, self.keep_bytes)
 
     def sweep_temp(self, older_than_s: float = 3600) -> int:
         """Delete the half-built folders of puts that were interrupted (killed, or the disk
@@ -154,11 +167,13 @@ class Quarantine:
         reason: str,
         when: datetime,
     ) -> Path:
-        """Copy a rejected file to root/<YYYYMMDD>/<uuid>/<safe name> and return its path.
+        """Copy the first keep_bytes of a rejected file to root/<YYYYMMDD>/<uuid>/<safe name>
+        and return its path.
 
         A note <safe name>.reason.txt beside it records, in Chinese, the original
-        relative path, the reason and the time. relative_name only ever shapes the
-        basename, never the directory.
+        relative path, the reason, the time, and the size and SHA-256 of the whole file
+        (all of it is read for them) and how many bytes were kept. relative_name only ever
+        shapes the basename, never the directory.
         """
         basename = safe_basename(relative_name)
         day = self.root / when.strftime("%Y%m%d")
@@ -169,7 +184,7 @@ class Quarantine:
         building = day / f".{name}{_TEMP_SUFFIX}"
         building.mkdir()
         try:
-            temp, sha256, size = _copy_to_temp(src_open, building)
+            temp, sha256, size = _copy_to_temp(src_open, building, keep=self.keep_bytes)
             os.replace(temp, building / basename)
             note = "\n".join(
                 (
@@ -179,6 +194,7 @@ class Quarantine:
                     f"隔离时间:{when.isoformat(sep=' ', timespec='seconds')}",
                     f"文件大小:{size} 字节",
                     f"SHA-256:{sha256}",
+                    *_kept_line(size, self.kept(size)),
                     "",
                 )
             )
@@ -228,10 +244,22 @@ def _printable(text: str) -> str:
 _temp_counter = itertools.count()
 
 
+def _kept_line(size: int, kept: int) -> tuple[str, ...]:
+    """The note's line saying the copy is cut short; none when it is the whole file."""
+    if kept >= size:
+        return ()
+    return (f"保留内容:仅前 {kept} 字节（文件大小与 SHA-256 为完整文件的）",)
+
+
 def _copy_to_temp(
-    src_open: Callable[[], BinaryIO], directory: Path, *, sync: bool = True
+    src_open: Callable[[], BinaryIO],
+    directory: Path,
+    *,
+    sync: bool = True,
+    keep: int | None = None,
 ) -> tuple[Path, str, int]:
-    """Copy into a fresh temp file in directory (fsynced when sync); return (path, sha256, size)."""
+    """Copy into a fresh temp file in directory (fsynced when sync); return (path, sha256,
+    size) of the whole source. With keep, only its first keep bytes are written."""
     # O_EXCL with a per-process counter: mkstemp's random-name retries cost more than the copy.
     temp = directory / f".{os.getpid()}-{next(_temp_counter)}-{time.monotonic_ns()}{_TEMP_SUFFIX}"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -241,8 +269,10 @@ def _copy_to_temp(
         with os.fdopen(fd, "wb") as out, src_open() as src:
             while chunk := src.read(CHUNK_SIZE):
                 digest.update(chunk)
+                room = len(chunk) if keep is None else max(0, keep - size)
                 size += len(chunk)
-                out.write(chunk)
+                if room:
+                    out.write(chunk[:room])
             out.flush()
             if sync:
                 os.fsync(out.fileno())
