@@ -26,6 +26,8 @@ from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from pingan.adapters.intake.mail.mime import split_simple
+
 # Nested forwards deeper than this are not opened (a hostile mail can nest thousands).
 MAX_DEPTH = 5
 MAX_ATTACHMENTS = 50
@@ -98,10 +100,17 @@ def parse_header(raw: bytes) -> ParsedMail:
 
 
 def parse_mail(raw: bytes, spool: Spool) -> ParsedMail:
-    """Everything, each attachment kept by spool."""
-    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+    """Everything, each attachment kept by spool. The common one-level multipart is split
+    by mime.split_simple (no regex compiled per boundary); anything else by email."""
+    simple = split_simple(raw)
+    if simple is None:
+        msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+        parts: Iterator[Message] = _attachment_parts(msg, 0)
+    else:
+        msg = simple[0]
+        parts = (p for p in simple[1] if _is_attachment(p))
     mail = _envelope(msg, raw)
-    for n, part in enumerate(_attachment_parts(msg, 0)):
+    for n, part in enumerate(parts):
         if n >= MAX_ATTACHMENTS:
             mail.too_many = True
             break
