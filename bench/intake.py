@@ -183,9 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.mails > 0:
             from bench.intake_mail import mail_row
 
-            engine, campaign_id = prepared_database(work, "mail.db", roster)
-            result["mail"] = mail_row(engine, campaign, campaign_id, work, args.mails, pdf)
-            engine.dispose()
+            result["mail"] = mail_row(
+                lambda name: prepared_database(work, name, roster),
+                campaign,
+                work,
+                args.mails,
+                pdf,
+                args.repeat,
+            )
         print(json.dumps(result, ensure_ascii=False))
         return 0
     finally:

@@ -15,15 +15,15 @@ parses the mail with ``email`` as before.
 
 from __future__ import annotations
 
-from email import policy
+import re
 from email.message import Message
-from email.parser import BytesHeaderParser
 
 # RFC 2046: a boundary is 1 to 70 characters.
 MAX_BOUNDARY = 70
 # More parts than this (a hostile mail can carry thousands) go to the full parser.
 MAX_PARTS = 100
-_PARSER = BytesHeaderParser(policy=policy.compat32)
+# A header line as email's parser recognises one (feedparser.headerRE, less "From ").
+_NAME = re.compile(r"([\041-\071\073-\176]+):")
 
 
 def split_simple(raw: bytes) -> tuple[Message, list[Message]] | None:
@@ -37,6 +37,8 @@ def split_simple(raw: bytes) -> tuple[Message, list[Message]] | None:
     top = _headers(raw[:top_end])
     if top is None or top.get_content_maintype() != "multipart":
         return None
+    if top.get_content_subtype() == "digest":
+        return None  # its parts default to message/rfc822
     boundary = top.get_boundary()
     if not boundary or len(boundary) > MAX_BOUNDARY or not boundary.isascii():
         return None
@@ -118,5 +120,34 @@ def _after_newline(raw: bytes, start: int) -> int:
 
 
 def _headers(block: bytes) -> Message | None:
-    msg = _PARSER.parsebytes(block)
-    return None if msg.defects else msg
+    """The header block as email's parser (compat32) stores it; None for whatever would
+    make it note a defect or read it differently (a "From " line, a line that is no header,
+    a continuation first), which the full parser then handles."""
+    msg = Message()
+    name: str | None = None
+    lines: list[str] = []
+    for line in block.decode("ascii", "surrogateescape").split("\n"):
+        if line in ("", "\r"):
+            break
+        line += "\n"
+        if line[0] in " \t":
+            if name is None:
+                return None
+            lines.append(line)
+            continue
+        if name is not None:
+            msg.set_raw(*_header_source(lines))
+        found = _NAME.match(line)
+        if found is None:
+            return None
+        name, lines = found.group(1), [line]
+    if name is not None:
+        msg.set_raw(*_header_source(lines))
+    return msg
+
+
+def _header_source(lines: list[str]) -> tuple[str, str]:
+    """compat32's header_source_parse, the way email's parser calls it."""
+    name, value = lines[0].split(":", 1)
+    value = value.lstrip(" \t") + "".join(lines[1:])
+    return name, value.rstrip("\r\n")
