@@ -11,7 +11,8 @@ then times, on SQLite:
 Dirty pages left by the set-up are flushed before each timed phase so they do not bill it.
 
 and, with a private Dovecot (Debian's dovecot-imapd), the mail row (bench/intake_mail.py):
---mails mails with one PDF each through mail intake against a bare imaplib fetch + sha256.
+--mails mails with one PDF each through mail intake against a bare imaplib fetch + sha256,
+--repeat runs of each, alternating, medians compared.
 
 Prints one JSON object with both timings and their ratio.
 

@@ -119,6 +119,7 @@ HOSTILE = {
     "multipart/digest": _raw_mail([_b64_part(pdf("g"))]).replace(b"mixed", b"digest"),
     "not multipart": mail(SENDER, "无附件"),
     "truncated mid-part": _raw_mail([TEXT, _b64_part(pdf("t") * 100)])[:700],
+    "an empty header block": b"\r\n" + _raw_mail([_b64_part(pdf("e"))]),
     "no body at all": b"From: a@b.c\r\nContent-Type: multipart/mixed; boundary=z\r\n",
 }
 

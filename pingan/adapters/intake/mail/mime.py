@@ -31,8 +31,8 @@ def split_simple(raw: bytes) -> tuple[Message, list[Message]] | None:
     when the mail is not a plain one-level multipart."""
     if raw.count(b"\r") != raw.count(b"\r\n"):
         return None  # a bare CR ends a line for email, not for this reader
-    top_end = _header_end(raw, 0)
-    if top_end is None:
+    top_end = None if raw.startswith((b"\r\n", b"\n")) else _header_end(raw, 0)
+    if top_end is None:  # no header block (or none at all): email reads it all as text
         return None
     top = _headers(raw[:top_end])
     if top is None or top.get_content_maintype() != "multipart":
