@@ -11,7 +11,8 @@ then times, on SQLite:
 Dirty pages left by the set-up are flushed before each timed phase so they do not bill it.
 
 and, with a private Dovecot (Debian's dovecot-imapd), the mail row (bench/intake_mail.py):
---mails mails with one PDF each through mail intake against a bare imaplib fetch + sha256.
+--mails mails with one PDF each through mail intake against a bare imaplib fetch + sha256,
+--repeat runs of each, alternating, medians compared.
 
 Prints one JSON object with both timings and their ratio.
 
@@ -183,9 +184,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.mails > 0:
             from bench.intake_mail import mail_row
 
-            engine, campaign_id = prepared_database(work, "mail.db", roster)
-            result["mail"] = mail_row(engine, campaign, campaign_id, work, args.mails, pdf)
-            engine.dispose()
+            result["mail"] = mail_row(
+                lambda name: prepared_database(work, name, roster),
+                campaign,
+                work,
+                args.mails,
+                pdf,
+                args.repeat,
+            )
         print(json.dumps(result, ensure_ascii=False))
         return 0
     finally:

@@ -182,6 +182,7 @@ def _take_in(run: MailRun, mails: list[Decided], report: MailReport) -> None:
     decides late marking); refused whole mails go to the quarantine with their reason."""
     by_day: dict[date, list[Item]] = {}
     runs: dict[date, IntakeRun] = {}
+    size = _batch_size(mails)
     for m in mails:
         if m.refusal and m.raw is not None and run.intake.quarantine is not None:
             code, reason = m.refusal
@@ -194,9 +195,9 @@ def _take_in(run: MailRun, mails: list[Decided], report: MailReport) -> None:
             )
         if not m.items:
             continue
-        day_run = dataclasses.replace(run.intake, received_at=m.received_at)
-        key = day_run.received_on
-        runs.setdefault(key, dataclasses.replace(day_run, batch_size=_batch_size(mails)))
+        key = m.received_at.astimezone(run.intake.received_local.tzinfo).date()
+        if key not in runs:
+            runs[key] = dataclasses.replace(run.intake, received_at=m.received_at, batch_size=size)
         by_day.setdefault(key, []).extend(m.items)
     for key, items in by_day.items():
         process(runs[key], items, report.files)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
+from email.errors import HeaderParseError
 from email.header import decode_header
 from email.message import Message
 from email.parser import BytesParser
@@ -26,11 +27,14 @@ from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from pingan.adapters.intake.mail.mime import split_simple
+
 # Nested forwards deeper than this are not opened (a hostile mail can nest thousands).
 MAX_DEPTH = 5
 MAX_ATTACHMENTS = 50
 _MAX_NESTING = 50  # multipart levels, forwards included
 _SEPARATORS = re.compile(r"[/\\]")
+_UNDECODED = re.compile("[\udc80-\udcff]")  # raw 8-bit bytes, as email's parser keeps them
 _GBK_ALIASES = {"gb2312", "gb_2312-80", "gb2312-80", "x-gbk", "euc-cn", "x-euc-cn", "cp936"}
 _HEADERS = ("auto-submitted", "precedence", "x-autoreply", "x-autorespond", "x-application")
 
@@ -98,10 +102,17 @@ def parse_header(raw: bytes) -> ParsedMail:
 
 
 def parse_mail(raw: bytes, spool: Spool) -> ParsedMail:
-    """Everything, each attachment kept by spool."""
-    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+    """Everything, each attachment kept by spool. The common one-level multipart is split
+    by mime.split_simple (no regex compiled per boundary); anything else by email."""
+    simple = split_simple(raw)
+    if simple is None:
+        msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+        parts: Iterator[Message] = _attachment_parts(msg, 0)
+    else:
+        msg = simple[0]
+        parts = (p for p in simple[1] if _is_attachment(p))
     mail = _envelope(msg, raw)
-    for n, part in enumerate(_attachment_parts(msg, 0)):
+    for n, part in enumerate(parts):
         if n >= MAX_ATTACHMENTS:
             mail.too_many = True
             break
@@ -118,7 +129,7 @@ def decode_text(value: object) -> str:
     if value is None:
         return ""
     text = str(value)
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    if not text.isascii() and _UNDECODED.search(text):
         raw = text.encode("ascii", "surrogateescape")
         try:
             return raw.decode("utf-8")
@@ -128,8 +139,8 @@ def decode_text(value: object) -> str:
         return text
     try:
         parts = decode_header(text)
-    except (ValueError, IndexError, AssertionError):
-        return text
+    except (ValueError, IndexError, AssertionError, HeaderParseError):
+        return text  # a broken encoded word (bad base64): shown as sent
     return "".join(_decode_part(chunk, charset) for chunk, charset in parts)
 
 

@@ -31,20 +31,31 @@ def route(
     codes |= {c.unit for c in claims.values() if c.unit}
     gate_ids = [g.id for gates in kinds.values() for g in gates]
     units, obligations = units_and_obligations(run.engine, run.campaign_id, codes, gate_ids)
+    gate_kind = {g.id: kind for kind, gates in kinds.items() for g in gates}
+    # Only the mail's own candidates (its sender's units and the subject's), once per day:
+    # every unit of the batch for every mail made a batch of n mails cost n² look-ups.
+    cache: dict[tuple[str, date], set[str]] = {}
     for m in todo:
         day = m.received_at.astimezone(run.received_local.tzinfo).date()
-        owed = {
-            code: _open_kinds(kinds, obligations.get(u.id, []), day) for code, u in units.items()
-        }
-        match = match_mail(claims[m.uid], senders.get(m.mail.sender, ()), owed)
+        claim = claims[m.uid]
+        owed: dict[str, set[str]] = {}
+        for code in {*senders.get(m.mail.sender, ()), *([claim.unit] if claim.unit else [])}:
+            if code in units:
+                if (code, day) not in cache:
+                    cache[code, day] = _open_kinds(
+                        gate_kind, obligations.get(units[code].id, []), day
+                    )
+                owed[code] = cache[code, day]
+        match = match_mail(claim, senders.get(m.mail.sender, ()), owed)
         m.unit = match.unit
         m.items = [_item(m, a, match.unit, match.kind, match.problem) for a in m.mail.attachments]
 
 
-def _open_kinds(kinds: Kinds, obligations: Sequence[Obligation], day: date) -> set[str]:
+def _open_kinds(
+    gate_kind: Mapping[int, str], obligations: Sequence[Obligation], day: date
+) -> set[str]:
     """The kinds the unit owes and may send now: those still outstanding, else (a unit
     sending again) those already done."""
-    gate_kind = {g.id: kind for kind, gates in kinds.items() for g in gates}
     opened = [o for o in obligations if o.gate_id in gate_kind and o.opens_on <= day]
     pending = {gate_kind[o.gate_id] for o in opened if o.done_on is None}
     return pending or {gate_kind[o.gate_id] for o in opened}
