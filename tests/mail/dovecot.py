@@ -105,9 +105,6 @@ class Dovecot:
         (self.root / "passwd").write_text(
             f"{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{mail}/zzzx\n", encoding="utf-8"
         )
-        # Read by Dovecot's auth process as its own user, whatever umask pingan's CLI (run
-        # in-process by the tick tests) narrowed this process to.
-        (self.root / "passwd").chmod(0o644)
         self.imaps_port, self.imap_port = _free_port(), _free_port()
         (self.root / "dovecot.conf").write_text(_config(self, cert, key, me), encoding="utf-8")
         subprocess.run([DOVECOT, "-c", str(self.root / "dovecot.conf")], check=True)
