@@ -83,3 +83,33 @@ def machine() -> dict[str, Any]:
 def emit(payload: dict[str, Any]) -> None:
     json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+
+
+def wait_healthy(base: str, process: Any, log: Path, what: str, limit_s: float = 60) -> None:
+    """Wait until ``base``/healthz answers 200; RuntimeError with the log if ``process`` dies
+    or ``limit_s`` passes first."""
+    import httpx
+
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start: {log.read_text(errors='replace')}")
+        time.sleep(0.1)
+
+
+def stop_process(process: Any) -> None:
+    """SIGINT, then kill after 30 s."""
+    import signal
+    import subprocess
+
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

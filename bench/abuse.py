@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import httpx  # noqa: E402
-from _common import ROOT, SEED, emit, fresh_database, machine  # noqa: E402
+from _common import ROOT, SEED, emit, fresh_database, machine, stop_process, wait_healthy  # noqa: E402
 
 from pingan.core.campaign import load_campaign  # noqa: E402
 from pingan.core.links import LinkClaims, sign  # noqa: E402
@@ -176,24 +176,10 @@ class Portal:
             self.process = subprocess.Popen(
                 [*command, str(header_timeout_s)], env=env, stdout=out, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"portal did not start: {self.log.read_text(errors='replace')}")
-            time.sleep(0.1)
+        wait_healthy(self.base, self.process, self.log, "portal")
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def health_latency(address: tuple[str, int]) -> float:
