@@ -20,19 +20,14 @@ from pingan.core.campaign import load_campaign
 from pingan.services.load import load
 from pingan.services.synth import write_roster
 from tests.mail.conftest import mail_campaign
-from tests.mail.dovecot import DOVECOT, MISSING, PASSWORD, Dovecot
+from tests.mail.dovecot import PASSWORD, Dovecot, running
 from tests.mail.messages import mail, pdf
 
 
 @pytest.fixture
 def imap_server() -> Iterator[Dovecot]:
-    if DOVECOT is None:
-        pytest.skip(MISSING)
-    server = Dovecot.fresh()
-    try:
-        yield server.start()
-    finally:
-        server.remove()
+    with running() as server:
+        yield server
 
 
 def _status(db_url: str) -> dict[str, Any]:

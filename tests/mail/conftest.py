@@ -8,20 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.mail.dovecot import DOVECOT, MISSING, USER, Dovecot
+from tests.mail.dovecot import USER, Dovecot, running
 
 SECRET_REF = "secret:test-mail"
 
 
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
-    if DOVECOT is None:
-        pytest.skip(MISSING)
-    server = Dovecot.fresh()
-    try:
-        yield server.start()
-    finally:
-        server.remove()
+    with running() as server:
+        yield server
 
 
 def mail_campaign(folder: Path, server: Dovecot, **options: object) -> Path:

@@ -20,8 +20,11 @@ import ssl
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 DOVECOT = shutil.which("dovecot") or (
     "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
@@ -229,3 +232,15 @@ service anvil {{
   chroot =
 }}
 """
+
+
+@contextlib.contextmanager
+def running() -> Iterator[Dovecot]:
+    """A fresh private server for one test, removed after it (skipped without Dovecot)."""
+    if DOVECOT is None:
+        pytest.skip(MISSING)
+    server = Dovecot.fresh()
+    try:
+        yield server.start()
+    finally:
+        server.remove()
