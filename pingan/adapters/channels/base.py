@@ -10,12 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-ChannelName = Literal["email", "wecom", "dingtalk", "webhook", "file"]
+ChannelName = Literal[
+    "email", "wecom", "dingtalk", "webhook", "file", "sms", "wecom-app", "dingtalk-work"
+]
+# Channels that reach one person (their phone, their own app account, their own mailbox):
+# the only ones a personal link may ever be sent on. Email is personal only when addressed
+# to a person's own address; a unit's shared mailbox is a group address.
+PERSONAL_CHANNELS: frozenset[str] = frozenset({"sms", "wecom-app", "dingtalk-work", "email"})
+# Channels that post into a group that many people read: never a personal link.
+GROUP_CHANNELS: frozenset[str] = frozenset({"wecom", "dingtalk", "webhook"})
 
 
 @dataclass(frozen=True)
 class Attachment:
-    filename: str  # ASCII-safe; channels that cannot attach ignore attachments
+    filename: str  # as the user named it (may be Chinese); channels that cannot attach ignore it
     content: bytes
     mime: str = "application/octet-stream"
 
@@ -28,6 +36,16 @@ class Message:
     mentions: tuple[str, ...] = ()  # mainland mobiles to @mention (robots)
     attachments: tuple[Attachment, ...] = ()
     dedupe_key: str | None = None  # passed through to receivers that can deduplicate
+    # What kind of message this is (reminder, escalation, digest, award, bulletin,
+    # mail_receipt, signoff, ...): channels with fixed templates (SMS) choose by it.
+    kind: str | None = None
+    # Named plain-text facts (unit, item, due date, ...) for vendor templates; unescaped.
+    params: tuple[tuple[str, str], ...] = ()
+    # The recipient's personal link and its button text ("立即报送"); set only when the
+    # delivery goes to one person on a personal channel, never for a group.
+    action_url: str | None = None
+    action_label: str | None = None
+    html: str | None = None  # an escaped HTML alternative (email); body is the fallback
 
 
 @dataclass(frozen=True)
