@@ -21,6 +21,10 @@ from pingan.adapters.render.certificate.layout import (
     PAGE_HEIGHT,
     PAGE_WIDTH,
     PAPER,
+    QR_SIZE,
+    QR_TEXT_W,
+    QR_X,
+    QR_Y,
     RED,
     RIGHT,
     Body,
@@ -164,6 +168,29 @@ def _draw_footer(c: Any, font: str, data: CertificateData) -> None:
             y -= hint.size * 1.3
 
 
+def _draw_qr(c: Any, font: str, url: str) -> None:
+    # Bottom left, above the number and code: the public verification page, scanned or typed.
+    from reportlab.graphics import renderPDF  # type: ignore[import-untyped]
+    from reportlab.graphics.barcode.qr import QrCodeWidget  # type: ignore[import-untyped]
+    from reportlab.graphics.shapes import Drawing  # type: ignore[import-untyped]
+
+    widget = QrCodeWidget(url, barLevel="M", barBorder=2, barFillColor=INK)
+    x0, y0, x1, y1 = widget.getBounds()
+    scale = QR_SIZE / max(x1 - x0, y1 - y0)
+    drawing = Drawing(QR_SIZE, QR_SIZE, transform=[scale, 0, 0, scale, 0, 0])
+    drawing.add(widget)
+    renderPDF.draw(drawing, c, QR_X, QR_Y)
+    c.setFillColor(GREY)
+    text_x = QR_X + QR_SIZE + 6
+    for text, y, size in (
+        ("扫描二维码或访问以下网址，核验证书真伪", QR_Y + QR_SIZE / 2 + 4, 9.0),
+        (url, QR_Y + QR_SIZE / 2 - 10, 9.0),
+    ):
+        f = fit_text(text, font, QR_TEXT_W, max_size=size, min_size=5, max_lines=1)
+        c.setFont(font, f.size)
+        c.drawString(text_x, y, f.lines[0])
+
+
 def draw_certificate(c: Any, font: str, data: CertificateData, *, frame: str | None) -> None:
     if frame is None:
         draw_frame(c)
@@ -177,6 +204,8 @@ def draw_certificate(c: Any, font: str, data: CertificateData, *, frame: str | N
     _draw_body(c, font, body)
     _draw_issuers(c, font, issuers, issuer_lines)
     _draw_footer(c, font, data)
+    if data.verify_url:
+        _draw_qr(c, font, data.verify_url)
 
 
 def certificate_bytes(data: CertificateData, *, font: str | None = None) -> bytes:
