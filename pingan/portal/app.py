@@ -23,6 +23,7 @@ from pingan.portal.admission import Admission
 from pingan.portal.config import PortalConfig
 from pingan.portal.gate import UploadBound, UploadGate
 from pingan.portal.headers import SecurityHeaders
+from pingan.portal.leader import add_leader_routes
 from pingan.portal.pages import Pages, add_fixed_routes
 from pingan.portal.refusals import BUSY, add_error_pages, error_page, static_refusal
 from pingan.portal.submission import Submission
@@ -64,6 +65,7 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
     add_fixed_routes(app, portal.pages)
     _add_unit_routes(app, portal)
     add_verify_routes(app, engine, portal.admission, portal.pages)
+    add_leader_routes(app, engine, portal.admission, portal.pages)
     add_error_pages(app, portal.pages)
     app.add_middleware(
         UploadGate,
