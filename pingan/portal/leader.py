@@ -8,6 +8,7 @@ from the campaign and the award alone.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from pingan.adapters.db.awarding import award_listing
 from pingan.adapters.db.reporting.leader import Scope
+from pingan.adapters.render.messages import cn_date
 from pingan.core.leader import LeaderClaims, LeaderTokenExpired, verify_leader
 from pingan.core.links import TokenInvalid, fingerprint
 from pingan.portal.admission import Admission
@@ -47,6 +49,8 @@ class Leaders:
         self.admission = admission
         self.pages = pages
         self.output_root = admission.config.output_root
+        # Status items carry ISO dates (JSON-ready); a person reads them in Chinese.
+        pages.templates.filters["iso_cn"] = lambda text: cn_date(date.fromisoformat(text))
 
     def admit(self, request: Request, token: str) -> tuple[LeaderClaims, CampaignInfo] | Response:
         """Rate limits, then the signature, then the campaign and domain it names."""

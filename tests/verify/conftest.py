@@ -54,15 +54,20 @@ def award_some(seed: Loaded) -> list[AwardListing]:
 
 
 @pytest.fixture
-def awarded(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Awarded]:
+def to_award(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loaded]:
+    """The seed with 30 cells, its award key set; nothing assessed yet."""
     monkeypatch.setenv("PINGAN_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("PINGAN_AWARD_SECRET", AWARD_SECRET)
     root.reset()
-    seed = load_seed(engine, tmp_path, cells=30)
     try:
-        yield Awarded(seed, award_some(seed))
+        yield load_seed(engine, tmp_path, cells=30)
     finally:
         root.reset()
+
+
+@pytest.fixture
+def awarded(to_award: Loaded) -> Awarded:
+    return Awarded(to_award, award_some(to_award))
 
 
 def verify_portal(awarded: Awarded, tmp_path: Path, **options: Any) -> Portal:
