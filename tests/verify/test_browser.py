@@ -40,9 +40,9 @@ pytestmark = [
 ]
 
 
-def _keep(browser: WebDriver, tmp_path: Path, name: str) -> Path:
+def _keep(driver: WebDriver, tmp_path: Path, name: str) -> Path:
     shot = tmp_path / name
-    assert browser.save_screenshot(str(shot))
+    assert driver.save_screenshot(str(shot))
     docs = os.environ.get("PINGAN_DOC_SCREENSHOTS")
     if docs:
         from PIL import Image
