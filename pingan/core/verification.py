@@ -22,7 +22,8 @@ from pingan.core.awards import (
 )
 
 VERIFY_PATH = "/v/"
-_REF = re.compile(r"([1-9][0-9]{0,11})-([0-9A-Za-z]{8})")
+_REF = re.compile(r"([1-9][0-9]{0,9})-([0-9A-Za-z]{8})")
+MAX_AWARD_ID = 2**31 - 1  # award ids are 32-bit integers in the database
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def certificate_ref(award_id: int, code: str) -> CertificateRef:
 def parse_ref(text: str) -> CertificateRef | None:
     """The reference in a /v/ path, or None when it is not one (the page says 查无此证)."""
     m = _REF.fullmatch(text.strip())
-    if m is None:
+    if m is None or int(m.group(1)) > MAX_AWARD_ID:
         return None
     return certificate_ref(int(m.group(1)), m.group(2))
 

@@ -3,7 +3,9 @@
 Routes: ``GET /u/<token>`` shows what the unit owes; ``POST /u/<token>`` takes one file
 (multipart, field ``file``, plus ``gate`` and an optional ``submitted_by``) through the
 inbox's intake and answers with a receipt; ``/static/portal.css``; ``/healthz`` (answered
-in front of the routes, pingan.portal.gate). Nothing
+in front of the routes, pingan.portal.gate); the public certificate check ``/v``
+(pingan.portal.verify) and the leaders' read-only view ``/l/<token>`` (pingan.portal.leader).
+Nothing
 else: no directory listing, no API docs, and no part of any URL ever names a file.
 
 Whose data a request reaches is decided by the verified token alone: the form names a

@@ -21,6 +21,7 @@ from pingan.adapters.db.reporting.leader import Scope
 from pingan.adapters.render.messages import cn_date
 from pingan.core.leader import LeaderClaims, LeaderTokenExpired, verify_leader
 from pingan.core.links import TokenInvalid, fingerprint
+from pingan.core.verification import MAX_AWARD_ID
 from pingan.portal.admission import Admission
 from pingan.portal.leader_charts import trend_svg
 from pingan.portal.leader_view import (
@@ -111,6 +112,8 @@ class Leaders:
     def certificate(
         self, request: Request, claims: LeaderClaims, info: CampaignInfo, award_id: int
     ) -> Response:
+        if not 0 < award_id <= MAX_AWARD_ID:
+            return self.pages_refusal(request, info)
         with Session(self.engine) as session:
             found = award_listing(session, info.campaign, info.id, [award_id])
         root = certificates_dir(self.output_root, info.code)

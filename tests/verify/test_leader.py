@@ -113,6 +113,8 @@ def test_a_lead_unit_cannot_download_another_domains_certificate(
     assert portal.client.get(f"{base}/c/{campus.id}.pdf").status_code == 200
     assert portal.client.get(f"{base}/c/{other.id}.pdf").status_code == 404
     assert portal.client.get(f"{leader_path()}/c/{other.id}.pdf").status_code == 200
+    for absurd in ("0", str(2**31), str(2**70), "x"):
+        assert portal.client.get(f"{base}/c/{absurd}.pdf").status_code in (400, 404), absurd
 
 
 def test_villages_and_trend_count_the_passed_cells(awarded: Awarded, tmp_path: Path) -> None:

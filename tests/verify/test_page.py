@@ -48,6 +48,13 @@ def test_a_wrong_code_in_the_reference_is_unknown_and_names_nobody(
     assert a.cell_name not in r.text and a.number not in r.text
 
 
+def test_a_reference_past_any_award_id_is_unknown(awarded: Awarded, tmp_path: Path) -> None:
+    portal = verify_portal(awarded, tmp_path)
+    for ref in (f"{2**31 - 1}-AAAAAAAA", f"{2**31}-AAAAAAAA", "9" * 40 + "-AAAAAAAA"):
+        r = portal.client.get(f"/v/{ref}")
+        assert r.status_code == 200 and "查无此证" in r.text, ref
+
+
 def test_a_revoked_certificate_says_so_plainly(awarded: Awarded, tmp_path: Path) -> None:
     a = awarded.award()
     awarding.revoke(
