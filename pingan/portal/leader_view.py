@@ -13,13 +13,12 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pingan.adapters.db.awarding import award_listing
+from pingan.adapters.db.awarding import AwardLink, awards_in_force
 from pingan.adapters.db.reporting import domain_reports
 from pingan.adapters.db.reporting.leader import Scope, Trend, VillageKpi, trend, village_kpis
 from pingan.adapters.db.status import status_counts
 from pingan.adapters.db.status_items import ItemFilter, iter_items
 from pingan.adapters.render.report.data import DomainReport
-from pingan.core.awards import AwardListing
 from pingan.core.campaign import artifact_slug
 
 SHOWN_ITEMS = 30  # red and yellow items listed each; the counts say how many there are
@@ -36,7 +35,7 @@ class LeaderView:
     counts: dict[str, int]  # stored status -> items in scope
     red: tuple[dict[str, Any], ...]
     yellow: tuple[dict[str, Any], ...]
-    awards: tuple[AwardListing, ...]
+    awards: tuple[AwardLink, ...]
     awards_total: int
     reports: tuple[str, ...]  # "html", "xlsx": the latest report's formats on the server
 
@@ -90,11 +89,9 @@ def leader_view(engine: Engine, scope: Scope, output_root: Path | None) -> Leade
     c, cid = scope.campaign, scope.campaign_id
     with Session(engine) as session:
         domains, _ = domain_reports(session, c, cid, scope.as_of)
-        awards = [
-            a
-            for a in award_listing(session, c, cid)
-            if a.revoked_at is None and scope.domain in (None, a.domain)
-        ]
+        awards, awards_total = awards_in_force(
+            session.connection(), cid, scope.domain, SHOWN_AWARDS
+        )
         return LeaderView(
             scope=scope,
             domains=tuple(d for d in domains if scope.domain in (None, d.key)),
@@ -103,8 +100,8 @@ def leader_view(engine: Engine, scope: Scope, output_root: Path | None) -> Leade
             counts=_counts(session, scope),
             red=_items(session, scope, "overdue", worst=True),
             yellow=_items(session, scope, "due_soon", worst=False),
-            awards=tuple(awards[:SHOWN_AWARDS]),
-            awards_total=len(awards),
+            awards=tuple(awards),
+            awards_total=awards_total,
             reports=tuple(latest_report(reports_dir(output_root, c.code))),
         )
 

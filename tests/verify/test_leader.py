@@ -110,11 +110,26 @@ def test_a_lead_unit_cannot_download_another_domains_certificate(
     campus = next(a for a in awarded.awards if a.domain == "campus")
     other = next(a for a in awarded.awards if a.domain != "campus")
     base = leader_path("campus")
+    page = portal.client.get(base).text
+    assert f"c/{campus.id}.pdf" in page and f"c/{other.id}.pdf" not in page
     assert portal.client.get(f"{base}/c/{campus.id}.pdf").status_code == 200
     assert portal.client.get(f"{base}/c/{other.id}.pdf").status_code == 404
     assert portal.client.get(f"{leader_path()}/c/{other.id}.pdf").status_code == 200
     for absurd in ("0", str(2**31), str(2**70), "x"):
         assert portal.client.get(f"{base}/c/{absurd}.pdf").status_code in (400, 404), absurd
+
+
+def test_a_revoked_certificate_is_neither_listed_nor_served(
+    awarded: Awarded, tmp_path: Path
+) -> None:
+    from pingan.services import award as awarding
+
+    portal = _with_files(awarded, tmp_path)
+    a = awarded.award()
+    awarding.revoke(awarded.engine, awarded.seed.handle, target=a.number, reason="撤销", actor="t")
+    base = leader_path()
+    assert f"c/{a.id}.pdf" not in portal.client.get(base).text
+    assert portal.client.get(f"{base}/c/{a.id}.pdf").status_code == 404
 
 
 def test_villages_and_trend_count_the_passed_cells(awarded: Awarded, tmp_path: Path) -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from pingan.adapters.db.assessments import AwardRow
-from pingan.adapters.db.campaigns import CampaignRow
+from pingan.adapters.db.campaigns import CampaignRow, DomainRow
+from pingan.adapters.db.units import UnitRow
 
 # A typed number that matches more awards than this is not a certificate number.
 MAX_MATCHES = 10
@@ -40,3 +41,33 @@ def awards_by_number(conn: Connection, number: str) -> list[AwardHit]:
         .limit(MAX_MATCHES)
     )
     return [AwardHit(r.id, r.code) for r in rows]
+
+
+@dataclass(frozen=True)
+class AwardLink:
+    """One line of a leader's certificate list."""
+
+    award_id: int
+    number: str
+    cell_name: str
+
+
+def awards_in_force(
+    conn: Connection, campaign_id: int, domain: str | None, limit: int
+) -> tuple[list[AwardLink], int]:
+    """The first ``limit`` awards in force (of one domain, or all), in number order, and how
+    many there are: two bounded queries, not the campaign's whole listing."""
+    terms = [AwardRow.campaign_id == campaign_id, AwardRow.revoked_at.is_(None)]
+    if domain is not None:
+        terms.append(DomainRow.key == domain)
+    scoped = select(AwardRow.id).join(DomainRow, DomainRow.id == AwardRow.domain_id).where(*terms)
+    total = conn.scalar(select(func.count()).select_from(scoped.subquery())) or 0
+    rows = conn.execute(
+        select(AwardRow.id, AwardRow.number, UnitRow.name)
+        .join(DomainRow, DomainRow.id == AwardRow.domain_id)
+        .join(UnitRow, UnitRow.id == AwardRow.unit_id)
+        .where(*terms)
+        .order_by(DomainRow.key, AwardRow.seq)
+        .limit(limit)
+    )
+    return [AwardLink(r.id, r.number, r.name) for r in rows], int(total)
