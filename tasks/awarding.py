@@ -120,6 +120,7 @@ def documents_task(
         font_path=c.settings.font_path,
         award_ids=None if regenerate else award_ids,
         progress=progress_artifact(f"{handle.campaign.code}-certificates-progress", "证书生成进度"),
+        verify_base_url=c.settings.portal_base_url,
     )
     return docs.as_dict()
 

@@ -215,6 +215,7 @@ def award(
             award_ids=None if regenerate else run.new_award_ids,
             workers=workers,
             progress=progress,
+            verify_base_url=c.settings.portal_base_url,
         )
     _print_grant(run, docs)
 
@@ -275,15 +276,16 @@ def verify(
     campaign: CampaignArg,
     number: Annotated[str, typer.Argument(help="证书编号")],
     code: Annotated[str, typer.Argument(help="证书上的验证码")],
+    name: Annotated[str, typer.Option("--name", help="证书上的单位名称（须与命名单位一致）")],
     db: DbOption = None,
 ) -> None:
-    """核验证书真伪：编号与验证码相符且未撤销才为有效（无效时退出码 1）。"""
+    """核验证书真伪：编号、验证码与单位名称均相符且未撤销才为有效（无效时退出码 1）。"""
     from pingan.services import award as awarding
     from pingan.services.tick import open_campaign
 
     engine = _engine(db)
     handle = open_campaign(engine, campaign)
-    v = awarding.verify(engine, handle, number, code)
+    v = awarding.verify(engine, handle, number, code, name=name)
     (out if v.valid else err).print(v.message, markup=False)
     if not v.valid:
         raise typer.Exit(1)

@@ -25,6 +25,7 @@ from pingan.cli.common import (
     friendly,
     out,
 )
+from pingan.cli.leader import leader_link
 from pingan.core.problems import InputError
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ def register(app: typer.Typer) -> None:
     """Add the `portal` and `links` commands to app (the `pingan` command line)."""
     app.command("portal")(portal)
     app.command("links")(links)
+    app.command("leader-link")(leader_link)
 
 
 @friendly

@@ -3,7 +3,9 @@
 Routes: ``GET /u/<token>`` shows what the unit owes; ``POST /u/<token>`` takes one file
 (multipart, field ``file``, plus ``gate`` and an optional ``submitted_by``) through the
 inbox's intake and answers with a receipt; ``/static/portal.css``; ``/healthz`` (answered
-in front of the routes, pingan.portal.gate). Nothing
+in front of the routes, pingan.portal.gate); the public certificate check ``/v``
+(pingan.portal.verify) and the leaders' read-only view ``/l/<token>`` (pingan.portal.leader).
+Nothing
 else: no directory listing, no API docs, and no part of any URL ever names a file.
 
 Whose data a request reaches is decided by the verified token alone: the form names a
@@ -23,10 +25,12 @@ from pingan.portal.admission import Admission
 from pingan.portal.config import PortalConfig
 from pingan.portal.gate import UploadBound, UploadGate
 from pingan.portal.headers import SecurityHeaders
+from pingan.portal.leader import add_leader_routes
 from pingan.portal.pages import Pages, add_fixed_routes
 from pingan.portal.refusals import BUSY, add_error_pages, error_page, static_refusal
 from pingan.portal.submission import Submission
 from pingan.portal.uploads import sweep_spool
+from pingan.portal.verify import add_verify_routes
 from pingan.portal.visits import Visit, unit_items
 
 
@@ -62,6 +66,8 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
     app.state.portal = portal
     add_fixed_routes(app, portal.pages)
     _add_unit_routes(app, portal)
+    add_verify_routes(app, engine, portal.admission, portal.pages)
+    add_leader_routes(app, engine, portal.admission, portal.pages)
     add_error_pages(app, portal.pages)
     app.add_middleware(
         UploadGate,

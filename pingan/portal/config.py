@@ -21,6 +21,8 @@ from pingan.root.settings import Settings
 # limit is generous; the per-link limit is what stops a script.
 DEFAULT_TOKEN_RATE = Rate(per_minute=30, burst=20)
 DEFAULT_ADDRESS_RATE = Rate(per_minute=600, burst=200)
+# The public verification page: anyone may ask, so per address, and tighter than a link's.
+DEFAULT_VERIFY_RATE = Rate(per_minute=20, burst=10)
 DEFAULT_MAX_UPLOADS = 8
 DEFAULT_QUOTA = Quota()
 NO_PROXIES = TrustedProxies()
@@ -64,6 +66,12 @@ class PortalConfig:
     max_waiting_uploads: int = 256
     upload_wait_s: float = 30.0
     upload_idle_s: float = 30.0  # longest pause between two pieces of an upload's body
+    verify_rate: Rate = DEFAULT_VERIFY_RATE
+    # The portal's public address (verification links on certificates rendered here), and
+    # the output folder the leader's view downloads reports from (pingan.portal.leader).
+    public_base_url: str | None = None
+    output_root: Path | None = None
+    font_path: Path | None = None
     clock: Callable[[], datetime] = _utc_now
     monotonic: Callable[[], float] = time.monotonic
 
@@ -82,6 +90,9 @@ class PortalConfig:
                 settings.portal_quota_stored_bytes, settings.portal_quota_quarantined_bytes
             ),
             "max_uploads": settings.portal_max_uploads,
+            "public_base_url": settings.portal_base_url,
+            "output_root": settings.resolved_output_dir(),
+            "font_path": settings.font_path,
             **overrides,
         }
         return cls(secret=checked_secret(secret_of(settings)), **options)

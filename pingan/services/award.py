@@ -25,6 +25,7 @@ from pingan.core.awards import (
     check_certificate,
     issue_date,
 )
+from pingan.core.verification import check_named_certificate
 from pingan.services.tick import CampaignHandle, holder_name
 
 AWARD_LOCK = "award"
@@ -101,7 +102,11 @@ def revoke(
         return listing
 
 
-def verify(engine: Engine, handle: CampaignHandle, number: str, code: str) -> Verification:
+def verify(
+    engine: Engine, handle: CampaignHandle, number: str, code: str, *, name: str | None = None
+) -> Verification:
+    """Whether a certificate is genuine; with ``name`` (the unit named on it), a real number
+    and code copied onto another unit's certificate is refused."""
     with Session(engine) as session:
         row = find_award(session, handle.campaign_id, number.strip())
         found = (
@@ -109,4 +114,6 @@ def verify(engine: Engine, handle: CampaignHandle, number: str, code: str) -> Ve
             if row is None
             else award_listing(session, handle.campaign, handle.campaign_id, [row.id])[0]
         )
+    if name is not None:
+        return check_named_certificate(number, code, name, found)
     return check_certificate(number, code, found)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from pingan.core.awards import AwardListing, issuer_name, issuers
 from pingan.core.campaign import Campaign
 from pingan.core.progress import Progress, nothing
+from pingan.core.verification import certificate_ref, verify_url
 from pingan.services.award import listing
 from pingan.services.tick import CampaignHandle
 
@@ -38,11 +39,18 @@ class Documents:
         }
 
 
-def _certificate_data(campaign: Campaign, a: AwardListing) -> Any:
+def _certificate_data(campaign: Campaign, a: AwardListing, verify_base_url: str | None) -> Any:
+    """What one certificate prints: with the portal's public address, a QR code and short
+    URL of its verification page; the coordinator's office remains the other way to check."""
     from pingan.adapters.render.certificate import CertificateData
 
     office = campaign.coordinator.office
     where = issuer_name(campaign, office.name if office else campaign.coordinator.name)
+    url = (
+        verify_url(verify_base_url, certificate_ref(a.id, a.verification_code))
+        if verify_base_url
+        else None
+    )
     return CertificateData(
         campaign_name=campaign.name,
         title=a.title,
@@ -53,7 +61,8 @@ def _certificate_data(campaign: Campaign, a: AwardListing) -> Any:
         verification_code=a.verification_code,
         issued_on=a.issued_on,
         issuers=issuers(campaign, a.domain),
-        verify_hint=f"凭证书编号与验证码向{where}核验",
+        verify_hint=f"{'亦可' if url else ''}凭证书编号与验证码向{where}核验",
+        verify_url=url,
     )
 
 
@@ -73,10 +82,12 @@ def write_documents(
     award_ids: Sequence[int] | None = None,
     workers: int | None = None,
     progress: Progress = nothing,
+    verify_base_url: str | None = None,
 ) -> Documents:
     """Certificates for ``award_ids`` (every valid award when None), then the public list,
     all under ``out_dir`` (the composition root's output folder of the campaign), with the
-    CJK font at ``font_path`` (found on the system when None).
+    CJK font at ``font_path`` (found on the system when None). ``verify_base_url`` is the
+    portal's public base URL: each certificate then carries its verification page's QR code.
 
     Large runs use one process per core: rendering is CPU-bound.
     """
@@ -88,7 +99,9 @@ def write_documents(
     for a in awards:
         if a.revoked_at is None and (wanted is None or a.id in wanted):
             todo[a.domain].append(a)
-    written = _write_certificates(handle.campaign, certs, todo, workers, progress, font_path)
+    written = _write_certificates(
+        handle.campaign, certs, todo, _Render(workers, progress, font_path, verify_base_url)
+    )
     pdf, xlsx = _write_public_list(handle.campaign, awards, out_dir, font_path)
     return Documents(certs, written, pdf, xlsx)
 
@@ -102,30 +115,34 @@ def _set_aside_revoked(certs: Path, awards: Iterable[AwardListing]) -> None:
                 os.replace(live, certificate_path(certs, a))
 
 
+@dataclass(frozen=True)
+class _Render:
+    workers: int | None
+    progress: Progress
+    font_path: Path | None
+    verify_base_url: str | None
+
+
 def _write_certificates(
-    campaign: Campaign,
-    certs: Path,
-    todo: dict[str, list[AwardListing]],
-    workers: int | None,
-    progress: Progress,
-    font_path: Path | None,
+    campaign: Campaign, certs: Path, todo: dict[str, list[AwardListing]], how: _Render
 ) -> int:
     from pingan.adapters.render.certificate import write_certificates
 
     written = 0
     total = sum(len(v) for v in todo.values())
+    progress, workers = how.progress, how.workers
     progress(0, total)
     for domain, items in todo.items():
         names = {a.number: certificate_path(certs, a).name for a in items}
         n = workers if workers is not None else min(os.cpu_count() or 1, -(-len(items) // 500))
         written += len(
             write_certificates(
-                (_certificate_data(campaign, a) for a in items),
+                (_certificate_data(campaign, a, how.verify_base_url) for a in items),
                 certs / domain,
                 filename=lambda d, names=names: names[d.number],  # type: ignore[misc]
                 workers=max(n, 1),
                 on_written=lambda k, base=written: progress(base + k, total),  # type: ignore[misc]
-                font_path=font_path,
+                font_path=how.font_path,
             )
         )
         progress(written, total)

@@ -61,9 +61,10 @@ def test_signoff_award_list_and_verify(scored: dict[str, object]) -> None:
     assert "本次命名 1 个单位，生成证书 1 份" in a.output  # type: ignore[attr-defined]
     listed = json.loads(run("awards", CODE, "--json", "--db", db).output)  # type: ignore[attr-defined]
     [award] = listed
-    ok = run("verify", CODE, award["number"], award["verification_code"], "--db", db)
+    name = ("--name", award["cell_name"])
+    ok = run("verify", CODE, award["number"], award["verification_code"], *name, "--db", db)
     assert ok.exit_code == 0 and "证书有效" in ok.output  # type: ignore[attr-defined]
-    bad = run("verify", CODE, award["number"], "ZZZZ-ZZZZ", "--db", db)
+    bad = run("verify", CODE, award["number"], "ZZZZ-ZZZZ", *name, "--db", db)
     assert bad.exit_code == 1 and "伪造" in bad.output  # type: ignore[attr-defined]
 
 

@@ -18,7 +18,7 @@ COMMANDS = [
     ["units", SEED_CODE],
     ["outbox", SEED_CODE],
     ["awards", SEED_CODE],
-    ["verify", SEED_CODE, "徐城平安校园〔2017〕第001号", "ABCDEFGH"],
+    ["verify", SEED_CODE, "徐城平安校园〔2017〕第001号", "ABCDEFGH", "--name", "某单位"],
     ["acceptance", "results", SEED_CODE],
     ["links", SEED_CODE],
     ["tick", SEED_CODE, "--dry-run"],

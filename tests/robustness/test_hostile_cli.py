@@ -49,6 +49,7 @@ COMMANDS = [
     ["verify"],
     ["report"],
     ["links"],
+    ["leader-link"],
     ["campaign", "init"],
 ]
 # Commands left out, and why: each would run for minutes, wait for ever or need a server.
@@ -121,7 +122,7 @@ def tokens(place: Place) -> st.SearchStrategy[str]:
         "--reason", "--reopen", "--out", "--roster", "--skip-invalid", "--manifest",
         "--inbox", "--domain", "--wait", "--actor", "--dry-run", "--ignore-quiet-hours",
         "--cells", "--seed", "--withdrawn", "--help", "--code", "--organisation",
-        "--domains", "--starts-on", "--ends-on", "--coverage", "--force",
+        "--domains", "--starts-on", "--ends-on", "--coverage", "--force", "--days", "--name",
     ]  # fmt: skip
     return st.one_of(
         st.sampled_from(options),

@@ -12,10 +12,22 @@ from pingan.adapters.db.awarding.listing import award_listing, find_award
 from pingan.adapters.db.awarding.results import acceptance_results
 from pingan.adapters.db.awarding.revoke import revoke_award
 from pingan.adapters.db.awarding.signoff import latest_signoff, record_signoff
+from pingan.adapters.db.awarding.verification import (
+    AwardHit,
+    AwardLink,
+    award_by_id,
+    awards_by_number,
+    awards_in_force,
+)
 
 __all__ = [
+    "AwardHit",
+    "AwardLink",
     "acceptance_results",
+    "award_by_id",
     "award_listing",
+    "awards_by_number",
+    "awards_in_force",
     "find_award",
     "grant_awards",
     "latest_signoff",

@@ -22,7 +22,8 @@ class CertificateData:
     verification_code: str  # 7KQ4-M2XD
     issued_on: date
     issuers: tuple[str, ...]  # coordinator first, then the domain's lead unit
-    verify_hint: str | None = None  # 凭证书编号与验证码向<coordinator office>核验 (or a URL)
+    verify_hint: str | None = None  # 扫描二维码或访问 <url> 核验 (or: 向<office>核验)
+    verify_url: str | None = None  # the public verification page, printed as a QR code
 
 
 _CN_DIGITS = "〇一二三四五六七八九"

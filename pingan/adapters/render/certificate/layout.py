@@ -32,6 +32,12 @@ FOOT_W = 300.0  # each footer half; the hint takes the right one
 ISSUER_CX = PAGE_WIDTH - 235.0
 ISSUER_W = 330.0
 ISSUER_BOTTOM = 96.0  # baseline of the date line
+# The QR code of the verification page: bottom left, above the number and code, below the
+# body (whose room ends above the issuers' block, higher than QR_Y + QR_SIZE).
+QR_SIZE = 76.0
+QR_X = LEFT - 44
+QR_Y = FOOT_Y + 14
+QR_TEXT_W = ISSUER_CX - ISSUER_W / 2 - (QR_X + QR_SIZE + 6) - 8
 
 
 @dataclass(frozen=True)
