@@ -69,7 +69,8 @@ class HttpStandIn:
                     status, reply = stand_in.answer(request)
                 data = json.dumps(reply, ensure_ascii=False).encode("utf-8")
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                # Exactly this: the Tencent SDK looks for errors only under "application/json".
+                self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
