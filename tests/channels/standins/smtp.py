@@ -63,19 +63,25 @@ class SmtpStandIn:
         self.envelopes.append(envelope)
         return "250 OK"
 
-    def start(self) -> SmtpStandIn:
+    def start(self, port: int | None = None) -> SmtpStandIn:
         kwargs: dict[str, Any] = (
-            {"authenticator": _authenticator, "auth_require_tls": False, "auth_required": True}
-            if self.auth
-            else {}
+            {"authenticator": _authenticator, "auth_require_tls": False} if self.auth else {}
         )
-        self.controller = Controller(self, hostname="127.0.0.1", port=free_port(), **kwargs)
+        where = port or free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=where, **kwargs)
         self.controller.start()
         return self
 
     def stop(self) -> None:
         if self.controller is not None:
             self.controller.stop()
+            self.controller = None
+
+    def restart(self) -> None:
+        """Drop every open connection (a server restart): clients must reconnect."""
+        port = self.port
+        self.stop()
+        self.start(port)
 
     @property
     def port(self) -> int:
