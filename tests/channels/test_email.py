@@ -136,7 +136,8 @@ def test_a_refused_login_is_permanent_and_shows_no_password(smtp_auth_server: Sm
 
 
 def test_the_old_apprise_url_still_works(smtp_auth_server: SmtpStandIn) -> None:
-    url = f"mailto://{USER}:{quote(PASSWORD, safe='')}@127.0.0.1:{smtp_auth_server.port}?from={SENDER}"
+    port = smtp_auth_server.port
+    url = f"mailto://{USER}:{quote(PASSWORD, safe='')}@127.0.0.1:{port}?from={SENDER}"
     channel = EmailChannel(MappingSecretResolver({"secret:smtp": url}), "secret:smtp", timeout=5)
 
     channel.send(TO, Message("旧配置", BODY))

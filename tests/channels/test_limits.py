@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -53,7 +54,7 @@ def test_one_a_minute_five_an_hour_ten_a_day(engine: Engine) -> None:
     assert granted[:5] == [0, 1, 2, 3, 4]  # a minute apart
     assert 5 not in granted and granted[5] == 60  # the hour is full until 01:00 + 60 min
     assert len(granted) == 10  # and the day holds ten
-    assert all(b - a >= 1 for a, b in zip(granted, granted[1:], strict=False))
+    assert all(b - a >= 1 for a, b in pairwise(granted))
 
 
 def test_a_full_hour_spends_no_more_minute_slots(engine: Engine) -> None:
