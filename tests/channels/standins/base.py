@@ -51,6 +51,7 @@ class HttpStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the vendors' servers
+            disable_nagle_algorithm = True  # headers and body are two writes
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
