@@ -52,7 +52,8 @@ def test_without_a_link_it_is_plain_text(dingtalk_api: DingTalkAPI) -> None:
     channel(dingtalk_api).send(TO, reminder())
 
     [sent] = dingtalk_api.messages
-    assert sent["msg"] == {"msgtype": "text", "text": {"content": reminder().body}}
+    content = f"{reminder().subject}\n{reminder().body}"
+    assert sent["msg"] == {"msgtype": "text", "text": {"content": content}}
 
 
 def test_the_token_is_cached_then_refreshed_when_it_expires(dingtalk_api: DingTalkAPI) -> None:

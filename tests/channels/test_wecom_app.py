@@ -144,7 +144,7 @@ def test_hostile_names_are_shown_literally_in_card_and_text(wecom_api: WeComAPI)
         description.replace('<div class="normal">', "").replace("</div>", "\n")
     ) == (f"{HOSTILE_UNIT}：\n请按时报送。\n")
     assert "<a href" not in text["text"]["content"]
-    assert html.unescape(text["text"]["content"]) == body
+    assert html.unescape(text["text"]["content"]) == f"催报\n{body}"
 
 
 def test_a_malformed_userid_is_permanent_without_a_request(wecom_api: WeComAPI) -> None:

@@ -7,7 +7,6 @@ rides along as ``__context__`` (errors are raised outside the ``except`` blocks)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,6 @@ import httpx
 from pingan.adapters.channels import _http
 from pingan.adapters.channels._token import TokenCache
 from pingan.adapters.channels.base import DeliveryError
-from pingan.adapters.redaction import masked_snippet
 
 
 @dataclass(frozen=True)
@@ -111,11 +109,3 @@ def post_with_token(
         tokens.invalidate(token)
     assert reply is not None
     return reply
-
-
-def compact_json(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-
-
-def snippet(text: str, secrets: Sequence[str | None]) -> str:
-    return masked_snippet(text, secrets, _http.SNIPPET_CHARS)

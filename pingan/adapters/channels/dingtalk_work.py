@@ -7,7 +7,8 @@ member's userid, as the internal app ``agent_id``.
 - With a personal link the notice is an ``action_card``: title = subject, markdown = the
   message's markdown (already escaped by its author) or the body's lines escaped with
   pingan.core.markup, one button ``single_title`` = ``action_label`` or "立即报送" opening
-  ``single_url`` = the link. Without one it is ``text`` (plain, nothing renders).
+  ``single_url`` = the link. Without one it is ``text``: subject, then body (plain, nothing
+  renders).
 - The send is asynchronous: errcode 0 with a ``task_id`` means DingTalk accepted it.
 - Retryable: -1 (系统繁忙, "建议稍后再重试"), HTTP 5xx / 429 and network errors; other errcodes
   are permanent (e.g. 88 with a permission sub_code, 33001 invalid corp).
@@ -67,7 +68,8 @@ def dingtalk_work_payload(message: Message, userid: str, agent_id: int) -> dict[
             },
         }
     else:
-        msg = {"msgtype": "text", "text": {"content": truncate_bytes(message.body, 1800)}}
+        text = f"{plain(message.subject)}\n{message.body}"  # a text has no title
+        msg = {"msgtype": "text", "text": {"content": truncate_bytes(text, 1800)}}
     return {"agent_id": agent_id, "userid_list": userid, "msg": msg}
 
 

@@ -6,7 +6,7 @@
 - With a personal link (``message.action_url``) the message is a ``textcard``: title =
   subject, description = the body's lines as escaped HTML (the card renders ``<div>``),
   url = the link, button = ``action_label`` or "立即报送". Without one it is ``text``, the
-  body escaped (text renders ``<a href>``).
+  subject and body escaped (text renders ``<a href>``).
 - ``enable_duplicate_check`` drops a repeat of the same JSON within 30 minutes, so a retry
   after a lost reply does not reach the member twice.
 - Retryable: 45009 (over the API quota), 45033 (too many concurrent calls), -1 (busy),
@@ -70,7 +70,9 @@ def wecom_app_payload(message: Message, userid: str, agentid: int) -> dict[str, 
             "btntxt": truncate_bytes(plain(message.action_label or ACTION_LABEL), 12),
         }
         return base | {"msgtype": "textcard", "textcard": card}
-    content = truncate_bytes(html.escape(message.body, quote=False), TEXT_LIMIT)
+    # A text has no title: the subject leads, as a card's title would.
+    text = f"{plain(message.subject)}\n{message.body}"
+    content = truncate_bytes(html.escape(text, quote=False), TEXT_LIMIT)
     return base | {"msgtype": "text", "text": {"content": content}}
 
 
