@@ -153,3 +153,14 @@ def test_a_malformed_userid_is_permanent_without_a_request(wecom_api: WeComAPI) 
 
     assert (caught.value.retryable, caught.value.code) == (False, "address")
     assert wecom_api.server is not None and wecom_api.server.requests == []
+
+
+def test_a_member_echoed_as_unlicensed_is_permanent_though_errcode_is_0(
+    wecom_api: WeComAPI,
+) -> None:
+    wecom_api.unlicensed = {"ZhangSan"}
+
+    with pytest.raises(DeliveryError) as caught:
+        channel(wecom_api).send(TO, reminder())
+
+    assert (caught.value.retryable, caught.value.code) == (False, "invaliduser")

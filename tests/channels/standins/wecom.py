@@ -3,7 +3,8 @@
 Tokens are ``tok-1``, ``tok-2`` … (one per gettoken); ``expire()`` makes every token issued so
 far answer 42001, as an expired one would. ``errcodes`` is a queue of errcodes the next sends
 answer with (0 is success); ``members`` (when set) are the userids that exist: a send to any
-other answers 81013.
+other answers 81013; ``unlicensed`` userids get errcode 0 with themselves in
+``unlicenseduser`` (the member exists but has no licence: nothing is delivered).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class WeComAPI:
     corpsecret: str = CORPSECRET
     errcodes: deque[int] = field(default_factory=deque)
     members: set[str] | None = None
+    unlicensed: set[str] = field(default_factory=set)  # answered 0 with unlicenseduser
     issued: int = 0
     dead_tokens: set[str] = field(default_factory=set)
     messages: list[dict[str, Any]] = field(default_factory=list)
@@ -72,6 +74,8 @@ class WeComAPI:
             code = 81013
         if code != 0:
             return 200, {"errcode": code, "errmsg": f"scripted {code}"}
+        if payload.get("touser") in self.unlicensed:
+            return 200, {"errcode": 0, "errmsg": "ok", "unlicenseduser": payload["touser"].lower()}
         self.messages.append(payload)
         return 200, {
             "errcode": 0,
