@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from pingan.adapters.channels.base import DeliveryError, Message, Target
@@ -231,3 +233,14 @@ def test_one_mobile_has_one_rate_endpoint_whatever_its_spelling() -> None:
 
     assert len(keys) == 1
     assert [(w.limit, w.window_s) for w in sms.limits()] == [(1, 60), (5, 3600), (10, 86400)]
+
+
+def test_nothing_secret_or_personal_reaches_the_logs_at_debug(
+    aliyun_api: AliyunSmsAPI, tencent_api: TencentSmsAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    aliyun_channel(aliyun_api).send(TO, reminder())
+    tencent_channel(tencent_api).send(TO, reminder())
+
+    for text in (aliyun.KEY_SECRET, tencent.SECRET_KEY, "13800138000", "k7Q2"):
+        assert text not in caplog.text

@@ -9,6 +9,7 @@ Both SDKs accept an endpoint, so tests point them at stand-ins on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -54,6 +55,18 @@ class SmsRequest:
     params: tuple[tuple[str, str], ...]  # in the template's order
 
 
+# The SDKs' own loggers print requests (URLs with the mobile and template values, signed
+# headers) at DEBUG; keep them at WARNING, as the HTTP loggers are.
+_SDK_LOGGERS: Final = ("tencentcloud_sdk_common", "alibabacloud-tea", "darabonba-core", "urllib3")
+
+
+def quiet_sdk_loggers() -> None:
+    for name in _SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
 def _split_endpoint(endpoint: str | None, default: str) -> tuple[str, str]:
     """(host[:port], "http" | "https") from ``host``, ``host:port`` or a URL."""
     value = (endpoint or default).strip().rstrip("/")
@@ -71,6 +84,7 @@ class AliyunSms:
         from alibabacloud_tea_openapi import models as open_api
         from alibabacloud_tea_util import models as util
 
+        quiet_sdk_loggers()
         host, scheme = _split_endpoint(endpoint, ALIYUN_ENDPOINT)
         ms = int(timeout * 1000)
         self._secrets = (key_id, secret)
@@ -144,6 +158,7 @@ class TencentSms:
         from tencentcloud.common.profile.http_profile import HttpProfile
         from tencentcloud.sms.v20210111 import sms_client
 
+        quiet_sdk_loggers()
         host, scheme = _split_endpoint(endpoint, TENCENT_ENDPOINT)
         profile = HttpProfile(endpoint=host, protocol=scheme, reqTimeout=int(max(timeout, 1)))
         profile.keepAlive = True
