@@ -70,3 +70,24 @@ def test_a_host_without_a_sender_is_refused_at_start(monkeypatch: pytest.MonkeyP
 
     [problem] = caught.value.problems
     assert problem.where == "PINGAN_SMTP_HOST" and "PINGAN_SMTP_FROM" in problem.message
+
+
+def test_the_demo_file_records_kind_facts_and_personal_link(tmp_path: Path) -> None:
+    import json
+
+    from pingan.adapters.channels.base import Message, Target
+    from pingan.adapters.channels.file import FileChannel
+
+    path = tmp_path / "sent.jsonl"
+    message = Message(
+        "催报", "正文", kind="reminder", params=(("unit", "徐城中学"),), action_url="https://x/u/1"
+    )
+    FileChannel(path).send(Target("sms", "13800138000"), message)
+
+    record = json.loads(path.read_text("utf-8"))
+    assert (record["channel"], record["kind"], record["params"]) == (
+        "sms",
+        "reminder",
+        {"unit": "徐城中学"},
+    )
+    assert record["action_url"] == "https://x/u/1"
