@@ -244,3 +244,24 @@ def test_nothing_secret_or_personal_reaches_the_logs_at_debug(
 
     for text in (aliyun.KEY_SECRET, tencent.SECRET_KEY, "13800138000", "k7Q2"):
         assert text not in caplog.text
+
+
+def test_a_missing_key_secret_is_permanent_and_names_the_reference(
+    aliyun_api: AliyunSmsAPI,
+) -> None:
+    config = SmsConfig(
+        vendor="aliyun",
+        sign_name="徐城平安办",
+        access_key_id="secret:ali-id",
+        access_key_secret="secret:nowhere",
+        endpoint=aliyun_api.endpoint,
+        templates=TEMPLATES,
+    )
+    sms = SmsChannel(MappingSecretResolver({"secret:ali-id": aliyun.KEY_ID}), config)
+
+    with pytest.raises(DeliveryError) as caught:
+        sms.send(TO, reminder())
+
+    assert (caught.value.retryable, caught.value.code) == (False, "secret:missing")
+    assert "secret:nowhere" in caught.value.detail
+    assert aliyun_api.sent == []
