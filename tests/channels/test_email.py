@@ -7,6 +7,7 @@ import re
 import traceback
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -199,3 +200,21 @@ def test_a_missing_password_secret_is_permanent_and_names_the_reference(
 
     assert (caught.value.retryable, caught.value.code) == (False, "secret:missing")
     assert "secret:nowhere" in caught.value.detail
+
+
+def test_the_demo_mirror_releases_its_mail_connection_once_per_run(
+    smtp_server: SmtpStandIn, tmp_path: Path
+) -> None:
+    from pingan.adapters.channels.file import FileChannel
+    from pingan.adapters.channels.mirror import MirrorChannel
+    from pingan.adapters.channels.registry import release
+
+    mail = typed(smtp_server)
+    mirror = MirrorChannel(FileChannel(tmp_path / "sent.jsonl"), mail, RECIPIENT)
+    sinks = dict.fromkeys(("email", "wecom", "sms"), mirror)
+    for _ in range(3):
+        mirror.send(Target("wecom", "secret:x"), Message("s", BODY))
+    release(sinks.values())
+    mirror.send(Target("wecom", "secret:x"), Message("s", BODY))
+
+    assert (mail.connections, smtp_server.connections, len(smtp_server.envelopes)) == (2, 2, 4)
