@@ -218,3 +218,16 @@ def test_the_demo_mirror_releases_its_mail_connection_once_per_run(
     mirror.send(Target("wecom", "secret:x"), Message("s", BODY))
 
     assert (mail.connections, smtp_server.connections, len(smtp_server.envelopes)) == (2, 2, 4)
+
+
+def test_starttls_on_a_server_without_it_is_a_permanent_config_error(
+    smtp_server: SmtpStandIn,
+) -> None:
+    settings = SmtpSettings(
+        host="127.0.0.1", port=smtp_server.port, security="starttls", from_address=SENDER
+    )
+    with pytest.raises(DeliveryError) as caught:
+        EmailChannel(MappingSecretResolver({}), settings, timeout=5).send(TO, Message("s", BODY))
+
+    assert (caught.value.retryable, caught.value.code) == (False, "smtp:config")
+    assert smtp_server.envelopes == []

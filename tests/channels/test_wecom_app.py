@@ -147,9 +147,12 @@ def test_hostile_names_are_shown_literally_in_card_and_text(wecom_api: WeComAPI)
     assert html.unescape(text["text"]["content"]) == f"催报\n{body}"
 
 
-def test_a_malformed_userid_is_permanent_without_a_request(wecom_api: WeComAPI) -> None:
+@pytest.mark.parametrize("userid", ["张 三|@all", "@all", "a|b", ""])
+def test_anything_but_one_userid_is_permanent_without_a_request(
+    wecom_api: WeComAPI, userid: str
+) -> None:
     with pytest.raises(DeliveryError) as caught:
-        channel(wecom_api).send(Target("wecom-app", "张 三|@all"), reminder())
+        channel(wecom_api).send(Target("wecom-app", userid), reminder())
 
     assert (caught.value.retryable, caught.value.code) == (False, "address")
     assert wecom_api.server is not None and wecom_api.server.requests == []

@@ -121,6 +121,10 @@ class EmailChannel:
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()), (550, b""))
                 return self._reply_error(code, text, "收件人被拒绝")
+            except smtplib.SMTPNotSupportedError:
+                self._drop(quit_=True)
+                detail = "邮件服务器不支持所需功能（如 STARTTLS 或登录），请检查加密方式设置"
+                return DeliveryError(detail, False, "smtp:config")
             except smtplib.SMTPResponseException as exc:
                 self._drop(quit_=True)
                 return self._reply_error(exc.smtp_code, exc.smtp_error, "邮件服务器拒绝")

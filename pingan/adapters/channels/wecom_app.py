@@ -51,7 +51,8 @@ HINTS: Final[dict[int, str]] = {
     45033: "接口并发调用超过限制",
     -1: "系统繁忙",
 }
-_USERID: Final = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+# One member: never "@all" (every member of the app) nor a "|"-separated list.
+_USERID: Final = re.compile(r"[A-Za-z0-9_.-][A-Za-z0-9_.@-]{0,63}")
 
 
 def wecom_app_payload(message: Message, userid: str, agentid: int) -> dict[str, Any]:
