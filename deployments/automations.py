@@ -27,6 +27,12 @@ DEFAULT_SIGNOFF_HOURS = 48
 FAILED_STATES = {"prefect.flow-run.Failed", "prefect.flow-run.Crashed", "prefect.flow-run.TimedOut"}
 
 
+def jinja(template: str) -> dict[str, str]:
+    """A parameter the server renders as text. A bare ``"{{ x }}"`` would be rendered as
+    JSON (``x | tojson``) and parsed again, which fails for a state message."""
+    return {"__prefect_kind": "jinja", "template": template}
+
+
 def failed_run_name(code: str) -> str:
     return f"pingan：{code} 运行失败告警"
 
@@ -58,11 +64,11 @@ def failed_run_automation(code: str, alert_deployment_id: UUID) -> AutomationCor
                 parameters={
                     "campaign": code,
                     "kind": AlertKind.run_failed.value,
-                    "key": "run-{{ flow_run.id }}",
-                    "run_name": "{{ flow_run.name }}",
-                    "flow_name": "{{ flow.name }}",
-                    "state": "{{ flow_run.state.name }}",
-                    "reason": "{{ flow_run.state.message or '' }}",
+                    "key": jinja("run-{{ flow_run.id }}"),
+                    "run_name": jinja("{{ flow_run.name }}"),
+                    "flow_name": jinja("{{ flow.name }}"),
+                    "state": jinja("{{ flow_run.state.name }}"),
+                    "reason": jinja("{{ flow_run.state.message or '' }}"),
                 },
             )
         ],
@@ -93,7 +99,7 @@ def signoff_automation(code: str, alert_deployment_id: UUID, hours: int) -> Auto
                 parameters={
                     "campaign": code,
                     "kind": AlertKind.signoff_waiting.value,
-                    "key": "signoff-{{ firing.id }}",
+                    "key": jinja("signoff-{{ firing.id }}"),
                 },
             )
         ],

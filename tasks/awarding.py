@@ -9,6 +9,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from pingan.adapters.publish import publish
 from pingan.adapters.render.acceptance import (
     awards_markdown,
     failed_markdown,
@@ -23,6 +24,7 @@ from pingan.services import acceptance
 from pingan.services import award as awarding
 from pingan.services.documents import write_documents
 from pingan.services.tick import CampaignHandle
+from tasks.links import publish_links
 from tasks.policy import TASK_TIMEOUT_S
 from tasks.progress import progress_artifact
 
@@ -137,6 +139,10 @@ def documents_task(
         award_ids=None if regenerate else award_ids,
         progress=progress_artifact(f"{handle.campaign.code}-certificates-progress", "证书生成进度"),
     )
+    slug = artifact_slug(handle.campaign.code)
+    lists = [docs.public_list_pdf, docs.public_list_xlsx]
+    published = publish(c.output_store(), lists, f"{slug}/public-list")
+    publish_links(f"{slug}-public-list", published, "命名公示名单")
     return docs.as_dict()
 
 

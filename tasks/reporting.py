@@ -6,14 +6,16 @@ from datetime import date
 from pathlib import Path
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact
 
 from pingan.adapters.db.planner import BulletinPlan
+from pingan.adapters.publish import publish
 from pingan.adapters.render.report import ReportPaths
 from pingan.core.campaign import artifact_slug
 from pingan.root import container
 from pingan.services.report import ReportRun, plan_weekly_bulletin, run_report
 from pingan.services.tick import CampaignHandle
+from tasks.links import publish_links
 from tasks.policy import TASK_TIMEOUT_S, retry_unless_input_error
 
 
@@ -71,10 +73,10 @@ def publish_report_artifacts(
     create_markdown_artifact(
         key=summary_key, markdown=markdown, description=f"{run.as_of} 创建工作进展报告摘要"
     )
-    create_link_artifact(
-        key=link_key,
-        link=run.paths.html.resolve().as_uri(),
-        link_text=f"{run.as_of} 创建工作进展报告（HTML）",
-        description="报告文件位于运行该流程的机器上",
+    published = publish(
+        container().output_store(),
+        [run.paths.html, run.paths.xlsx],
+        f"{slug}/reports/{run.as_of.isoformat()}",
     )
+    publish_links(link_key, published, f"{run.as_of} 创建工作进展报告")
     return summary_key, link_key

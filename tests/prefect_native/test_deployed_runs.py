@@ -1,0 +1,145 @@
+"""Deployments on a real Prefect server, run by a process worker (issue 16).
+
+The server holds the second campaign's deployments (binjiang-2025, registered by `pingan
+deploy`); the pingan database holds it and the seed. Runs are started through the Prefect
+API as an operator would from the UI: flat parameters, the campaign left to the deployment.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from pingan.adapters.db.session import make_engine
+from pingan.core.campaign import load_campaign
+from pingan.services.load import load
+from pingan.services.synth import write_roster
+from tests.factories import SEED_CONFIG, synth_roster
+from tests.prefect_native._cluster import ROOT, Cluster, running_cluster, start_worker, wait_for
+
+pytestmark = pytest.mark.slow
+
+SECOND = ROOT / "config" / "campaigns" / "binjiang-2025.yaml"
+CODE = "binjiang-2025"
+POOL = "pingan-native-test"
+OBLIGATION_DAYS = """
+    SELECT c.code, o.status_as_of FROM obligation o
+    JOIN gate g ON g.id = o.gate_id JOIN campaign c ON c.id = g.campaign_id
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    work = tmp_path_factory.mktemp("prefect-native")
+    url = f"sqlite:///{work / 'pingan.db'}"
+    engine = make_engine(url)
+    load(engine, SEED_CONFIG, synth_roster(work, 12), actor="test")
+    roster = work / "binjiang.csv"
+    write_roster(load_campaign(SECOND), 12, 7, roster)
+    load(engine, SECOND, roster, actor="test")
+    try:
+        with running_cluster(work, engine, url, POOL) as c:
+            deployed = c.deploy(SECOND, "--pool", POOL, "--crash-after", "0")
+            assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+            start_worker(c, POOL)
+            yield c
+    finally:
+        engine.dispose()
+
+
+def days_by_campaign(cluster: Cluster) -> dict[str, set[Any]]:
+    out: dict[str, set[Any]] = {}
+    for code, day in cluster.rows(OBLIGATION_DAYS):
+        out.setdefault(code, set()).add(str(day) if day is not None else None)
+    return out
+
+
+def task_runs(cluster: Cluster, run_id: Any) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with cluster.settings(), get_client(sync_client=True) as client:
+        return client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+        )
+
+
+def events_named(cluster: Cluster, name: str) -> list[dict[str, Any]]:
+    body = {"filter": {"event": {"name": [name]}, "order": "ASC"}, "limit": 50}
+    response = httpx.post(f"{cluster.api}/events/filter", json=body, timeout=10)
+    response.raise_for_status()
+    return list(response.json()["events"])
+
+
+def outbox_lines(cluster: Cluster) -> list[dict[str, Any]]:
+    if not cluster.outbox.exists():
+        return []
+    lines = cluster.outbox.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_a_deployed_tick_run_with_flat_parameters_ticks_the_deployments_campaign(
+    cluster: Cluster,
+) -> None:
+    # Only as_of is given: the server merges it with the deployment's campaign.
+    run_id = cluster.run(f"pingan-tick/{CODE}", {"as_of": "2025-06-10", "dispatch": False})
+
+    run = cluster.wait_final(run_id)
+
+    assert run.state.is_completed(), f"{run.state}\n{cluster.procs.logs()}"
+    assert run.parameters["campaign"] == CODE
+    assert run.name == f"巡检 {CODE} 2025-06-10"
+    days = days_by_campaign(cluster)
+    assert days[CODE] == {"2025-06-10"}
+    assert days["xucheng-2017"] == {None}  # the seed was not ticked
+    names = {t.name for t in task_runs(cluster, run_id)}
+    assert f"计算状态并安排通知 {CODE} 2025-06-10" in names
+    assert f"打开创建活动 {CODE}" in names
+
+
+def test_a_completed_tick_emits_a_pingan_event_about_its_campaign(cluster: Cluster) -> None:
+    run = cluster.wait_final(cluster.run(f"pingan-tick/{CODE}", {"as_of": "2025-06-11"}))
+    assert run.state.is_completed(), f"{run.state}\n{cluster.procs.logs()}"
+
+    found: list[dict[str, Any]] = []
+
+    def emitted() -> bool:
+        found[:] = [
+            e
+            for e in events_named(cluster, "pingan.tick.completed")
+            if e["payload"].get("as_of") == "2025-06-11"
+        ]
+        return bool(found)
+
+    wait_for("pingan.tick.completed", emitted, 60, cluster.procs)
+    assert found[0]["resource"]["prefect.resource.id"] == f"pingan.campaign.{CODE}"
+
+
+def test_a_failed_run_reaches_the_coordinator_through_the_shipped_automation(
+    cluster: Cluster,
+) -> None:
+    # 2031 is a year neither chinese_calendar nor config/calendars knows: an input error.
+    run_id = cluster.run(f"pingan-tick/{CODE}", {"as_of": "2031-06-10"})
+
+    run = cluster.wait_final(run_id)
+
+    assert run.state.is_failed(), f"{run.state}\n{cluster.procs.logs()}"
+    # Not retried: an input error fails the same way every time.
+    assert all(t.run_count <= 1 for t in task_runs(cluster, run_id))
+    alerts: list[dict[str, Any]] = []
+
+    def alerted() -> bool:
+        alerts[:] = [
+            m for m in outbox_lines(cluster) if "流程运行失败" in json.dumps(m, ensure_ascii=False)
+        ]
+        return bool(alerts)
+
+    wait_for("the alert in the file channel", alerted, 180, cluster.procs)
+    text = json.dumps(alerts[0], ensure_ascii=False)
+    assert run.name in text
+    assert "2031" in text  # the reason names the year the calendar lacks
+    assert "区综治中心" in text  # addressed to the campaign's own office, in its words
