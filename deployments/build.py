@@ -41,18 +41,12 @@ from typing import Any
 
 import yaml
 
-from deployments.rrules import (
-    WEEKDAYS,
-    every_minutes,
-    next_working_day,
-    once,
-    weekly,
-    working_days,
-)
+from deployments.rrules import WEEKDAYS, every_minutes, once, weekly, working_days
 from pingan.core.awards import issue_date
 from pingan.core.calendar import WorkingCalendar
 from pingan.core.campaign import Campaign, ScheduleConfig, load_campaign, working_calendar
 from pingan.core.problems import InputError
+from pingan.core.rest_days import acceptance_start, next_working_day
 from pingan.core.timeofday import format_hhmm
 
 DEFAULT_POOL = "pingan-process"
@@ -153,17 +147,6 @@ class DeploymentSpec:
 # --- specs --------------------------------------------------------------------------------
 
 
-def acceptance_start(campaign: Campaign) -> date | None:
-    """The phase called acceptance, else the phase of the first assessment gate."""
-    for p in campaign.phases:
-        if p.key == "acceptance":
-            return p.starts_on
-    for g in campaign.gates:
-        if g.evidence == "assessment":
-            return campaign.phase(g.phase).starts_on
-    return None
-
-
 _WEEKDAY_ZH = dict(zip(WEEKDAYS, "一二三四五六日", strict=True))
 
 
@@ -196,9 +179,9 @@ class _Plan:
             entrypoint=ref.entrypoint,
             flow_name=ref.flow_name,
             description=f"{self.campaign.name}：{description}",
-            # The alert flow is not tagged "pingan": the automations watch runs tagged so,
-            # and an alert run that fails must not raise an alert about itself.
-            tags=("pingan", code, kind) if kind != "alert" else ("pingan-alert", code),
+            # The alert flow carries neither "pingan" nor the campaign's tag: the automations
+            # watch runs tagged so, and an alert run that fails must not alert about itself.
+            tags=("pingan", code, kind) if kind != "alert" else ("pingan-alert",),
             parameters={"campaign": code},
             schedules=schedules,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 
+from pingan.core.rest_days import next_working_day
 from pingan.core.timeofday import QuietHours
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -49,15 +50,6 @@ def working_days(first: date, last: date, at: time, is_working: IsWorking) -> st
         *_dates_line("EXDATE", holidays, at),
     ]
     return "\n".join(lines)
-
-
-def next_working_day(d: date, is_working: IsWorking, limit_days: int = 60) -> date:
-    """``d`` itself when it is a working day, else the first working day after it."""
-    for n in range(limit_days):
-        candidate = d + timedelta(days=n)
-        if is_working(candidate):
-            return candidate
-    return d
 
 
 def once(day: date, at: time) -> str:
