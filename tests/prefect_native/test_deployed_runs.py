@@ -143,3 +143,35 @@ def test_a_failed_run_reaches_the_coordinator_through_the_shipped_automation(
     assert run.name in text
     assert "2031" in text  # the reason names the year the calendar lacks
     assert "区综治中心" in text  # addressed to the campaign's own office, in its words
+
+
+def test_switching_between_deploy_and_serve_rebuilds_the_deployments_and_says_so(
+    cluster: Cluster,
+) -> None:
+    """Last in this module: it leaves the deployments as `pingan deploy` made them."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    from deployments.build import deployment_specs
+    from deployments.register import Options, prepare_serve
+
+    specs = deployment_specs(load_campaign(SECOND))
+
+    async def serve_then_read() -> tuple[list[str], Any]:
+        deployments, notes = await prepare_serve(specs, Options(crash_after_s=0))
+        for d in deployments:  # what `prefect serve` does first
+            await d.aapply()
+        async with get_client() as client:
+            return notes, await client.read_deployment_by_name(f"pingan-tick/{CODE}")
+
+    with cluster.settings():
+        notes, served = asyncio.run(serve_then_read())
+    assert served.work_pool_name is None and not served.pull_steps
+    assert any(f"pingan-tick/{CODE}" in n and "pingan serve 进程" in n for n in notes), notes
+
+    back = cluster.deploy(SECOND, "--pool", POOL, "--crash-after", "0")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert f"工作池 {POOL} 的 worker" in back.stdout + back.stderr
+    run = cluster.wait_final(cluster.run(f"pingan-tick/{CODE}", {"as_of": "2025-06-12"}))
+    assert run.state.is_completed(), f"{run.state}\n{cluster.procs.logs()}"
