@@ -296,8 +296,9 @@ HEADER = """\
 # Prefect 部署清单（{name}）。
 # 由 `pingan deploy <活动配置> --write-yaml <本文件>` 依据活动配置中的日期生成，请勿手工修改；
 # tests/unit/test_deployments.py 检查它与生成结果一致。注册到 Prefect 服务器请用 `pingan deploy`
-# （同时创建工作池、巡检并发限制和“无心跳运行标记为崩溃”自动化），或在项目根目录执行
-# `prefect deploy --all --prefect-file deployments/prefect.yaml`。
+# （同时创建工作池、巡检并发限制、运行失败与签批等待告警自动化和“无心跳运行标记为崩溃”
+# 自动化），或在项目根目录执行 `prefect deploy --all --prefect-file deployments/prefect.yaml`
+# （只注册部署：告警自动化须由 pingan deploy 创建）。
 """
 
 

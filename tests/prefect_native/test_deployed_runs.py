@@ -101,22 +101,34 @@ def test_a_deployed_tick_run_with_flat_parameters_ticks_the_deployments_campaign
     assert f"打开创建活动 {CODE}" in names
 
 
-def test_a_completed_tick_emits_a_pingan_event_about_its_campaign(cluster: Cluster) -> None:
-    run = cluster.wait_final(cluster.run(f"pingan-tick/{CODE}", {"as_of": "2025-06-11"}))
-    assert run.state.is_completed(), f"{run.state}\n{cluster.procs.logs()}"
-
+def wait_for_event(cluster: Cluster, name: str, as_of: str) -> dict[str, Any]:
     found: list[dict[str, Any]] = []
 
     def emitted() -> bool:
-        found[:] = [
-            e
-            for e in events_named(cluster, "pingan.tick.completed")
-            if e["payload"].get("as_of") == "2025-06-11"
-        ]
+        events = events_named(cluster, name)
+        found[:] = [e for e in events if e["payload"].get("as_of") == as_of]
         return bool(found)
 
-    wait_for("pingan.tick.completed", emitted, 60, cluster.procs)
-    assert found[0]["resource"]["prefect.resource.id"] == f"pingan.campaign.{CODE}"
+    wait_for(name, emitted, 60, cluster.procs)
+    return found[0]
+
+
+def test_a_tick_emits_completed_and_overdue_events_about_its_campaign(cluster: Cluster) -> None:
+    run = cluster.wait_final(cluster.run(f"pingan-tick/{CODE}", {"as_of": "2025-07-15"}))
+    assert run.state.is_completed(), f"{run.state}\n{cluster.procs.logs()}"
+
+    completed = wait_for_event(cluster, "pingan.tick.completed", "2025-07-15")
+    overdue = wait_for_event(cluster, "pingan.obligation.overdue", "2025-07-15")
+
+    assert completed["resource"]["prefect.resource.id"] == f"pingan.campaign.{CODE}"
+    assert completed["payload"]["escalations"] > 0
+    assert overdue["resource"]["prefect.resource.id"] == f"pingan.campaign.{CODE}"
+    levels = overdue["payload"]["levels"]
+    assert levels and sum(levels.values()) == overdue["payload"]["total"] > 0
+    # Related to the run that emitted it, so automations can filter by deployment or tag.
+    related = {r["prefect.resource.id"] for r in overdue["related"]}
+    assert f"prefect.flow-run.{run.id}" in related
+    assert f"prefect.tag.{CODE}" in related
 
 
 def test_a_failed_run_reaches_the_coordinator_through_the_shipped_automation(
@@ -173,5 +185,5 @@ def test_switching_between_deploy_and_serve_rebuilds_the_deployments_and_says_so
     back = cluster.deploy(SECOND, "--pool", POOL, "--crash-after", "0")
     assert back.returncode == 0, back.stdout + back.stderr
     assert f"工作池 {POOL} 的 worker" in back.stdout + back.stderr
-    run = cluster.wait_final(cluster.run(f"pingan-tick/{CODE}", {"as_of": "2025-06-12"}))
+    run = cluster.wait_final(cluster.run(f"pingan-tick/{CODE}", {"as_of": "2025-07-16"}))
     assert run.state.is_completed(), f"{run.state}\n{cluster.procs.logs()}"

@@ -357,3 +357,17 @@ def test_crash_after_shorter_than_a_heartbeat_is_refused(cli: typer.Typer) -> No
         result = CliRunner().invoke(cli, ["deploy", str(SEED_CONFIG), "--crash-after", "20"])
     assert result.exit_code == 2
     assert "--crash-after 须为 0（不设置）或大于 30 秒" in result.output
+
+
+def test_prefect_deploy_reads_the_concurrency_and_working_day_schedules_of_the_yaml() -> None:
+    """`prefect deploy --all --prefect-file deployments/prefect.yaml` parses the same file."""
+    from prefect.cli.deploy._models import PrefectYamlModel
+
+    model = PrefectYamlModel.model_validate(checked_in())
+    tick = next(d for d in model.deployments if d.entrypoint == ENTRYPOINTS["tick"])
+    limit = tick.concurrency_limit
+    assert getattr(limit, "limit", None) == 1
+    assert getattr(limit, "collision_strategy", None) == "ENQUEUE"
+    [schedule] = tick.schedules or []
+    rrule = str(getattr(schedule, "rrule", ""))
+    assert "EXDATE:" in rrule and "RDATE:" in rrule
