@@ -131,7 +131,7 @@ def child_tick(url: str) -> dict[str, Any]:
 
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    from flows.tick import TickInput, tick
+    from flows.tick import tick
     from pingan.adapters.db.session import make_engine
     from pingan.services.tick import evaluate_and_plan, open_campaign
 
@@ -144,7 +144,7 @@ def child_tick(url: str) -> dict[str, Any]:
     _reset(engine)
     # The first flow call starts Prefect's temporary server; time a warm-up apart.
     warm_start = time.perf_counter()
-    tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 4, 30), dry_run=True, dispatch=False))
+    tick(campaign="xucheng-2017", as_of=date(2017, 4, 30), dry_run=True, dispatch=False)
     warmup_s = time.perf_counter() - warm_start
     _reset(engine)
     start = time.perf_counter()
@@ -153,7 +153,7 @@ def child_tick(url: str) -> dict[str, Any]:
     # ends: up to 1 s of waiting that depends only on where the run ends within a second.
     # It is switched off here, as the demo does, so the figure is the work.
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        outcome = tick(TickInput(campaign="xucheng-2017", as_of=AS_OF, dispatch=False))
+        outcome = tick(campaign="xucheng-2017", as_of=AS_OF, dispatch=False)
     flow_s = time.perf_counter() - start
     assert outcome.escalations == bare.plan.escalations, (outcome, bare.plan)
     return {

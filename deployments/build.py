@@ -5,15 +5,23 @@ Schedules are RRULEs with a floating DTSTART and UNTIL read in the campaign's ti
 schedule, an RRULE carries its own bounds, so nothing fires before the campaign starts or
 after it ends. Decisions, for the README:
 
-* tick       daily at ``tick_at`` from the first phase's start to the award date;
-* acceptance once, on the acceptance phase's first day, at ``acceptance_at``;
-* report     weekly on ``report_weekday`` at ``report_at``, over the whole campaign;
+* tick       at ``tick_at`` on every working day of the campaign's calendar (make-up
+             Saturdays included, holidays excluded) from the first phase's start to
+             the award date;
+* acceptance once, on the acceptance phase's first day at ``acceptance_at`` — moved to the
+             next working day when that day is not one (``pingan validate`` warns);
+* report     weekly on ``report_weekday`` at ``report_at``, over the whole campaign; a
+             week whose day is a holiday reports on its next working day;
 * dispatch   every ``dispatch_every_minutes`` outside the quiet hours, over the whole
              campaign: the tick already delivers what it plans, these runs pick up retries
              and rate-limited robots; the dispatcher itself enforces quiet hours and
              non-working days exactly, the schedule only avoids obviously idle runs;
 * collect, award: no schedule. Intake needs an inbox chosen by the operator, and awards
-  follow the coordinator's sign-off (the acceptance flow starts them itself).
+  follow the coordinator's sign-off (the acceptance flow starts them itself);
+* alert      no schedule: the automations of deployments/automations.py run it.
+
+Every deployment has a deployment-level concurrency limit (``CONCURRENCY``), written into
+``prefect.yaml`` and passed by ``pingan deploy`` alike.
 
 No Prefect import here: the same specs feed ``prefect.yaml`` and ``pingan deploy``.
 
@@ -27,20 +35,22 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from deployments.rrules import WEEKDAYS, every_minutes, once, weekly, working_days
 from pingan.core.awards import issue_date
-from pingan.core.campaign import Campaign, ScheduleConfig, load_campaign
+from pingan.core.calendar import WorkingCalendar
+from pingan.core.campaign import Campaign, ScheduleConfig, load_campaign, working_calendar
 from pingan.core.problems import InputError
-from pingan.core.timeofday import QuietHours, format_hhmm
+from pingan.core.rest_days import acceptance_start, next_working_day
+from pingan.core.timeofday import format_hhmm
 
 DEFAULT_POOL = "pingan-process"
 PULL_STEP = "deployments.steps.enter_project"
-WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,33 @@ class ScheduleSpec:
 
     def as_yaml(self) -> dict[str, Any]:
         return {"slug": self.slug, "rrule": self.rrule, "timezone": self.timezone, "active": True}
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    """A deployment's own concurrency limit; what a run beyond it does (Prefect's
+    collision strategies: ENQUEUE waits for a slot, CANCEL_NEW drops the new run)."""
+
+    limit: int
+    collision_strategy: str
+
+    def as_yaml(self) -> dict[str, Any]:
+        return {"limit": self.limit, "collision_strategy": self.collision_strategy}
+
+
+# One place for both paths (prefect.yaml and `pingan deploy`). Ticks, reports, awards and
+# intake queue: each run may carry its own date or inbox, and all are idempotent. A
+# dispatch that finds another still sending has nothing to add: the next slot picks up.
+# Alerts run one at a time so that two failures at once do not race for the outbox rows.
+CONCURRENCY: dict[str, Concurrency] = {
+    "tick": Concurrency(1, "ENQUEUE"),
+    "collect": Concurrency(1, "ENQUEUE"),
+    "dispatch": Concurrency(1, "CANCEL_NEW"),
+    "acceptance": Concurrency(1, "CANCEL_NEW"),
+    "award": Concurrency(1, "ENQUEUE"),
+    "report": Concurrency(1, "ENQUEUE"),
+    "alert": Concurrency(1, "ENQUEUE"),
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +106,7 @@ FLOWS: dict[str, FlowRef] = {
         FlowRef("acceptance", "flows/acceptance.py:acceptance", "pingan-acceptance"),
         FlowRef("award", "flows/award.py:award", "pingan-award"),
         FlowRef("report", "flows/report.py:report", "pingan-report"),
+        FlowRef("alert", "flows/alert.py:alert", "pingan-alert"),
     )
 }
 
@@ -85,6 +123,10 @@ class DeploymentSpec:
     schedules: tuple[ScheduleSpec, ...] = field(default=())
 
     @property
+    def concurrency(self) -> Concurrency:
+        return CONCURRENCY[self.kind]
+
+    @property
     def full_name(self) -> str:
         return f"{self.flow_name}/{self.name}"
 
@@ -96,70 +138,13 @@ class DeploymentSpec:
             "tags": list(self.tags),
             "parameters": self.parameters,
             "enforce_parameter_schema": True,
+            "concurrency_limit": self.concurrency.as_yaml(),
             "schedules": [s.as_yaml() for s in self.schedules],
             "work_pool": {"name": pool, "work_queue_name": None, "job_variables": {}},
         }
 
 
-# --- rrules -------------------------------------------------------------------------------
-
-
-def _stamp(d: date, t: time) -> str:
-    return datetime.combine(d, t).strftime("%Y%m%dT%H%M%S")
-
-
-def daily(first: date, last: date, at: time) -> str:
-    return f"DTSTART:{_stamp(first, at)}\nRRULE:FREQ=DAILY;UNTIL={_stamp(last, at)}"
-
-
-def once(day: date, at: time) -> str:
-    return f"DTSTART:{_stamp(day, at)}\nRRULE:FREQ=DAILY;COUNT=1"
-
-
-def weekly(first: date, last: date, weekday: str, at: time) -> str:
-    # DTSTART on the first such weekday: RFC 5545 counts DTSTART as an occurrence even
-    # when it does not match BYDAY, and dateutil follows the rule, not that quirk — be
-    # unambiguous for both readers.
-    start = first + timedelta(days=(WEEKDAYS.index(weekday) - first.weekday()) % 7)
-    return (
-        f"DTSTART:{_stamp(start, at)}\n"
-        f"RRULE:FREQ=WEEKLY;BYDAY={weekday};UNTIL={_stamp(last, time(23, 59, 59))}"
-    )
-
-
-def every_minutes(first: date, last: date, step: int, quiet_hours: QuietHours | None) -> str:
-    """Every ``step`` minutes, at half a step past each slot (so never together with the
-    tick on the hour), in the hours whose slots are all outside the quiet hours (read as
-    the dispatcher reads them: [start, end), wrapping midnight)."""
-    offset = step // 2 if step < 60 else 30
-    minutes = list(range(offset, 60, step)) if step < 60 else [offset]
-    free = quiet_hours.free_minutes() if quiet_hours is not None else [(0, 24 * 60)]
-    hours = [
-        h for h in range(24) if all(any(lo <= h * 60 + m < hi for lo, hi in free) for m in minutes)
-    ]
-    if not hours:
-        raise ValueError(f"免打扰时段 {quiet_hours} 覆盖全天，无法安排投递")
-    start = time(hours[0], minutes[0])
-    return (
-        f"DTSTART:{_stamp(first, start)}\n"
-        f"RRULE:FREQ=DAILY;BYHOUR={','.join(map(str, hours))};"
-        f"BYMINUTE={','.join(map(str, minutes))};BYSECOND=0;"
-        f"UNTIL={_stamp(last, time(23, 59, 59))}"
-    )
-
-
 # --- specs --------------------------------------------------------------------------------
-
-
-def acceptance_start(campaign: Campaign) -> date | None:
-    """The phase called acceptance, else the phase of the first assessment gate."""
-    for p in campaign.phases:
-        if p.key == "acceptance":
-            return p.starts_on
-    for g in campaign.gates:
-        if g.evidence == "assessment":
-            return campaign.phase(g.phase).starts_on
-    return None
 
 
 _WEEKDAY_ZH = dict(zip(WEEKDAYS, "一二三四五六日", strict=True))
@@ -171,14 +156,16 @@ class _Plan:
 
     campaign: Campaign
     times: ScheduleConfig
+    calendar: WorkingCalendar
     first: date  # the first phase's start
     award_on: date
     last: date  # the later of the last phase's end and the award
 
     @classmethod
-    def of(cls, campaign: Campaign, times: ScheduleConfig) -> _Plan:
+    def of(cls, campaign: Campaign, times: ScheduleConfig, calendar: WorkingCalendar) -> _Plan:
         award_on = issue_date(campaign)
-        return cls(campaign, times, campaign.starts_on, award_on, max(campaign.ends_on, award_on))
+        last = max(campaign.ends_on, award_on)
+        return cls(campaign, times, calendar, campaign.starts_on, award_on, last)
 
     @property
     def tz(self) -> str:
@@ -192,8 +179,10 @@ class _Plan:
             entrypoint=ref.entrypoint,
             flow_name=ref.flow_name,
             description=f"{self.campaign.name}：{description}",
-            tags=("pingan", code, kind),
-            parameters={"params": {"campaign": code}},
+            # The alert flow carries neither "pingan" nor the campaign's tag: the automations
+            # watch runs tagged so, and an alert run that fails must not alert about itself.
+            tags=("pingan", code, kind) if kind != "alert" else ("pingan-alert",),
+            parameters={"campaign": code},
             schedules=schedules,
         )
 
@@ -202,9 +191,14 @@ def _tick(p: _Plan) -> DeploymentSpec:
     at = p.times.tick_at
     return p.spec(
         "tick",
-        f"每日巡检。{p.first} 至 {p.award_on} 每天 {format_hhmm(at)}（{p.tz}）"
+        f"每日巡检。{p.first} 至 {p.award_on} 每个工作日 {format_hhmm(at)}（{p.tz}，"
+        "按活动工作日历：节假日不运行，调休上班日运行）"
         "评估全部报送义务，安排截止前提醒与逾期逐级督办，随即投递，并发布进度表与摘要。",
-        ScheduleSpec("tick-daily", daily(p.first, p.award_on, at), p.tz),
+        ScheduleSpec(
+            "tick-working-days",
+            working_days(p.first, p.award_on, at, p.calendar.is_working_day),
+            p.tz,
+        ),
     )
 
 
@@ -230,13 +224,15 @@ def _dispatch(p: _Plan) -> DeploymentSpec:
 
 
 def _acceptance(p: _Plan) -> DeploymentSpec:
-    accept_on = acceptance_start(p.campaign)
-    if accept_on is None:
+    planned = acceptance_start(p.campaign)
+    if planned is None:
         return p.spec("acceptance", "考核验收（手动运行）。")
+    accept_on = next_working_day(planned, p.calendar.is_working_day)
+    moved = f"（{planned} 非工作日，顺延）" if accept_on != planned else ""
     at = p.times.acceptance_at
     return p.spec(
         "acceptance",
-        f"考核验收。{accept_on} {format_hhmm(at)}（{p.tz}）运行一次："
+        f"考核验收。{accept_on}{moved} {format_hhmm(at)}（{p.tz}）运行一次："
         f"统计各领域达标率，等待{p.campaign.coordinator.name}在界面签批，签批同意后命名挂牌。",
         ScheduleSpec("acceptance-once", once(accept_on, at), p.tz),
     )
@@ -254,9 +250,19 @@ def _report(p: _Plan) -> DeploymentSpec:
     day, at = p.times.report_weekday, p.times.report_at
     return p.spec(
         "report",
-        f"创建工作周报。{p.first} 至 {p.last} 每周{_WEEKDAY_ZH[day]} {format_hhmm(at)}（{p.tz}）"
-        "生成报告（图表、明细表）并向各牵头单位和综治委通报。",
-        ScheduleSpec("report-weekly", weekly(p.first, p.last, day, at), p.tz),
+        f"创建工作周报。{p.first} 至 {p.last} 每周{_WEEKDAY_ZH[day]} {format_hhmm(at)}（{p.tz}；"
+        "逢节假日顺延至下一个工作日）生成报告（图表、明细表）并向各牵头单位和综治委通报。",
+        ScheduleSpec(
+            "report-weekly", weekly(p.first, p.last, day, at, p.calendar.is_working_day), p.tz
+        ),
+    )
+
+
+def _alert(p: _Plan) -> DeploymentSpec:
+    return p.spec(
+        "alert",
+        f"告警（由自动化运行）：流程运行失败或验收签批等待过久时，通过本活动的通知渠道告知"
+        f"{p.campaign.wording.office}。",
     )
 
 
@@ -267,15 +273,20 @@ _BUILDERS: tuple[Callable[[_Plan], DeploymentSpec], ...] = (
     _acceptance,
     _award,
     _report,
+    _alert,
 )
 
 
 def deployment_specs(
-    campaign: Campaign, times: ScheduleConfig | None = None
+    campaign: Campaign,
+    times: ScheduleConfig | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> list[DeploymentSpec]:
     """One deployment per flow, in a fixed order; ``times`` overrides the campaign's
-    ``schedule`` section."""
-    plan = _Plan.of(campaign, times or campaign.schedule)
+    ``schedule`` section; ``calendar`` is the campaign's working calendar (read with the
+    overrides next to its file: ``working_calendar(campaign, path)``)."""
+    cal = calendar or working_calendar(campaign, None)
+    plan = _Plan.of(campaign, times or campaign.schedule, cal)
     return [build(plan) for build in _BUILDERS]
 
 
@@ -285,8 +296,9 @@ HEADER = """\
 # Prefect 部署清单（{name}）。
 # 由 `pingan deploy <活动配置> --write-yaml <本文件>` 依据活动配置中的日期生成，请勿手工修改；
 # tests/unit/test_deployments.py 检查它与生成结果一致。注册到 Prefect 服务器请用 `pingan deploy`
-# （同时创建工作池、巡检并发限制和“无心跳运行标记为崩溃”自动化），或在项目根目录执行
-# `prefect deploy --all --prefect-file deployments/prefect.yaml`。
+# （同时创建工作池、巡检并发限制、运行失败与签批等待告警自动化和“无心跳运行标记为崩溃”
+# 自动化），或在项目根目录执行 `prefect deploy --all --prefect-file deployments/prefect.yaml`
+# （只注册部署：告警自动化须由 pingan deploy 创建）。
 """
 
 
@@ -303,7 +315,9 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
-def prefect_yaml(campaign: Campaign, pool: str = DEFAULT_POOL) -> str:
+def prefect_yaml(
+    campaign: Campaign, pool: str = DEFAULT_POOL, calendar: WorkingCalendar | None = None
+) -> str:
     doc: dict[str, Any] = {
         "name": "pingan",
         "prefect-version": None,
@@ -312,17 +326,22 @@ def prefect_yaml(campaign: Campaign, pool: str = DEFAULT_POOL) -> str:
         # Workers enter the project directory (PINGAN_ROOT, or where the code is installed),
         # so the entrypoints and a relative PINGAN_HOME mean the same on every machine.
         "pull": [{PULL_STEP: {}}],
-        "deployments": [s.as_yaml(pool) for s in deployment_specs(campaign)],
+        "deployments": [s.as_yaml(pool) for s in deployment_specs(campaign, calendar=calendar)],
     }
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     return HEADER.format(name=campaign.name) + body
 
 
-def write_prefect_yaml(campaign: Campaign, path: Path, pool: str = DEFAULT_POOL) -> Path:
+def write_prefect_yaml(
+    campaign: Campaign,
+    path: Path,
+    pool: str = DEFAULT_POOL,
+    calendar: WorkingCalendar | None = None,
+) -> Path:
     """Written whole through a temporary file: a failure leaves the old file intact."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(prefect_yaml(campaign, pool), encoding="utf-8")
+    tmp.write_text(prefect_yaml(campaign, pool, calendar), encoding="utf-8")
     tmp.replace(path)
     return path
 
@@ -339,10 +358,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for p in exc.problems:
             sys.stderr.write(f"{p}\n")
         return 2
+    calendar = working_calendar(campaign, args.config)
     if args.out is None:
-        sys.stdout.write(prefect_yaml(campaign, args.pool))
+        sys.stdout.write(prefect_yaml(campaign, args.pool, calendar))
     else:
-        write_prefect_yaml(campaign, args.out, args.pool)
+        write_prefect_yaml(campaign, args.out, args.pool, calendar)
     return 0
 
 

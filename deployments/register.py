@@ -5,6 +5,9 @@ Besides the deployments, ``register`` makes sure the server has what they rely o
 * the process work pool (created with the process worker's default job template);
 * the global concurrency limit ``pingan-tick-<campaign>`` (one slot) that
   ``tasks.limits.campaign_slot`` takes, so ticks queue instead of meeting the database lock;
+* the campaign's alert automations (deployments/automations.py): a failed run, or a
+  sign-off that waits too long, runs ``pingan-alert/<campaign>``, which tells the
+  coordinator's office through pingan's own channels;
 * an automation that marks a pingan flow run Crashed when its heartbeats stop — the
   open-source server's way to notice a worker machine that died mid-run (Prefect's
   "detect zombie flows" recipe, restricted to runs tagged ``pingan``). The flow-run
@@ -16,15 +19,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from prefect import Flow
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, StateType
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
@@ -33,6 +37,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.schedules import RRule, Schedule
 from prefect.settings import PREFECT_API_URL
 
+from deployments.automations import DEFAULT_SIGNOFF_HOURS, campaign_automations
 from deployments.build import PULL_STEP, DeploymentSpec, ScheduleSpec
 
 ZOMBIE_AUTOMATION = "pingan：心跳中断的运行标记为崩溃"
@@ -130,6 +135,10 @@ async def runner_deployment(spec: DeploymentSpec, pool: str | None) -> RunnerDep
         schedules=schedules_of(spec),
         enforce_parameter_schema=True,
         work_pool_name=pool,
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=spec.concurrency.limit,
+            collision_strategy=spec.concurrency.collision_strategy,
+        ),
     )
     # The path relative to the project root, whatever the current directory: workers
     # enter the root through the pull step (deployments.steps.enter_project).
@@ -239,13 +248,25 @@ async def ensure_zombie_automation(client: PrefectClient, crash_after_s: int) ->
         for a in existing:
             await client.delete_automation(a.id)
         return
-    automation = zombie_automation(crash_after_s)
+    await upsert_automation(client, zombie_automation(crash_after_s))
+
+
+async def upsert_automation(client: PrefectClient, automation: AutomationCore) -> None:
+    """Create the automation, or update the one of the same name (one left)."""
+    existing = await client.read_automations_by_name(automation.name)
     if existing:
         await client.update_automation(existing[0].id, automation)
         for extra in existing[1:]:
             await client.delete_automation(extra.id)
     else:
         await client.create_automation(automation)
+
+
+async def ensure_alerts(
+    client: PrefectClient, code: str, alert_deployment_id: UUID, signoff_hours: int
+) -> None:
+    for automation in campaign_automations(code, alert_deployment_id, signoff_hours):
+        await upsert_automation(client, automation)
 
 
 @dataclass(frozen=True)
@@ -260,6 +281,15 @@ class Registration:
     pool: str
     pool_created: bool
     deployments: list[Registered]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What ``pingan deploy`` and ``pingan serve`` both pass."""
+
+    crash_after_s: int = DEFAULT_CRASH_AFTER_S
+    signoff_hours: int = DEFAULT_SIGNOFF_HOURS
 
 
 async def ensure_extras(client: PrefectClient, campaign_code: str, crash_after_s: int) -> None:
@@ -267,39 +297,81 @@ async def ensure_extras(client: PrefectClient, campaign_code: str, crash_after_s
     await ensure_zombie_automation(client, crash_after_s)
 
 
+def _runner(pool: str | None) -> str:
+    return f"工作池 {pool} 的 worker" if pool else "pingan serve 进程"
+
+
+async def replace_switched(
+    client: PrefectClient, specs: Sequence[DeploymentSpec], pool: str | None
+) -> list[str]:
+    """Deployments registered before by the other path (``pingan deploy`` ↔ ``pingan
+    serve``) are deleted so they are created afresh: updated in place, one keeps the
+    other's pull steps or missing path, and its next run fails with ``FileNotFoundError:
+    '…/None'``. Their past runs stay in the history. What was switched, in Chinese."""
+    notes: list[str] = []
+    for spec in specs:
+        try:
+            existing = await client.read_deployment_by_name(spec.full_name)
+        except ObjectNotFound:
+            continue
+        if (existing.work_pool_name or None) == pool:
+            continue
+        await client.delete_deployment(existing.id)
+        notes.append(
+            f"部署 {spec.full_name} 原由{_runner(existing.work_pool_name)}运行，"
+            f"已重建为由{_runner(pool)}运行（历史运行记录保留）"
+        )
+    return notes
+
+
 async def register(
-    specs: Sequence[DeploymentSpec],
-    pool: str,
-    *,
-    crash_after_s: int = DEFAULT_CRASH_AFTER_S,
+    specs: Sequence[DeploymentSpec], pool: str, options: Options | None = None
 ) -> Registration:
     """Upsert every deployment (re-running updates them in place) and what they rely on."""
     if not specs:
         raise ValueError("no deployments")
-    check_crash_after(crash_after_s)
+    opts = options or Options()
+    check_crash_after(opts.crash_after_s)
     require_api_url()
     async with get_client() as client:
         await check_server(client)
         # Every flow imports before anything is written on the server.
         deployments = [await runner_deployment(s, pool) for s in specs]
         created = await ensure_work_pool(client, pool)
-        await ensure_extras(client, specs[0].name, crash_after_s)
+        await ensure_extras(client, specs[0].name, opts.crash_after_s)
+        notes = await replace_switched(client, specs, pool)
     done: list[Registered] = []
     for spec, deployment in zip(specs, deployments, strict=True):
         deployment_id = await deployment.aapply()
         done.append(Registered(spec.full_name, str(deployment_id), len(spec.schedules)))
-    return Registration(pool, created, done)
+    alert = next((d for s, d in zip(specs, done, strict=True) if s.kind == "alert"), None)
+    if alert is not None:
+        await _alerts(specs[0].name, UUID(alert.deployment_id), opts.signoff_hours)
+    return Registration(pool, created, done, notes)
+
+
+async def _alerts(code: str, alert_deployment_id: UUID, signoff_hours: int) -> None:
+    async with get_client() as client:
+        await ensure_alerts(client, code, alert_deployment_id, signoff_hours)
 
 
 async def prepare_serve(
-    specs: Sequence[DeploymentSpec], *, crash_after_s: int = DEFAULT_CRASH_AFTER_S
-) -> list[RunnerDeployment]:
-    """The deployments ``serve`` runs from this process (no work pool, no pull step)."""
-    check_crash_after(crash_after_s)
+    specs: Sequence[DeploymentSpec], options: Options | None = None
+) -> tuple[list[RunnerDeployment], list[str]]:
+    """The deployments ``serve`` runs from this process (no work pool, no pull step), and
+    what was switched from ``pingan deploy``. The alert deployment is applied now, so that
+    the alert automations can name it; ``serve`` applies the same again."""
+    opts = options or Options()
+    check_crash_after(opts.crash_after_s)
     require_api_url()
     async with get_client() as client:
         await check_server(client)
         deployments = [await runner_deployment(s, None) for s in specs]
+        notes: list[str] = []
         if specs:
-            await ensure_extras(client, specs[0].name, crash_after_s)
-    return deployments
+            await ensure_extras(client, specs[0].name, opts.crash_after_s)
+            notes = await replace_switched(client, specs, None)
+    for spec, deployment in zip(specs, deployments, strict=True):
+        if spec.kind == "alert":
+            await _alerts(spec.name, await deployment.aapply(), opts.signoff_hours)
+    return deployments, notes

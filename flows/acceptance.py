@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger, pause_flow_run
 from prefect.input import RunInput
 from pydantic import BaseModel, Field
 
-from flows.award import AwardInput, award
+from flows.award import award
 from flows.outputs import AcceptanceOutput, SignOffOutput
 from pingan.adapters.render.acceptance import signoff_prompt
 from pingan.core.onsite import onsite_model
@@ -116,5 +116,5 @@ def acceptance(params: AcceptanceInput) -> AcceptanceOutput:
         raise InputError(problems)
     out.signoff = SignOffOutput(approved=signoff.approved, approver=signoff.approver)
     if signoff.approved and params.award_after_signoff:
-        out.award = award(AwardInput(campaign=params.campaign, as_of=as_of, actor=params.actor))
+        out.award = award(campaign=params.campaign, as_of=as_of, actor=params.actor)
     return out

@@ -3,13 +3,15 @@ list and notices. Re-running awards nobody twice and renumbers nothing."""
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Annotated
 
 from prefect import flow
 from pydantic import BaseModel, Field
 
 from flows.outputs import AwardOutput
+from flows.params import ActorParam, AsOfParam, CampaignParam, zh
 from tasks.awarding import documents_task, grant_task, publish_awards_task, revoke_task
+from tasks.policy import FLOW_TIMEOUT_S, run_namer
 from tasks.ticking import open_campaign_task
 
 
@@ -18,32 +20,35 @@ class RevokeInput(BaseModel):
     reason: str = Field(title="撤销理由", min_length=1, max_length=500)
 
 
-class AwardInput(BaseModel):
-    campaign: str = Field(title="创建活动编码", min_length=1)
-    as_of: date | None = Field(None, title="日期", description="默认为活动时区的今天")
-    grant: bool = Field(True, title="对已签批的达标单位命名")
-    notify: bool = Field(True, title="通知获评单位及牵头单位")
-    regenerate: bool = Field(False, title="重新生成全部证书")
-    revocations: list[RevokeInput] = Field(default_factory=list, title="撤销命名")
-    actor: str = Field("prefect-ui", title="操作人")
-
-
 @flow(
     name="pingan-award",
     description="命名挂牌：为签批通过的达标单位编号、生成证书与公示名单并通知；可撤销命名。",
+    flow_run_name=run_namer("命名挂牌"),
+    timeout_seconds=FLOW_TIMEOUT_S,
 )
-def award(params: AwardInput) -> AwardOutput:
-    handle, as_of = open_campaign_task(params.campaign, params.as_of)
-    revoked = [revoke_task(handle, r.target, r.reason, params.actor) for r in params.revocations]
+def award(
+    campaign: CampaignParam,
+    as_of: AsOfParam = None,
+    grant: Annotated[bool, zh("对已签批的达标单位命名", "关闭时只处理撤销与证书")] = True,
+    notify: Annotated[bool, zh("通知获评单位及牵头单位", "关闭时只编号不发通知")] = True,
+    regenerate: Annotated[bool, zh("重新生成全部证书", "否则只生成本次新命名单位的证书")] = False,
+    revocations: Annotated[
+        list[RevokeInput] | None,
+        zh("撤销命名", "每项填写证书编号或单位编码，以及撤销理由"),
+    ] = None,
+    actor: ActorParam = "prefect-ui",
+) -> AwardOutput:
+    handle, day = open_campaign_task(campaign, as_of)
+    revoked = [revoke_task(handle, r.target, r.reason, actor) for r in revocations or []]
     new_ids: list[int] = []
     run = None
-    if params.grant:
-        run = grant_task(handle, as_of, params.actor, params.notify)
+    if grant:
+        run = grant_task(handle, day, actor, notify)
         new_ids = run.new_award_ids
-    documents = documents_task(handle, new_ids, params.regenerate)
+    documents = documents_task(handle, new_ids, regenerate)
     publish_awards_task(handle, len(new_ids), documents)
     return AwardOutput(
-        as_of=as_of,
+        as_of=day,
         awarded=len(new_ids),
         waiting=run.waiting if run else 0,
         excluded=run.excluded if run else 0,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Annotated
 
 from prefect import flow
 from pydantic import BaseModel, Field
 
 from flows.outputs import DeliveryOutput, IntakeOutput, TickOutput
+from flows.params import AsOfParam, CampaignParam, zh
 from tasks.artifacts import publish_tick_artifacts
 from tasks.delivery import dispatch_task
 from tasks.limits import campaign_slot
+from tasks.policy import FLOW_TIMEOUT_S, run_namer
 from tasks.ticking import (
     as_dict,
     collect_task,
@@ -22,52 +24,61 @@ from tasks.ticking import (
 
 
 class WaiverInput(BaseModel):
-    gate: str = Field(title="事项键", description="如 self-check")
+    gate: str = Field(title="事项键", description="如 self-check", min_length=1)
     units: list[str] = Field(title="单位编码", min_length=1)
     reason: str = Field(title="理由", min_length=1)
     reopen: bool = Field(False, title="撤销豁免（恢复义务）")
     actor: str = Field("prefect-ui", title="操作人")
 
 
-class TickInput(BaseModel):
-    campaign: str = Field(title="创建活动编码", min_length=1)
-    as_of: date | None = Field(None, title="计算日期", description="默认为活动时区的今天")
-    dry_run: bool = Field(False, title="试运行", description="只计算不写入")
-    inbox: str | None = Field(
-        None, title="报送目录", description="本地路径或 fsspec 地址；留空不收取"
-    )
-    mail: bool = Field(
-        True, title="收取报送邮件", description="活动配置了 mail_intake 邮箱时收取其中的报送邮件"
-    )
-    waivers: list[WaiverInput] = Field(default_factory=list, title="豁免或恢复")
-    dispatch: bool = Field(True, title="随即投递通知")
-    respect_quiet_hours: bool = Field(True, title="遵守免打扰时段与非工作日")
-
-
 @flow(
-    name="pingan-tick", description="每日巡检：收取材料、评估义务、安排提醒与逐级督办、发布进度。"
+    name="pingan-tick",
+    description="每日巡检：收取材料、评估义务、安排提醒与逐级督办、发布进度。",
+    flow_run_name=run_namer("巡检"),
+    timeout_seconds=FLOW_TIMEOUT_S,
 )
-def tick(params: TickInput) -> TickOutput:
-    handle, as_of = open_campaign_task(params.campaign, params.as_of)
+def tick(
+    campaign: CampaignParam,
+    as_of: AsOfParam = None,
+    dry_run: Annotated[bool, zh("试运行", "只计算不写入")] = False,
+    inbox: Annotated[
+        str | None,
+        zh("报送目录", "本地路径或 fsspec 地址；留空不收取"),
+    ] = None,
+    mail: Annotated[
+        bool,
+        zh(
+            "收取报送邮件",
+            "活动配置了 mail_intake 邮箱时收取其中的报送邮件",
+        ),
+    ] = True,
+    waivers: Annotated[
+        list[WaiverInput] | None,
+        zh("豁免或恢复", "每项填写事项键、单位编码和理由"),
+    ] = None,
+    dispatch: Annotated[bool, zh("随即投递通知", "否则由投递部署或下次巡检投递")] = True,
+    respect_quiet_hours: Annotated[bool, zh("遵守免打扰时段与非工作日", "关闭时立即发送")] = True,
+) -> TickOutput:
+    handle, day = open_campaign_task(campaign, as_of)
     # Where a Prefect server has a global limit of this name, it keeps ticks apart across
     # workers; the database lease inside evaluate_and_plan does so everywhere.
-    with campaign_slot(f"pingan-tick-{params.campaign}"):
-        intake = mail = None
-        if params.inbox and not params.dry_run:
-            intake = collect_task(handle, params.inbox, params.as_of)
-        if params.mail and not params.dry_run:
-            mail = mail_task(handle, params.as_of)
-        for w in params.waivers if not params.dry_run else []:
+    with campaign_slot(f"pingan-tick-{campaign}"):
+        intake = mail_report = None
+        if inbox and not dry_run:
+            intake = collect_task(handle, inbox, as_of)
+        if mail and not dry_run:
+            mail_report = mail_task(handle, as_of)
+        for w in [] if dry_run else waivers or []:
             waive_task(handle, w.gate, w.units, w.reason, w.actor, w.reopen)
-        result = evaluate_and_plan_task(handle, as_of, params.dry_run)
+        result = evaluate_and_plan_task(handle, day, dry_run)
     delivery = None
-    if params.dispatch and not params.dry_run:
-        delivery = DeliveryOutput.of(dispatch_task(handle, params.respect_quiet_hours))
-    intake_out = as_dict(intake, mail)
+    if dispatch and not dry_run:
+        delivery = DeliveryOutput.of(dispatch_task(handle, respect_quiet_hours))
+    intake_out = as_dict(intake, mail_report)
     publish_tick_artifacts(result, intake_out, delivery.model_dump() if delivery else None)
     return TickOutput(
-        as_of=as_of,
-        dry_run=params.dry_run,
+        as_of=day,
+        dry_run=dry_run,
         reminders=result.plan.reminders,
         escalations=result.plan.escalations,
         digests=result.plan.digests,

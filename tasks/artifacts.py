@@ -10,9 +10,16 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pingan.adapters.render.tick_summary import colour_table, summary_markdown
 from pingan.core.campaign import artifact_slug
 from pingan.services.tick import TickResult
+from tasks.events import emit_tick_completed
+from tasks.policy import TASK_TIMEOUT_S
 
 
-@task(name="发布巡检结果", persist_result=False)
+@task(
+    name="发布巡检结果",
+    task_run_name="发布巡检结果 {result.as_of}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    persist_result=False,
+)
 def publish_tick_artifacts(
     result: TickResult,
     intake: dict[str, Any] | None = None,
@@ -31,4 +38,7 @@ def publish_tick_artifacts(
         markdown=summary_markdown(result, intake, delivery),
         description=f"{result.as_of} 巡检摘要",
     )
+    p = result.plan
+    counts = {"reminders": p.reminders, "escalations": p.escalations, "digests": p.digests}
+    emit_tick_completed(result.status["campaign"], result.as_of, counts, dry_run=result.dry_run)
     return table_key, summary_key

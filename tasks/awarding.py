@@ -9,6 +9,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from pingan.adapters.publish import publish
 from pingan.adapters.render.acceptance import (
     awards_markdown,
     failed_markdown,
@@ -23,6 +24,8 @@ from pingan.services import acceptance
 from pingan.services import award as awarding
 from pingan.services.documents import write_documents
 from pingan.services.tick import CampaignHandle
+from tasks.links import publish_links
+from tasks.policy import TASK_TIMEOUT_S
 from tasks.progress import progress_artifact
 
 
@@ -85,14 +88,24 @@ def signoff_task(
     return s
 
 
-@task(name="撤销命名", persist_result=False)
+@task(
+    name="撤销命名",
+    task_run_name="撤销命名 {target}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    persist_result=False,
+)
 def revoke_task(handle: CampaignHandle, target: str, reason: str, actor: str) -> str:
     a = awarding.revoke(container().engine, handle, target=target, reason=reason, actor=actor)
     get_run_logger().info("已撤销 %s（%s）", a.number, a.cell_name)
     return a.number
 
 
-@task(name="命名编号并安排通知", persist_result=False)
+@task(
+    name="命名编号并安排通知",
+    task_run_name="命名编号 {handle.campaign.code} {as_of}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    persist_result=False,
+)
 def grant_task(handle: CampaignHandle, as_of: date, actor: str, notify: bool) -> awarding.AwardRun:
     c = container()
     run = awarding.grant(
@@ -108,7 +121,12 @@ def grant_task(handle: CampaignHandle, as_of: date, actor: str, notify: bool) ->
     return run
 
 
-@task(name="生成证书与公示名单", persist_result=False)
+@task(
+    name="生成证书与公示名单",
+    task_run_name="生成证书 {handle.campaign.code}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    persist_result=False,
+)
 def documents_task(
     handle: CampaignHandle, award_ids: Sequence[int] | None, regenerate: bool
 ) -> dict[str, Any]:
@@ -122,10 +140,19 @@ def documents_task(
         progress=progress_artifact(f"{handle.campaign.code}-certificates-progress", "证书生成进度"),
         verify_base_url=c.settings.portal_base_url,
     )
+    slug = artifact_slug(handle.campaign.code)
+    lists = [docs.public_list_pdf, docs.public_list_xlsx]
+    published = publish(c.output_store(), lists, f"{slug}/public-list")
+    publish_links(f"{slug}-public-list", published, "命名公示名单")
     return docs.as_dict()
 
 
-@task(name="发布命名结果", persist_result=False)
+@task(
+    name="发布命名结果",
+    task_run_name="发布命名结果 {handle.campaign.code}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    persist_result=False,
+)
 def publish_awards_task(
     handle: CampaignHandle, new: int, documents: Mapping[str, Any] | None
 ) -> None:

@@ -6,17 +6,28 @@ from datetime import date
 from pathlib import Path
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact
 
 from pingan.adapters.db.planner import BulletinPlan
+from pingan.adapters.publish import publish
 from pingan.adapters.render.report import ReportPaths
 from pingan.core.campaign import artifact_slug
 from pingan.root import container
 from pingan.services.report import ReportRun, plan_weekly_bulletin, run_report
 from pingan.services.tick import CampaignHandle
+from tasks.links import publish_links
+from tasks.policy import TASK_TIMEOUT_S, retry_unless_input_error
 
 
-@task(name="生成进展报告", persist_result=False, retries=1, retry_delay_seconds=10)
+@task(
+    name="生成进展报告",
+    task_run_name="生成进展报告 {handle.campaign.code} {as_of}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    retry_condition_fn=retry_unless_input_error,
+    persist_result=False,
+    retries=1,
+    retry_delay_seconds=10,
+)
 def build_report_task(handle: CampaignHandle, as_of: date, out_dir: str | None) -> ReportRun:
     c = container()
     target = Path(out_dir) if out_dir else c.reports_dir(handle.campaign.code)
@@ -25,7 +36,15 @@ def build_report_task(handle: CampaignHandle, as_of: date, out_dir: str | None) 
     return run
 
 
-@task(name="安排周通报", persist_result=False, retries=2, retry_delay_seconds=5)
+@task(
+    name="安排周通报",
+    task_run_name="安排周通报 {handle.campaign.code} {as_of}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    retry_condition_fn=retry_unless_input_error,
+    persist_result=False,
+    retries=2,
+    retry_delay_seconds=5,
+)
 def plan_bulletin_task(handle: CampaignHandle, as_of: date, paths: ReportPaths) -> BulletinPlan:
     plan = plan_weekly_bulletin(container().engine, handle, as_of, paths)
     get_run_logger().info(
@@ -34,7 +53,12 @@ def plan_bulletin_task(handle: CampaignHandle, as_of: date, paths: ReportPaths) 
     return plan
 
 
-@task(name="发布报告", persist_result=False)
+@task(
+    name="发布报告",
+    task_run_name="发布报告 {campaign_code}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    persist_result=False,
+)
 def publish_report_artifacts(
     campaign_code: str, run: ReportRun, bulletin: BulletinPlan | None
 ) -> tuple[str, str]:
@@ -49,10 +73,10 @@ def publish_report_artifacts(
     create_markdown_artifact(
         key=summary_key, markdown=markdown, description=f"{run.as_of} 创建工作进展报告摘要"
     )
-    create_link_artifact(
-        key=link_key,
-        link=run.paths.html.resolve().as_uri(),
-        link_text=f"{run.as_of} 创建工作进展报告（HTML）",
-        description="报告文件位于运行该流程的机器上",
+    published = publish(
+        container().output_store(),
+        [run.paths.html, run.paths.xlsx],
+        f"{slug}/reports/{run.as_of.isoformat()}",
     )
+    publish_links(link_key, published, f"{run.as_of} 创建工作进展报告")
     return summary_key, link_key

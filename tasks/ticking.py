@@ -24,17 +24,32 @@ from pingan.services.tick import (
     resolve_as_of,
     waive,
 )
+from tasks.events import emit_overdue
+from tasks.policy import TASK_TIMEOUT_S, retry_unless_input_error
 from tasks.progress import progress_artifact
 from tasks.secrets import prefect_resolvers
 
 
-@task(name="打开创建活动", persist_result=False)
+@task(
+    name="打开创建活动",
+    task_run_name="打开创建活动 {code}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    persist_result=False,
+)
 def open_campaign_task(code: str, as_of: date | None) -> tuple[CampaignHandle, date]:
     handle = open_campaign(container().engine, code)
     return handle, resolve_as_of(handle, as_of)
 
 
-@task(name="收取报送材料", persist_result=False, retries=2, retry_delay_seconds=5)
+@task(
+    name="收取报送材料",
+    task_run_name="收取报送材料 {handle.campaign.code}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    retry_condition_fn=retry_unless_input_error,
+    persist_result=False,
+    retries=2,
+    retry_delay_seconds=5,
+)
 def collect_task(handle: CampaignHandle, inbox: str, as_of: date | None) -> IntakeReport:
     c = container()
     report = collect_inbox(
@@ -53,7 +68,12 @@ def collect_task(handle: CampaignHandle, inbox: str, as_of: date | None) -> Inta
     return report
 
 
-@task(name="收取报送邮件", persist_result=False)
+@task(
+    name="收取报送邮件",
+    task_run_name="收取报送邮件 {handle.campaign.code}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    persist_result=False,
+)
 def mail_task(handle: CampaignHandle, as_of: date | None) -> MailReport | None:
     """The campaign's mailbox, when its YAML has a mail_intake section; else nothing.
 
@@ -88,7 +108,12 @@ def mail_task(handle: CampaignHandle, as_of: date | None) -> MailReport | None:
     return report
 
 
-@task(name="豁免或恢复义务", persist_result=False)
+@task(
+    name="豁免或恢复义务",
+    task_run_name="豁免或恢复 {handle.campaign.code} {gate}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    persist_result=False,
+)
 def waive_task(
     handle: CampaignHandle, gate: str, units: list[str], reason: str, actor: str, reopen: bool
 ) -> int:
@@ -103,7 +128,15 @@ def waive_task(
     )
 
 
-@task(name="评估义务并安排通知", persist_result=False, retries=2, retry_delay_seconds=10)
+@task(
+    name="评估义务并安排通知",
+    task_run_name="计算状态并安排通知 {handle.campaign.code} {as_of}",
+    timeout_seconds=TASK_TIMEOUT_S,
+    retry_condition_fn=retry_unless_input_error,
+    persist_result=False,
+    retries=2,
+    retry_delay_seconds=10,
+)
 def evaluate_and_plan_task(handle: CampaignHandle, as_of: date, dry_run: bool) -> TickResult:
     c = container()
     result = evaluate_and_plan(c.engine, handle, as_of, dry_run=dry_run, portal=c.settings)
@@ -112,6 +145,8 @@ def evaluate_and_plan_task(handle: CampaignHandle, as_of: date, dry_run: bool) -
         "%s 巡检：提醒 %d，逾期督办 %d，汇总 %d", as_of, p.reminders, p.escalations, p.digests
     )
     publish_worst_items(handle, result)
+    if not dry_run:
+        emit_overdue(handle.campaign.code, as_of, result.overdue_by_level)
     return result
 
 

@@ -77,6 +77,11 @@ def validate(
     ]
     if assumed:
         out.print(f"  系统默认值（原文未规定）：{'、'.join(assumed)}", markup=False)
+    from pingan.core.campaign import working_calendar
+    from pingan.core.rest_days import rest_day_warnings
+
+    for line in rest_day_warnings(c, working_calendar(c, config).is_working_day):
+        err.print(f"  提示：{line}", markup=False, soft_wrap=True)
 
 
 # --- campaign init ---------------------------------------------------------------------------

@@ -23,6 +23,15 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 ConfigArg = Annotated[Path, typer.Argument(help="创建活动配置文件（YAML）")]
+SignoffHoursOption = Annotated[
+    int,
+    typer.Option(
+        "--signoff-hours",
+        min=1,
+        max=720,
+        help="考核验收提交签批后超过多少小时仍未签批，即通过活动的通知渠道提醒综治中心",
+    ),
+]
 CrashAfterOption = Annotated[
     int,
     typer.Option(
@@ -80,6 +89,21 @@ def _load(config: Path) -> Campaign:
     return load_campaign(config)
 
 
+def _specs(config: Path) -> tuple[Campaign, list[DeploymentSpec]]:
+    """The campaign and its deployments, schedules on the working days of its calendar."""
+    from deployments.build import deployment_specs
+    from pingan.core.campaign import working_calendar
+
+    campaign = _load(config)
+    calendar = working_calendar(campaign, config)
+    return campaign, deployment_specs(campaign, calendar=calendar)
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        err.print(note, markup=False, soft_wrap=True)
+
+
 def _print_plan(specs: list[DeploymentSpec]) -> None:
     from datetime import UTC, datetime
 
@@ -130,14 +154,15 @@ def deploy(
         bool, typer.Option("--dry-run", help="只列出将注册的部署与计划（并检查流程能否加载）")
     ] = False,
     crash_after: CrashAfterOption = 600,
+    signoff_hours: SignoffHoursOption = 48,
 ) -> None:
     """把创建活动的各流程注册为 Prefect 部署（计划按活动日期生成）；服务器见 PREFECT_API_URL。"""
-    from deployments.build import deployment_specs, write_prefect_yaml
+    from deployments.build import write_prefect_yaml
+    from pingan.core.campaign import working_calendar
 
-    campaign = _load(config)
-    specs = deployment_specs(campaign)
+    campaign, specs = _specs(config)
     if write_yaml is not None:
-        write_prefect_yaml(campaign, write_yaml, pool)
+        write_prefect_yaml(campaign, write_yaml, pool, working_calendar(campaign, config))
         out.print(f"已生成部署清单 {write_yaml}（{len(specs)} 个部署）", markup=False)
         return
     if dry_run:
@@ -148,10 +173,12 @@ def deploy(
         _print_plan(specs)
         out.print(f"（试运行，未连接服务器）工作池 {pool}，共 {len(specs)} 个部署", markup=False)
         return
-    from deployments.register import api_url
+    from deployments.register import Options, api_url
     from deployments.register import register as do_register
 
-    result = asyncio.run(do_register(specs, pool, crash_after_s=crash_after))
+    options = Options(crash_after_s=crash_after, signoff_hours=signoff_hours)
+    result = asyncio.run(do_register(specs, pool, options))
+    _print_notes(result.notes)
     _print_plan(specs)
     created = "（新建）" if result.pool_created else ""
     out.print(
@@ -164,17 +191,22 @@ def deploy(
 
 @friendly
 @_prefect_errors
-def serve(config: ConfigArg, crash_after: CrashAfterOption = 600) -> None:
+def serve(
+    config: ConfigArg,
+    crash_after: CrashAfterOption = 600,
+    signoff_hours: SignoffHoursOption = 48,
+) -> None:
     """在本机一个进程内按计划运行创建活动的全部流程（单机部署；按 Ctrl+C 停止）。"""
     from prefect import serve as prefect_serve
 
-    from deployments.build import deployment_specs
-    from deployments.register import prepare_serve
+    from deployments.register import Options, prepare_serve
     from deployments.steps import enter_project
 
-    specs = deployment_specs(_load(config))
+    _, specs = _specs(config)
     # Same working directory as a worker's runs: the entrypoints and a relative PINGAN_HOME.
     enter_project()
-    deployments = asyncio.run(prepare_serve(specs, crash_after_s=crash_after))
+    options = Options(crash_after_s=crash_after, signoff_hours=signoff_hours)
+    deployments, notes = asyncio.run(prepare_serve(specs, options))
+    _print_notes(notes)
     _print_plan(specs)
     prefect_serve(*deployments)

@@ -33,6 +33,9 @@ def register(app: typer.Typer) -> None:
 # --- tick, status, collect, waive ------------------------------------------------------------
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出结果")]
+
+
 @friendly
 def tick(
     campaign: CampaignArg,
@@ -41,34 +44,84 @@ def tick(
         bool,
         typer.Option("--dry-run", help="只显示将要发出的通知（按收件单位分组），不写入任何数据"),
     ] = False,
+    no_dispatch: Annotated[
+        bool,
+        typer.Option("--no-dispatch", help="只安排通知，不随即投递（留待投递部署或下次巡检）"),
+    ] = False,
+    as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """每日巡检：计算各项报送义务的状态，安排截止前提醒和逾期逐级督办。"""
-    from pingan.root import settings
+    """每日巡检：计算各项报送义务的状态，安排截止前提醒和逾期逐级督办，随即投递。
+
+    设置了 PREFECT_API_URL 时以 pingan-tick 流程运行的方式执行，记入 Prefect 运行历史。"""
+    from pingan.cli.through_prefect import api_url, recorded_line, run_flow, say_not_recorded
+
+    day = _as_of(as_of)
+    if api_url() and not dry_run:
+        from flows.tick import tick as tick_flow
+
+        run = run_flow(tick_flow, db, campaign=campaign, as_of=day, dispatch=not no_dispatch)
+        _report_tick(run.output, as_json, {"name": run.name, "id": run.id})
+        if not as_json:
+            err.print(recorded_line(run), markup=False, soft_wrap=True)
+        return
+    output = _tick_here(campaign, day, dry_run, not no_dispatch, db, as_json)
+    _report_tick(output, as_json, None)
+    say_not_recorded(as_json)
+
+
+def _tick_here(
+    campaign: str, day: Any, dry_run: bool, dispatch: bool, db: str | None, as_json: bool
+) -> Any:
+    """The tick flow's work without Prefect: evaluate and plan, then deliver as it does."""
+    from flows.outputs import DeliveryOutput, TickOutput
+    from pingan.root import container
+    from pingan.services.dispatch import run_dispatch
     from pingan.services.tick import evaluate_and_plan, open_campaign, resolve_as_of
 
     engine = _engine(db)
     handle = open_campaign(engine, campaign)
-    day = resolve_as_of(handle, _as_of(as_of))
-    result = evaluate_and_plan(engine, handle, day, dry_run=dry_run, portal=settings())
-    if dry_run:
-        current = None
-        for m in result.previews:
-            if m.recipient_unit_id != current:
-                current = m.recipient_unit_id
-                out.rule(f"{m.recipient_name}（{m.recipient_code}）", style="dim")
-            out.print(f"[{m.kind}] {m.subject}", markup=False)
-            out.print(m.body, markup=False, soft_wrap=True)
-        out.print(f"（试运行，未写入数据库）共 {len(result.previews)} 条通知", markup=False)
-    _print_tick(result)
+    c = container()
+    result = evaluate_and_plan(
+        engine, handle, resolve_as_of(handle, day), dry_run=dry_run, portal=c.settings
+    )
+    if dry_run and not as_json:
+        _print_previews(result.previews)
+    delivery = None
+    if dispatch and not dry_run:
+        report = run_dispatch(engine, handle, c.delivery(), c.settings, now_fn=c.clock)
+        delivery = DeliveryOutput.of(report)
+    return TickOutput(
+        as_of=result.as_of,
+        dry_run=dry_run,
+        reminders=result.plan.reminders,
+        escalations=result.plan.escalations,
+        digests=result.plan.digests,
+        obligations=result.status["obligations"],
+        delivery=delivery,
+    )
 
 
-def _print_tick(result: Any) -> None:
-    p = result.plan
-    o = result.status["obligations"]
+def _print_previews(previews: Any) -> None:
+    current = None
+    for m in previews:
+        if m.recipient_unit_id != current:
+            current = m.recipient_unit_id
+            out.rule(f"{m.recipient_name}（{m.recipient_code}）", style="dim")
+        out.print(f"[{m.kind}] {m.subject}", markup=False)
+        out.print(m.body, markup=False, soft_wrap=True)
+    out.print(f"（试运行，未写入数据库）共 {len(previews)} 条通知", markup=False)
+
+
+def _report_tick(output: Any, as_json: bool, flow_run: dict[str, str] | None) -> None:
+    if as_json:
+        doc = {**output.model_dump(mode="json"), "flow_run": flow_run}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        return
+    o = output.obligations
     out.print(
-        f"{result.as_of} 巡检{'（试运行）' if result.dry_run else ''}：提醒 {p.reminders} 条，"
-        f"逾期督办 {p.escalations} 条，督办汇总 {p.digests} 份",
+        f"{output.as_of} 巡检{'（试运行）' if output.dry_run else ''}：提醒 {output.reminders} 条，"
+        f"逾期督办 {output.escalations} 条，督办汇总 {output.digests} 份",
         markup=False,
     )
     out.print(
@@ -76,6 +129,13 @@ def _print_tick(result: Any) -> None:
         f"逾期 {o['overdue']}，已完成 {o['done'] + o['done_late']}，已豁免 {o['waived']}",
         markup=False,
     )
+    d = output.delivery
+    if d is not None:
+        out.print(
+            f"  投递：发送 {d.sent} 条，失败待重试 {d.failed} 条，放弃 {d.dead} 条，"
+            f"顺延 {d.deferred} 条，限流顺延 {d.rate_limited} 条，无联系方式 {d.no_contact} 条",
+            markup=False,
+        )
 
 
 @friendly
@@ -160,24 +220,61 @@ def collect(
         bool, typer.Option("--mail", help="收取活动配置 mail_intake 所设邮箱中的报送邮件")
     ] = False,
     as_of: AsOfOption = None,
+    as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """收取报送材料：逐个检查文件，合格的存入证据库并登记，不合格的移入隔离区并说明原因。"""
+    """收取报送材料：逐个检查文件，合格的存入证据库并登记，不合格的移入隔离区并说明原因。
+
+    设置了 PREFECT_API_URL 时（--manifest 除外）以 pingan-collect 流程运行的方式执行。"""
+    from pingan.cli.through_prefect import api_url, recorded_line, run_flow, say_not_recorded
     from pingan.core.problems import InputError, Problem
-    from pingan.root import container
-    from pingan.services.collect import collect_inbox
-    from pingan.services.tick import open_campaign
 
     if inbox is None and not mail:
         raise InputError(
             [Problem("参数", "--inbox", "请指定 --inbox 报送目录，或 --mail 收取邮件")]
         )
+    day = _as_of(as_of)
+    if api_url() and not manifest:
+        from flows.collect import collect as collect_flow
+
+        run = run_flow(collect_flow, db, campaign=campaign, inbox=inbox, mail=mail, as_of=day)
+        counts = run.output.model_dump(mode="json")
+        if as_json:
+            doc = {**counts, "flow_run": {"name": run.name, "id": run.id}}
+            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+            return
+        _print_counts("收取完成", counts)
+        err.print(recorded_line(run), markup=False, soft_wrap=True)
+        return
+    reports = _collect_here(campaign, inbox, manifest, mail, day, db, as_json)
+    if as_json:
+        sys.stdout.write(json.dumps(_intake_json(reports), ensure_ascii=False, indent=2) + "\n")
+    else:
+        say_not_recorded(as_json)
+    if any(r.halted is not None for r in reports):
+        raise typer.Exit(1)
+
+
+def _collect_here(
+    campaign: str,
+    inbox: str | None,
+    manifest: bool,
+    mail: bool,
+    day: Any,
+    db: str | None,
+    as_json: bool,
+) -> list[Any]:
+    from pingan.root import container
+    from pingan.services.collect import collect_inbox
+    from pingan.services.tick import open_campaign
+
     engine = _engine(db)
     handle = open_campaign(engine, campaign)
+    reports: list[Any] = []
     if mail:
-        _collect_mail(engine, handle, _as_of(as_of))
+        reports.append(_collect_mail(engine, handle, day, as_json))
     if inbox is None:
-        return
+        return reports
     with progress_bar("收取材料（文件）") as progress:
         report = collect_inbox(
             engine,
@@ -185,13 +282,32 @@ def collect(
             inbox,
             container().intake_stores(),
             manifest=manifest,
-            as_of=_as_of(as_of),
+            as_of=day,
             progress=progress,
         )
-    _print_intake("收取完成", report)
+    if not as_json:
+        _print_intake("收取完成", report)
+    reports.append(report)
+    return reports
 
 
-def _collect_mail(engine: Any, handle: Any, as_of: Any) -> None:
+def _intake_json(reports: list[Any]) -> dict[str, Any]:
+    keys = ("accepted", "duplicates", "rejected", "late")
+    doc: dict[str, Any] = {k: sum(getattr(r, k) for r in reports) for k in keys}
+    doc["rejections"] = [
+        {"path": str(path), "unit": code, "reason": reason}
+        for r in reports
+        for path, code, reason in r.rejections
+    ]
+    doc["waiting"] = [
+        {"path": str(path), "reason": reason} for r in reports for path, reason in r.waiting
+    ]
+    doc["halted"] = next((r.halted for r in reports if r.halted is not None), None)
+    doc["flow_run"] = None
+    return doc
+
+
+def _collect_mail(engine: Any, handle: Any, as_of: Any, as_json: bool) -> Any:
     from pingan.root import container
     from pingan.services.mail import collect_mailbox
 
@@ -200,27 +316,33 @@ def _collect_mail(engine: Any, handle: Any, as_of: Any) -> None:
         report = collect_mailbox(
             engine, handle, c.intake_stores(), c.secret_resolver(), as_of=as_of, progress=progress
         )
+    if not as_json:
+        out.print(
+            f"邮件：读取 {report.mails} 封，忽略 {report.ignored} 封，"
+            f"整封退回 {report.refused} 封，已安排回执 {report.receipts} 份",
+            markup=False,
+        )
+        _print_intake("邮件附件", report.files)
+    return report.files
+
+
+def _print_counts(label: str, c: dict[str, Any]) -> None:
     out.print(
-        f"邮件：读取 {report.mails} 封，忽略 {report.ignored} 封，整封退回 {report.refused} 封，"
-        f"已安排回执 {report.receipts} 份",
+        f"{label}：合格 {c['accepted']} 份（其中逾期 {c['late']} 份），"
+        f"重复 {c['duplicates']} 份，退回 {c['rejected']} 份",
         markup=False,
     )
-    _print_intake("邮件附件", report.files)
 
 
 def _print_intake(label: str, report: Any) -> None:
-    out.print(
-        f"{label}：合格 {report.accepted} 份（其中逾期 {report.late} 份），"
-        f"重复 {report.duplicates} 份，退回 {report.rejected} 份",
-        markup=False,
-    )
+    keys = ("accepted", "duplicates", "rejected", "late")
+    _print_counts(label, {k: getattr(report, k) for k in keys})
     for path, _code, reason in report.rejections[:50]:
         err.print(f"  退回 {path}：{reason}", markup=False, soft_wrap=True)
     for path, reason in report.waiting[:50]:
         err.print(f"  暂未收取 {path}：{reason}", markup=False, soft_wrap=True)
     if report.halted is not None:
         err.print(report.halted, markup=False, soft_wrap=True)
-        raise typer.Exit(1)
 
 
 @friendly

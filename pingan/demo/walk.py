@@ -119,7 +119,7 @@ class Walk:
 
     def tick_on(self, day: date) -> None:
         """Drop the day's files into the inbox; on a working day, run the real tick flow."""
-        from flows.tick import TickInput, tick
+        from flows.tick import tick
 
         for d in self.by_day.pop(day, []):
             folder = self.inbox / d.kind / d.unit
@@ -128,12 +128,10 @@ class Walk:
         if not self.calendar.is_working_day(day):
             return  # files dropped over a weekend wait in the inbox for Monday's tick
         r = tick(
-            TickInput(
-                campaign=self.campaign.code,
-                as_of=day,
-                inbox=str(self.inbox),
-                respect_quiet_hours=False,
-            )
+            campaign=self.campaign.code,
+            as_of=day,
+            inbox=str(self.inbox),
+            respect_quiet_hours=False,
         )
         self.totals.update(ticks=1, sent=r.delivery.sent if r.delivery else 0)
 
@@ -216,14 +214,14 @@ class Walk:
         return award
 
     def closing(self) -> dict[str, Any]:
-        from flows.dispatch import DispatchInput, dispatch
-        from flows.report import ReportInput, report
+        from flows.dispatch import dispatch
+        from flows.report import report
 
         end = self.dates.end
         self.days(self.dates.reassess_day + timedelta(days=1), end, "5. 命名挂牌阶段巡检")
-        final = report(ReportInput(campaign=self.campaign.code, as_of=end))
+        final = report(campaign=self.campaign.code, as_of=end)
         # The bulletin was planned for today's real clock; send it now, whatever the hour.
-        dispatch(DispatchInput(campaign=self.campaign.code, respect_quiet_hours=False))
+        dispatch(campaign=self.campaign.code, respect_quiet_hours=False)
         self.console.print(f"5. 截至 {end} 的工作报告已生成，周通报已发送", markup=False)
         return final.model_dump(mode="json")
 

@@ -18,6 +18,7 @@ from pingan.adapters.channels.base import Channel, ChannelName
 from pingan.adapters.db.base import utcnow
 from pingan.adapters.db.session import engine_for
 from pingan.adapters.private import keep_state_private
+from pingan.adapters.publish import OutputStore
 from pingan.adapters.secrets import (
     ChainResolver,
     EnvSecretResolver,
@@ -116,6 +117,13 @@ class Container:
     def output_dir(self, campaign_code: str) -> Path:
         """Certificates and public lists of a campaign."""
         return self.settings.resolved_output_dir() / campaign_code
+
+    def output_store(self) -> OutputStore | None:
+        """Where reports, public lists and certificates are published for browsers."""
+        s = self.settings
+        if not s.output_url:
+            return None
+        return OutputStore(s.output_url, s.output_public_url, s.output_link_days)
 
     def reports_dir(self, campaign_code: str) -> Path:
         return self.settings.resolved_output_dir() / artifact_slug(campaign_code) / "reports"

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     mirror_mail_to: str | None = None
     # Outputs (certificates, public lists, reports) land under output_dir/<campaign slug>/.
     output_dir: Path | None = None
+    # Outputs opened from the Prefect UI are also copied to output_url (an fsspec URL:
+    # file:///srv/pingan-out, s3://bucket/prefix with AWS_* from the environment …); links
+    # are output_public_url + the file's key (where that location is served over http(s)),
+    # else presigned (s3), valid output_link_days.
+    output_url: str | None = None
+    output_public_url: str | None = None
+    output_link_days: int = Field(default=7, ge=1, le=7)
     # A TTF/TTC with CJK glyphs, embedded in PDFs and charts; found on the system when unset.
     font_path: Path | None = None
     # Submission portal. The secret signs personal links; rotating it revokes every link.
@@ -94,6 +101,8 @@ class Settings(BaseSettings):
         "mirror_mail_to",
         "portal_base_url",
         "portal_trusted_proxies",
+        "output_url",
+        "output_public_url",
         mode="before",
     )
     @classmethod
@@ -118,6 +127,13 @@ class Settings(BaseSettings):
     def _portal_secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
             raise ValueError(f"过短（至少 {MIN_SECRET_LENGTH} 个字符）")
+        return value
+
+    @field_validator("output_public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("应为浏览器可打开的 http:// 或 https:// 地址")
         return value
 
     @field_validator("portal_trusted_proxies")
@@ -170,6 +186,7 @@ _FIELD_HINTS = {
     "max_file_bytes": f"应为 {KIB} 至 {GIB} 之间的字节数",
     "quarantine_keep_bytes": f"应为 0（只保留说明）至 {GIB} 之间的字节数",
     "portal_link_days": "应为 1 至 366 之间的天数",
+    "output_link_days": "应为 1 至 7 之间的天数（S3 预签名链接最长 7 天）",
     "portal_quota_stored_bytes": "应为 0（不限）至 1 TB 之间的字节数",
     "portal_quota_quarantined_bytes": "应为 0（不限）至 1 TB 之间的字节数",
     "portal_max_uploads": "应为 1 至 256 之间的整数",

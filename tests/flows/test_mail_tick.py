@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from flows.tick import TickInput, tick
+from flows.tick import tick
 from pingan.adapters.db.session import make_engine
 from pingan.cli.app import app
 from pingan.core.campaign import load_campaign
@@ -56,7 +56,7 @@ def test_a_mailed_self_check_report_is_covered_after_one_tick_and_answered(
         mail("SYN-C0000001@example.com", "【自查报告】SYN-C0000001", [("自查报告.pdf", pdf("x"))])
     )
 
-    tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 6, 1), respect_quiet_hours=False))
+    tick(campaign="xucheng-2017", as_of=date(2017, 6, 1), respect_quiet_hours=False)
 
     after = _status(pingan_env)
     assert after["overall"]["covered"] == before["overall"]["covered"] + 1
@@ -79,6 +79,6 @@ def test_an_unreachable_mailbox_does_not_stop_the_tick(
     load(engine, config, roster)
     engine.dispose()
 
-    out = tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 5, 12), dispatch=False))
+    out = tick(campaign="xucheng-2017", as_of=date(2017, 5, 12), dispatch=False)
 
     assert out.reminders > 0 and out.intake is None

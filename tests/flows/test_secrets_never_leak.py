@@ -17,7 +17,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from sqlalchemy import MetaData, select
 
-from flows.tick import TickInput, tick
+from flows.tick import tick
 from pingan import root
 from pingan.adapters.db.session import make_engine
 from pingan.core.campaign import load_campaign
@@ -127,9 +127,7 @@ def test_robot_secrets_appear_only_on_the_wire(
 
     caplog.set_level(logging.DEBUG)
     # 05-22: the villages' local plans are overdue, so they get escalations on every robot.
-    result = tick(
-        TickInput(campaign="xucheng-2017", as_of=date(2017, 5, 22), respect_quiet_hours=False)
-    )
+    result = tick(campaign="xucheng-2017", as_of=date(2017, 5, 22), respect_quiet_hours=False)
 
     delivery = result.delivery
     assert delivery is not None and delivery.sent > 0 and delivery.dead > 0

@@ -10,8 +10,8 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.sorting import FlowRunSort
 from sqlalchemy import func, select
 
-from flows.collect import CollectInput, collect
-from flows.tick import TickInput, WaiverInput, tick
+from flows.collect import collect
+from flows.tick import WaiverInput, tick
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.session import make_engine
@@ -45,7 +45,7 @@ def test_tick_flow_plans_the_days_messages_and_publishes_artifacts(
     pingan_env: str, seed_config: Path, tmp_path: Path
 ) -> None:
     _load(pingan_env, seed_config, tmp_path, 40)
-    result = tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 5, 22)))
+    result = tick(campaign="xucheng-2017", as_of=date(2017, 5, 22))
     assert result.escalations > 0 and result.digests > 0
     assert {"xucheng-2017-status-colours", "xucheng-2017-tick-summary"} <= _artifact_keys()
 
@@ -54,8 +54,8 @@ def test_tick_flow_run_twice_for_one_day_plans_nothing_new(
     pingan_env: str, seed_config: Path, tmp_path: Path
 ) -> None:
     _load(pingan_env, seed_config, tmp_path, 40)
-    tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 5, 12)))
-    again = tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 5, 12)))
+    tick(campaign="xucheng-2017", as_of=date(2017, 5, 12))
+    again = tick(campaign="xucheng-2017", as_of=date(2017, 5, 12))
     assert (again.reminders, again.escalations, again.digests) == (0, 0, 0)
 
 
@@ -63,16 +63,16 @@ def test_task_runs_per_tick_do_not_grow_with_cells(
     pingan_env: str, seed_config: Path, tmp_path: Path
 ) -> None:
     _load(pingan_env, seed_config, tmp_path, 20)
-    tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 5, 22)))
+    tick(campaign="xucheng-2017", as_of=date(2017, 5, 22))
     small = _last_flow_run_task_count()
     _load(pingan_env, seed_config, tmp_path, 400)  # same campaign, 20x the cells
-    tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 5, 23)))
+    tick(campaign="xucheng-2017", as_of=date(2017, 5, 23))
     assert _last_flow_run_task_count() == small
 
 
 def test_dry_run_flow_writes_nothing(pingan_env: str, seed_config: Path, tmp_path: Path) -> None:
     _load(pingan_env, seed_config, tmp_path, 20)
-    result = tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 5, 22), dry_run=True))
+    result = tick(campaign="xucheng-2017", as_of=date(2017, 5, 22), dry_run=True)
     engine = make_engine(pingan_env)
     with engine.connect() as conn:
         planned = conn.scalar(select(func.count()).select_from(NotificationRow))
@@ -85,7 +85,7 @@ def test_waiver_given_as_flow_parameter_waives_the_obligation(
 ) -> None:
     _load(pingan_env, seed_config, tmp_path, 20)
     waiver = WaiverInput(gate="domain-plan", units=["jdjb"], reason="已线下报送纸质材料")
-    result = tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 5, 22), waivers=[waiver]))
+    result = tick(campaign="xucheng-2017", as_of=date(2017, 5, 22), waivers=[waiver])
     assert result.obligations["waived"] == 1
 
 
@@ -96,9 +96,7 @@ def test_collect_flow_takes_in_a_submitted_plan(
     inbox = tmp_path / "inbox"
     (inbox / "domain_plan" / "jdjb").mkdir(parents=True)
     (inbox / "domain_plan" / "jdjb" / "方案.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
-    report = collect(
-        CollectInput(campaign="xucheng-2017", inbox=str(inbox), as_of=date(2017, 5, 10))
-    )
+    report = collect(campaign="xucheng-2017", inbox=str(inbox), as_of=date(2017, 5, 10))
     engine = make_engine(pingan_env)
     with engine.connect() as conn:
         done = conn.scalar(

@@ -11,7 +11,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 from sqlalchemy import text
 
-from flows.tick import TickInput, tick
+from flows.tick import tick
 from pingan.adapters.db.session import make_engine
 from pingan.core.campaign import load_campaign
 from pingan.services.load import load
@@ -28,7 +28,7 @@ def test_the_tick_artifact_lists_the_most_overdue_items_up_to_a_bound(
     write_roster(load_campaign(seed_config), 120, 7, roster)
     engine = make_engine(pingan_env)
     load(engine, seed_config, roster)
-    tick(TickInput(campaign="xucheng-2017", as_of=date(2017, 11, 6)))
+    tick(campaign="xucheng-2017", as_of=date(2017, 11, 6))
     with engine.connect() as conn:
         overdue = conn.execute(
             text("SELECT count(*), max(days_overdue) FROM obligation WHERE status = 'overdue'")

@@ -229,11 +229,10 @@ def _flow(as_of: date, inbox: str | None) -> dict[str, Any]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    from flows.tick import TickInput, tick
+    from flows.tick import tick
 
     state = tick(
-        TickInput(campaign=CAMPAIGN, as_of=as_of, inbox=inbox, respect_quiet_hours=False),
-        return_state=True,
+        campaign=CAMPAIGN, as_of=as_of, inbox=inbox, respect_quiet_hours=False, return_state=True
     )
     run_id = str(state.state_details.flow_run_id)
     keys = [f"{CAMPAIGN}-status-colours", f"{CAMPAIGN}-tick-summary"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import re
 from datetime import date, datetime, time, timedelta
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +26,7 @@ from typer.testing import CliRunner
 from deployments.build import deployment_specs, prefect_yaml
 from deployments.steps import enter_project
 from pingan.cli.deploy import register
-from pingan.core.campaign import Campaign, ScheduleConfig, load_campaign
+from pingan.core.campaign import Campaign, ScheduleConfig, load_campaign, working_calendar
 from tests.factories import SEED_CODE, SEED_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +39,7 @@ ENTRYPOINTS = {
     "acceptance": "flows/acceptance.py:acceptance",
     "award": "flows/award.py:award",
     "report": "flows/report.py:report",
+    "alert": "flows/alert.py:alert",
 }
 
 
@@ -99,25 +99,39 @@ def test_entrypoint_imports_a_prefect_flow(kind: str) -> None:
     assert isinstance(import_entrypoint(ENTRYPOINTS[kind]), Flow)
 
 
-@pytest.mark.parametrize("kind", sorted(ENTRYPOINTS))
-def test_parameters_fill_the_flows_typed_input_and_render_as_a_form(kind: str) -> None:
+NON_FLAT = {"acceptance"}  # flows/acceptance.py flattens its own parameters (sign-off work)
+
+
+@pytest.mark.parametrize("kind", sorted(set(ENTRYPOINTS) - NON_FLAT))
+def test_parameters_are_flat_with_chinese_labels_and_a_required_campaign(kind: str) -> None:
     deployment = by_kind()[kind]
     flow = import_entrypoint(deployment["entrypoint"])
     schema = parameter_schema(flow).model_dump()
-    # One pydantic input per flow: the UI draws a form from its definition (Chinese titles).
-    [ref] = [
-        a["$ref"]
-        for a in schema["properties"]["params"].get("anyOf", [schema["properties"]["params"]])
-        if "$ref" in a
-    ]
-    model = schema["definitions"][ref.rsplit("/", 1)[1]]
-    assert deployment["parameters"] == {"params": {"campaign": SEED_CODE}}
-    assert set(deployment["parameters"]["params"]) <= set(model["properties"])
-    assert re.search(r"[\u4e00-\u9fff]", model["properties"]["campaign"]["title"])
+    # Top-level parameters: a run's -p as_of=… merges with the deployment's campaign.
+    assert deployment["parameters"] == {"campaign": SEED_CODE}
+    assert "campaign" in schema["required"]
+    for name, prop in schema["properties"].items():
+        assert re.search(r"[\u4e00-\u9fff]", prop["title"]), (name, prop)
+        assert prop.get("description"), name
     assert deployment["enforce_parameter_schema"] is True
 
 
+@pytest.mark.parametrize("kind", sorted(set(ENTRYPOINTS) - NON_FLAT))
+def test_dates_are_offered_with_the_date_widget(kind: str) -> None:
+    flow = import_entrypoint(ENTRYPOINTS[kind])
+    props = parameter_schema(flow).model_dump()["properties"]
+    if "as_of" in props:
+        assert {"format": "date", "type": "string"} in props["as_of"]["anyOf"]
+
+
 @pytest.mark.parametrize("kind", sorted(ENTRYPOINTS))
+def test_every_deployment_sets_its_own_concurrency_limit(kind: str) -> None:
+    limit = by_kind()[kind]["concurrency_limit"]
+    assert limit["limit"] == 1
+    assert limit["collision_strategy"] in {"ENQUEUE", "CANCEL_NEW"}
+
+
+@pytest.mark.parametrize("kind", sorted(set(ENTRYPOINTS) - {"alert"}))
 def test_description_is_chinese_and_tags_name_campaign_and_flow(kind: str) -> None:
     deployment = by_kind()[kind]
     assert deployment["tags"] == ["pingan", SEED_CODE, kind]
@@ -127,27 +141,44 @@ def test_description_is_chinese_and_tags_name_campaign_and_flow(kind: str) -> No
 # --- schedules against the seed campaign's dates ------------------------------------------
 
 
-def test_tick_fires_daily_at_nine_from_the_first_phase_to_the_award() -> None:
+def campaign_days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def test_tick_fires_at_nine_on_every_working_day_of_2017_and_on_no_other_day() -> None:
     c = seed()
+    calendar = working_calendar(c, SEED_CONFIG)
     dates = fires(by_kind()["tick"])
-    assert dates[0] == local(c.starts_on, 9) == local(date(2017, 5, 1), 9)
-    assert dates[-1] == local(date(2017, 11, 20), 9)  # award.issued_on
-    assert c.award.issued_on is not None
-    assert dates[-1].date() <= c.award.issued_on
-    assert all(b - a == timedelta(days=1) for a, b in pairwise(dates))
+    assert c.award.issued_on == date(2017, 11, 20)
+    working = [
+        d for d in campaign_days(c.starts_on, c.award.issued_on) if calendar.is_working_day(d)
+    ]
+    assert [d.date() for d in dates] == working
     assert {d.time() for d in dates} == {time(9, 0)}
+    fired = {d.date() for d in dates}
+    # 调休: the make-up Saturdays of 2017 work; May Day, 端午 and the National Day week rest.
+    assert {date(2017, 5, 27), date(2017, 9, 30)} <= fired
+    assert not fired & {date(2017, 5, 1), date(2017, 5, 29), date(2017, 5, 30), date(2017, 10, 2)}
+    assert dates[0] == local(date(2017, 5, 2), 9)  # 05-01 is Labour Day
 
 
-def test_acceptance_fires_once_on_the_acceptance_phase_start() -> None:
-    assert fires(by_kind()["acceptance"]) == [local(seed().phase("acceptance").starts_on, 10)]
+def test_acceptance_on_a_saturday_moves_to_the_next_working_day() -> None:
+    start = seed().phase("acceptance").starts_on
+    assert start == date(2017, 11, 11) and start.weekday() == 5
+    assert fires(by_kind()["acceptance"]) == [local(date(2017, 11, 13), 10)]
+    assert "顺延" in by_kind()["acceptance"]["description"]
 
 
-def test_report_fires_every_monday_across_the_campaign() -> None:
+def test_report_fires_weekly_on_working_days_a_holiday_monday_moving_to_the_next() -> None:
     c = seed()
+    calendar = working_calendar(c, SEED_CONFIG)
     dates = fires(by_kind()["report"])
-    assert dates[0] == local(date(2017, 5, 1), 10)  # the first day is a Monday
-    assert {d.weekday() for d in dates} == {0}
-    assert all(b - a == timedelta(days=7) for a, b in pairwise(dates))
+    assert all(calendar.is_working_day(d.date()) for d in dates)
+    assert dates[0] == local(date(2017, 5, 2), 10)  # Monday 05-01 is Labour Day
+    assert local(date(2017, 5, 1), 10) not in dates
+    assert local(date(2017, 10, 2), 10) not in dates  # 10-09 is the next working day anyway
+    # Labour Day and 端午 (05-29, 05-30) move their week's report to the next working day.
+    assert [d.date() for d in dates if d.weekday() != 0] == [date(2017, 5, 2), date(2017, 5, 31)]
     assert dates[-1].date() <= c.ends_on < dates[-1].date() + timedelta(days=7)
 
 
@@ -160,7 +191,7 @@ def test_dispatch_fires_only_inside_the_campaign_and_outside_quiet_hours() -> No
     assert all(time(8, 0) <= d.time() < time(20, 0) for d in dates)
 
 
-@pytest.mark.parametrize("kind", ["collect", "award"])
+@pytest.mark.parametrize("kind", ["collect", "award", "alert"])
 def test_manual_flows_have_no_schedule(kind: str) -> None:
     assert by_kind()[kind]["schedules"] == []
 
@@ -200,20 +231,20 @@ def test_schedules_follow_the_campaign_dates_and_time_zone() -> None:
     urumqi = ZoneInfo("Asia/Urumqi")
     tick = spec_fires(c, "tick")
     assert (tick[0], tick[-1]) == (
-        local(date(2018, 5, 1), 9, tz=urumqi),
+        local(date(2018, 5, 2), 9, tz=urumqi),  # 2018-05-01 is Labour Day
         local(date(2018, 11, 20), 9, tz=urumqi),
     )
-    assert spec_fires(c, "acceptance") == [local(date(2018, 11, 11), 10, tz=urumqi)]
+    assert spec_fires(c, "acceptance") == [local(date(2018, 11, 12), 10, tz=urumqi)]  # Sun → Mon
     report = spec_fires(c, "report")
     assert report[0] == local(date(2018, 5, 7), 10, tz=urumqi)  # first Monday on or after 05-01
 
 
 def test_configured_times_move_the_tick_and_the_weekly_report() -> None:
     times = ScheduleConfig(tick_at=time(7, 30), report_weekday="FR", report_at=time(16, 0))
-    assert spec_fires(seed(), "tick", times)[0] == local(date(2017, 5, 1), 7, 30)
+    assert spec_fires(seed(), "tick", times)[0] == local(date(2017, 5, 2), 7, 30)
     report = spec_fires(seed(), "report", times)
     assert report[0] == local(date(2017, 5, 5), 16)
-    assert {d.weekday() for d in report} == {4}
+    assert {d.weekday() for d in report} <= {4, 0}  # a holiday Friday moves to Monday
 
 
 def test_dispatch_runs_round_the_clock_without_quiet_hours_and_can_be_manual() -> None:
@@ -230,9 +261,9 @@ def test_dispatch_runs_round_the_clock_without_quiet_hours_and_can_be_manual() -
 def test_a_schedule_section_in_the_campaign_sets_the_times() -> None:
     times = ScheduleConfig(tick_at="08:15", dispatch_every_minutes=None)
     c = seed().model_copy(update={"schedule": times})
-    assert spec_fires(c, "tick")[0] == local(date(2017, 5, 1), 8, 15)
+    assert spec_fires(c, "tick")[0] == local(date(2017, 5, 2), 8, 15)
     assert spec_fires(c, "dispatch") == []
-    assert spec_fires(c, "report")[0] == local(date(2017, 5, 1), 10)  # default kept
+    assert spec_fires(c, "report")[0] == local(date(2017, 5, 2), 10)  # default kept
 
 
 def test_an_unquoted_time_in_the_schedule_is_explained() -> None:
@@ -318,7 +349,7 @@ def test_deploy_to_an_unreachable_server_exits_2_without_traceback(cli: typer.Ty
 def test_dry_run_loads_every_flow_and_lists_every_deployment(cli: typer.Typer) -> None:
     result = CliRunner().invoke(cli, ["deploy", str(SEED_CONFIG), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "共 6 个部署" in result.output
+    assert "共 7 个部署" in result.output
 
 
 def test_crash_after_shorter_than_a_heartbeat_is_refused(cli: typer.Typer) -> None:
@@ -326,3 +357,17 @@ def test_crash_after_shorter_than_a_heartbeat_is_refused(cli: typer.Typer) -> No
         result = CliRunner().invoke(cli, ["deploy", str(SEED_CONFIG), "--crash-after", "20"])
     assert result.exit_code == 2
     assert "--crash-after 须为 0（不设置）或大于 30 秒" in result.output
+
+
+def test_prefect_deploy_reads_the_concurrency_and_working_day_schedules_of_the_yaml() -> None:
+    """`prefect deploy --all --prefect-file deployments/prefect.yaml` parses the same file."""
+    from prefect.cli.deploy._models import PrefectYamlModel
+
+    model = PrefectYamlModel.model_validate(checked_in())
+    tick = next(d for d in model.deployments if d.entrypoint == ENTRYPOINTS["tick"])
+    limit = tick.concurrency_limit
+    assert getattr(limit, "limit", None) == 1
+    assert getattr(limit, "collision_strategy", None) == "ENQUEUE"
+    [schedule] = tick.schedules or []
+    rrule = str(getattr(schedule, "rrule", ""))
+    assert "EXDATE:" in rrule and "RDATE:" in rrule

@@ -13,6 +13,7 @@ KIND_LABELS = {
     "digest": "督办汇总",
     "bulletin": "周通报",
     "award": "命名通知",
+    "alert": "运行告警",
 }
 CHANNEL_LABELS: Mapping[str, str] = {
     "email": "电子邮件",
