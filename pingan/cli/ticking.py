@@ -91,13 +91,19 @@ def status(
             "与 --json 合用时每行一个 JSON 对象（JSON Lines）",
         ),
     ] = False,
-    domain: Annotated[str | None, typer.Option("--domain", help="只列此领域（领域键）")] = None,
-    village: Annotated[
-        str | None, typer.Option("--village", help="只列此村（社区）（编码或名称）")
+    domain: Annotated[
+        str | None, typer.Option("--domain", metavar="领域键", help="只列此领域（领域键）")
     ] = None,
-    level: Annotated[int | None, typer.Option("--level", help="只列此督办级次")] = None,
+    village: Annotated[
+        str | None,
+        typer.Option("--village", metavar="村（社区）", help="只列此村（社区）（编码或名称）"),
+    ] = None,
+    level: Annotated[
+        int | None, typer.Option("--level", metavar="级次", help="只列此督办级次")
+    ] = None,
     state: Annotated[
-        str | None, typer.Option("--status", help="只列此状态，如 overdue、due_soon")
+        str | None,
+        typer.Option("--status", metavar="状态", help="只列此状态，如 overdue、due_soon"),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -150,6 +156,7 @@ def collect(
         str | None,
         typer.Option(
             "--inbox",
+            metavar="目录或地址",
             help="报送目录（本地路径或可写的 fsspec 地址；zip://、http:// 等只读地址不受理）",
         ),
     ] = None,
@@ -226,9 +233,11 @@ def _print_intake(label: str, report: Any) -> None:
 @friendly
 def waive(
     campaign: CampaignArg,
-    gate: Annotated[str, typer.Option("--gate", help="事项键，如 self-check")],
-    unit: Annotated[list[str], typer.Option("--unit", help="单位编码，可重复")],
-    reason: Annotated[str, typer.Option("--reason", help="理由（记入审计日志）")],
+    gate: Annotated[str, typer.Option("--gate", metavar="事项键", help="事项键，如 self-check")],
+    unit: Annotated[
+        list[str], typer.Option("--unit", metavar="单位编码…", help="单位编码，可重复")
+    ],
+    reason: Annotated[str, typer.Option("--reason", metavar="理由", help="理由（记入审计日志）")],
     reopen: Annotated[bool, typer.Option("--reopen", help="撤销豁免，恢复该项义务")] = False,
     db: DbOption = None,
     actor: ActorOption = None,
