@@ -126,9 +126,7 @@ def test_top_level_commands_are_grouped_in_the_five_panels() -> None:
         (["unitz"], "错误：没有命令 unitz。您是否要找 units？"),
     ],
 )
-def test_usage_errors_are_chinese_with_exit_code_2(
-    args: list[str], expected: str
-) -> None:
+def test_usage_errors_are_chinese_with_exit_code_2(args: list[str], expected: str) -> None:
     result = runner.invoke(app, args, prog_name="pingan")
     assert result.exit_code == 2
     assert expected in result.stderr, result.stderr
