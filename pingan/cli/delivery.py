@@ -97,7 +97,7 @@ def outbox_list(
         typer.Option(
             "--state",
             metavar="状态",
-            help="只列出某一状态：" + "、".join(f"{k}（{v}）" for k, v in DELIVERY_STATES.items()),
+            help="只列出某一状态：" + " ".join(f"{k}（{v}）" for k, v in DELIVERY_STATES.items()),
         ),
     ] = None,
     limit: Annotated[

@@ -21,6 +21,8 @@ from pingan.cli.common import (
     out,
     progress_bar,
 )
+from pingan.core.gates import STATUS_LABELS
+from pingan.core.labels import MESSAGE_KINDS, label
 
 
 def register(app: typer.Typer) -> None:
@@ -57,7 +59,7 @@ def tick(
             if m.recipient_unit_id != current:
                 current = m.recipient_unit_id
                 out.rule(f"{m.recipient_name}（{m.recipient_code}）", style="dim")
-            out.print(f"[{m.kind}] {m.subject}", markup=False)
+            out.print(f"[{label(MESSAGE_KINDS, m.kind)}] {m.subject}", markup=False)
             out.print(m.body, markup=False, soft_wrap=True)
         out.print(f"（试运行，未写入数据库）共 {len(result.previews)} 条通知", markup=False)
     _print_tick(result)
@@ -103,7 +105,11 @@ def status(
     ] = None,
     state: Annotated[
         str | None,
-        typer.Option("--status", metavar="状态", help="只列此状态，如 overdue、due_soon"),
+        typer.Option(
+            "--status",
+            metavar="状态",
+            help="只列此状态：" + " ".join(f"{k}（{v}）" for k, v in STATUS_LABELS.items()),
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
