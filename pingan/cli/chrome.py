@@ -4,9 +4,9 @@ option, shell-completion options and click's usage errors.
 Typer renders help through ``typer.rich_utils`` (its panel titles and markers are module
 constants, set here once) and parses through its vendored click, whose English is plain
 string literals (no gettext catalog to translate). So the whole command tree is localised
-where it is built: ``ChineseGroup`` is the root group's class; it walks every command under it
-(whoever registered them) and gives each a Chinese context, usage metavars and readable value
-metavars, and it prints usage errors itself (pingan.cli.usage_errors).
+when it runs: ``ChineseGroup`` is the root group's class; on each run it walks every command
+under it (whoever registered them) and gives each a Chinese context, usage metavars and
+readable value metavars, and it prints usage errors itself (pingan.cli.usage_errors).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pingan.cli.usage_errors import chinese_message
 
 USAGE_PREFIX = "用法："
 OPTIONS_METAVAR = "[选项]"
-SUBCOMMAND_METAVAR = "命令 [参数]..."
+SUBCOMMAND_METAVAR = "命令 [参数]…"
 HELP_OPTION_HELP = "显示本帮助并退出。"
 ABORTED = "已中止。"
 
@@ -75,7 +75,7 @@ class ChineseFormatter(HelpFormatter):
         super().write_usage(prog, args, USAGE_PREFIX if prefix is None else prefix)
 
     def write_heading(self, heading: str) -> None:
-        super().write_heading(_HEADINGS.get(heading, heading))
+        self.write(f"{'':>{self.current_indent}}{_HEADINGS.get(heading, heading)}：\n")
 
 
 class ChineseContext(Context):

@@ -169,3 +169,19 @@ def test_outbox_retry_is_a_subcommand_with_its_own_help() -> None:
     text = _help(("outbox", "retry"))
     assert "用法：pingan outbox retry [选项] 活动编码 [投递编号…]" in text
     assert "--dead" in text and "--state" not in text
+
+
+def test_a_click_message_no_rule_knows_is_kept_and_marked_not_dropped() -> None:
+    from pingan.cli.usage_errors import text_in_chinese
+
+    assert text_in_chinese("Something new.") == "命令行有误（Something new.）"
+    assert text_in_chinese("请给出创建活动编码") == "请给出创建活动编码"
+
+
+def test_plain_help_without_rich_has_chinese_headings() -> None:
+    from pingan.cli.chrome import ChineseFormatter
+
+    formatter = ChineseFormatter()
+    for heading in ("Arguments", "Options", "Commands"):
+        formatter.write_heading(heading)
+    assert formatter.getvalue() == "参数：\n选项：\n命令：\n"
