@@ -69,6 +69,8 @@ def friendly(fn: F) -> F:
             err.print(f"数据库不可用：{reason}", markup=False)
             raise typer.Exit(2) from None
         except OSError as exc:  # a file or folder the command could not read or write
+            if exc.errno == errno.EPIPE:
+                raise  # stdout closed early (`… --json | head`): typer exits quietly
             err.print(f"文件操作失败：{os_reason(exc)}。", markup=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
