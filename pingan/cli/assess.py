@@ -36,9 +36,10 @@ def register(app: typer.Typer) -> None:
 @friendly
 def assess_template(
     campaign: CampaignArg,
-    out_path: Annotated[Path, typer.Option("--out", help="输出的 XLSX 文件")],
+    out_path: Annotated[Path, typer.Option("--out", metavar="XLSX 文件", help="输出的 XLSX 文件")],
     domain: Annotated[
-        list[str] | None, typer.Option("--domain", help="只生成某些领域（键），可重复")
+        list[str] | None,
+        typer.Option("--domain", metavar="领域键…", help="只生成某些领域（键），可重复"),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -62,7 +63,7 @@ def assess_template(
 @friendly
 def assess_import(
     campaign: CampaignArg,
-    file: Annotated[Path, typer.Argument(help="填好的评分表（XLSX 或 CSV）")],
+    file: Annotated[Path, typer.Argument(metavar="评分表", help="填好的评分表（XLSX 或 CSV）")],
     as_of: AsOfOption = None,
     db: DbOption = None,
     actor: ActorOption = None,

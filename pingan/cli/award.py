@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import asdict
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -16,9 +13,11 @@ from pingan.cli.common import (
     AsOfOption,
     CampaignArg,
     DbOption,
+    JsonOption,
     _actor,
     _as_of,
     _engine,
+    emit_json,
     err,
     friendly,
     out,
@@ -40,18 +39,12 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
 
 
-def _json_default(v: Any) -> Any:
-    if isinstance(v, date | datetime):
-        return v.isoformat()
-    raise TypeError(type(v).__name__)
-
-
 @acceptance_app.command("results")
 @friendly
 def results(
     campaign: CampaignArg,
     as_of: AsOfOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+    as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """各领域考核验收结果（已验收、达标、未达标、一票否决、达标率对照目标）及未达标原因。"""
@@ -78,8 +71,7 @@ def results(
             ],
             "failed": [asdict(f) for f in res.failed],
         }
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
-        sys.stdout.write("\n")
+        emit_json(data)
         return
     rows = results_table(res)
     table = Table(title=f"考核验收结果（截至 {res.as_of}）")
@@ -98,19 +90,22 @@ def results(
 @friendly
 def signoff(
     campaign: CampaignArg,
-    approver: Annotated[str, typer.Option("--approver", help="签批人姓名")],
+    approver: Annotated[str, typer.Option("--approver", metavar="姓名", help="签批人姓名")],
     approve: Annotated[
         bool, typer.Option("--approve/--reject", help="同意命名，或退回复查（退回须写意见）")
     ],
-    comment: Annotated[str, typer.Option("--comment", help="批示意见")] = "",
+    comment: Annotated[str, typer.Option("--comment", metavar="意见", help="批示意见")] = "",
     exclude: Annotated[
         list[str] | None,
-        typer.Option("--exclude", help="暂缓命名的单位，格式 单位编码:理由，可重复"),
+        typer.Option(
+            "--exclude", metavar="单位编码:理由…", help="暂缓命名的单位，格式 单位编码:理由，可重复"
+        ),
     ] = None,
     flow_run: Annotated[
         str | None,
         typer.Option(
             "--flow-run",
+            metavar="运行 ID",
             help="正在等待签批的验收流程运行 ID：填写则以此签批恢复该流程（由流程记录签批）",
         ),
     ] = None,
@@ -172,12 +167,19 @@ def award(
     notify: Annotated[bool, typer.Option("--notify/--no-notify", help="通知获评单位")] = True,
     regenerate: Annotated[bool, typer.Option("--regenerate", help="重新生成全部证书")] = False,
     revoke: Annotated[
-        str | None, typer.Option("--revoke", help="撤销命名：证书编号或单位编码")
+        str | None,
+        typer.Option("--revoke", metavar="证书编号或单位编码", help="撤销命名：证书编号或单位编码"),
     ] = None,
-    reason: Annotated[str | None, typer.Option("--reason", help="撤销理由（撤销时必填）")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="理由", help="撤销理由（撤销时必填）")
+    ] = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="生成证书的进程数，默认按 CPU 核数")
+        int | None,
+        typer.Option(
+            "--workers", min=1, metavar="进程数", help="生成证书的进程数，默认按 CPU 核数"
+        ),
     ] = None,
+    as_json: JsonOption = False,
     db: DbOption = None,
     actor: ActorOption = None,
 ) -> None:
@@ -195,6 +197,18 @@ def award(
         docs = write_documents(
             engine, handle, out_dir=out_dir, font_path=font, award_ids=[], workers=workers
         )
+        if as_json:
+            emit_json(
+                {
+                    "revoked": {
+                        "number": a.number,
+                        "cell": a.cell_name,
+                        "reason": a.revoked_reason,
+                    },
+                    "documents": _documents_json(docs),
+                }
+            )
+            return
         out.print(f"已撤销 {a.number}（{a.cell_name}）：{a.revoked_reason}", markup=False)
         out.print(f"公示名单已重新生成：{docs.public_list_pdf}", markup=False)
         return
@@ -217,7 +231,29 @@ def award(
             progress=progress,
             verify_base_url=c.settings.portal_base_url,
         )
+    if as_json:
+        emit_json(
+            {
+                "issued_on": run.issued_on,
+                "awarded": len(run.new_award_ids),
+                "by_domain": run.by_domain,
+                "notices": run.notices,
+                "waiting": run.waiting,
+                "excluded": run.excluded,
+                "documents": _documents_json(docs),
+            }
+        )
+        return
     _print_grant(run, docs)
+
+
+def _documents_json(docs: Documents) -> dict[str, Any]:
+    return {
+        "certificates": docs.certificates,
+        "certificates_dir": docs.certificates_dir,
+        "public_list_pdf": docs.public_list_pdf,
+        "public_list_xlsx": docs.public_list_xlsx,
+    }
 
 
 def _print_grant(run: AwardRun, docs: Documents) -> None:
@@ -237,7 +273,7 @@ def _print_grant(run: AwardRun, docs: Documents) -> None:
 @friendly
 def awards(
     campaign: CampaignArg,
-    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+    as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """命名清单：编号、单位、称号、命名日期、验证码及撤销情况。"""
@@ -248,9 +284,7 @@ def awards(
     handle = open_campaign(engine, campaign)
     items = awarding.listing(engine, handle)
     if as_json:
-        data = [asdict(a) for a in items]
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
-        sys.stdout.write("\n")
+        emit_json([asdict(a) for a in items])
         return
     if not items:
         out.print("尚无命名", markup=False)
@@ -274,9 +308,12 @@ def awards(
 @friendly
 def verify(
     campaign: CampaignArg,
-    number: Annotated[str, typer.Argument(help="证书编号")],
-    code: Annotated[str, typer.Argument(help="证书上的验证码")],
-    name: Annotated[str, typer.Option("--name", help="证书上的单位名称（须与命名单位一致）")],
+    number: Annotated[str, typer.Argument(metavar="证书编号", help="证书编号")],
+    code: Annotated[str, typer.Argument(metavar="验证码", help="证书上的验证码")],
+    name: Annotated[
+        str,
+        typer.Option("--name", metavar="单位名称", help="证书上的单位名称（须与命名单位一致）"),
+    ],
     db: DbOption = None,
 ) -> None:
     """核验证书真伪：编号、验证码与单位名称均相符且未撤销才为有效（无效时退出码 1）。"""

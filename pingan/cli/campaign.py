@@ -3,21 +3,23 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from pingan.cli.common import (
     ActorOption,
+    CampaignArg,
+    ConfigArg,
     DbOption,
+    JsonOption,
     _actor,
     _as_of,
     _engine,
     _existing_file,
+    emit_json,
     err,
     friendly,
     out,
@@ -46,37 +48,19 @@ def register(app: typer.Typer) -> None:
 
 @friendly
 def validate(
-    config: Annotated[Path, typer.Argument(help="创建活动配置文件（YAML）")],
+    config: ConfigArg,
+    as_json: JsonOption = False,
 ) -> None:
     """检查创建活动配置：字段、日期、单位与领域引用、评分细则、工作日历覆盖的年份。"""
+    from pingan.cli.validation import campaign_summary, print_summary
     from pingan.core.campaign import load_campaign
 
     c = load_campaign(config)
-    gates = "、".join(f"{g.name[:12]}（{g.due_on:%m-%d}）" for g in c.gates)
-    out.print(f"配置有效：{c.name}", markup=False)
-    out.print(
-        f"  印发：{c.issuer} {c.issued_on}；时区 {c.timezone}；工作日历 {c.calendar.mode}",
-        markup=False,
-    )
-    out.print(
-        f"  {len(c.domains)} 个领域（{'、'.join(d.name for d in c.domains)}），"
-        f"{len(c.phases)} 个阶段（{c.starts_on} 至 {c.ends_on}），{len(c.gates)} 个报送事项",
-        markup=False,
-    )
-    out.print(f"  事项：{gates}", markup=False)
-    out.print(
-        f"  目标：覆盖率 {c.targets.coverage:.0%}，达标率 {c.targets.pass_rate:.0%}；"
-        f"逐级督办 {'→'.join(f'{s.after}日{s.notify}' for s in c.escalation.ladder)}",
-        markup=False,
-    )
-    assumed = [
-        *(p.name for p in c.phases if p.assumed),
-        *(g.name[:12] for g in c.gates if g.assumed),
-        *(f"{d.name}评分细则" for d in c.domains if d.rubric.assumed),
-        *(["命名日期"] if c.award.assumed else []),
-    ]
-    if assumed:
-        out.print(f"  系统默认值（原文未规定）：{'、'.join(assumed)}", markup=False)
+    summary = campaign_summary(c)
+    if as_json:
+        emit_json(summary)
+    else:
+        print_summary(summary)
     from pingan.core.campaign import working_calendar
     from pingan.core.rest_days import rest_day_warnings
 
@@ -91,25 +75,68 @@ def validate(
 @friendly
 def campaign_init(
     out_path: Annotated[
-        Path, typer.Argument(help="要写入的活动配置文件，如 config/campaigns/x.yaml")
+        Path,
+        typer.Argument(metavar="配置文件", help="要写入的活动配置文件，如 config/campaigns/x.yaml"),
     ],
-    code: Annotated[str, typer.Option("--code", prompt="活动编码（英文、数字、-）")],
-    organisation: Annotated[str, typer.Option("--organisation", prompt="组织者名称（如 滨江区）")],
+    code: Annotated[
+        str,
+        typer.Option(
+            "--code",
+            prompt="活动编码（英文、数字、-）",
+            help="活动编码（英文、数字、-）",
+            metavar="编码",
+        ),
+    ],
+    organisation: Annotated[
+        str,
+        typer.Option(
+            "--organisation",
+            prompt="组织者名称（如 滨江区）",
+            help="组织者名称（如 滨江区）",
+            metavar="名称",
+        ),
+    ],
     level: Annotated[
         str,
         typer.Option(
-            "--level", prompt="组织者层级（名称末尾的层级，如 镇、县、区、市；行业主管部门填 部门）"
+            "--level",
+            prompt="组织者层级（名称末尾的层级，如 镇、县、区、市；行业主管部门填 部门）",
+            help="组织者层级（名称末尾的层级，如 镇、县、区、市；行业主管部门填 部门）",
+            metavar="层级",
         ),
     ],
     domains: Annotated[
         str,
-        typer.Option("--domains", prompt="创建领域及牵头单位（如 平安市场=区市场监管局，…）"),
+        typer.Option(
+            "--domains",
+            prompt="创建领域及牵头单位（如 平安市场=区市场监管局，…）",
+            help="创建领域及牵头单位（如 平安市场=区市场监管局，…）",
+            metavar="领域=牵头单位，…",
+        ),
     ],
-    starts_on: Annotated[str, typer.Option("--starts-on", prompt="活动开始日期（YYYY-MM-DD）")],
-    ends_on: Annotated[str, typer.Option("--ends-on", prompt="活动结束日期（YYYY-MM-DD）")],
-    coverage: Annotated[float, typer.Option("--coverage", help="覆盖率目标")] = 1.0,
-    pass_rate: Annotated[float, typer.Option("--pass-rate", help="达标率目标")] = 0.9,
-    name: Annotated[str | None, typer.Option("--name", help="活动全称")] = None,
+    starts_on: Annotated[
+        str,
+        typer.Option(
+            "--starts-on",
+            metavar="YYYY-MM-DD",
+            prompt="活动开始日期（YYYY-MM-DD）",
+            help="活动开始日期",
+        ),
+    ],
+    ends_on: Annotated[
+        str,
+        typer.Option(
+            "--ends-on",
+            metavar="YYYY-MM-DD",
+            prompt="活动结束日期（YYYY-MM-DD）",
+            help="活动结束日期",
+        ),
+    ],
+    coverage: Annotated[float, typer.Option("--coverage", metavar="比例", help="覆盖率目标")] = 1.0,
+    pass_rate: Annotated[
+        float, typer.Option("--pass-rate", metavar="比例", help="达标率目标")
+    ] = 0.9,
+    name: Annotated[str | None, typer.Option("--name", metavar="名称", help="活动全称")] = None,
     force: Annotated[bool, typer.Option("--force", help="覆盖已有文件")] = False,
 ) -> None:
     """生成带注释的活动配置骨架（pingan validate 可通过）和配套的名册模板（CSV，中文列名）。"""
@@ -176,13 +203,17 @@ def db_upgrade(db: DbOption = None) -> None:
 
 @friendly
 def load(
-    config: Annotated[Path, typer.Argument(help="创建活动配置文件（YAML）")],
+    config: ConfigArg,
     roster: Annotated[
-        Path | None, typer.Option("--roster", help="名册文件（CSV 或 XLSX），格式见 docs/roster.md")
+        Path | None,
+        typer.Option(
+            "--roster", metavar="名册文件", help="名册文件（CSV 或 XLSX），格式见 docs/roster.md"
+        ),
     ] = None,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="跳过有问题的行，导入其余各行（问题行照常报告）")
     ] = False,
+    as_json: JsonOption = False,
     db: DbOption = None,
     actor: ActorOption = None,
 ) -> None:
@@ -200,6 +231,9 @@ def load(
             actor=_actor(actor),
             progress=progress,
         )
+    if as_json:
+        emit_json(_load_json(result))
+        return
     s = result.summary
     out.print(f"已导入创建活动 {result.campaign.code}（{result.campaign.name}）", markup=False)
     if result.roster is not None:
@@ -218,18 +252,45 @@ def load(
     out.print(f"  新生成报送义务 {result.obligations_created} 项", markup=False)
 
 
+def _load_json(result: Any) -> dict[str, Any]:
+    s = result.summary
+    roster = None
+    if result.roster is not None:
+        roster = {
+            "added": s.added,
+            "changed": s.changed,
+            "withdrawn": s.withdrawn,
+            "reactivated": s.reactivated,
+            "contacts_written": s.contacts_written,
+            "skipped_lines": len(result.roster.invalid_lines),
+            "problems": [str(p) for p in result.roster.problems],
+        }
+    return {
+        "campaign": result.campaign.code,
+        "name": result.campaign.name,
+        "campaign_changed": s.campaign_changed,
+        "roster": roster,
+        "obligations_created": result.obligations_created,
+    }
+
+
 # --- roster synth ----------------------------------------------------------------------------
 
 
 @roster_app.command("synth")
 @friendly
 def roster_synth(
-    config: Annotated[Path, typer.Argument(help="创建活动配置文件（YAML）")],
+    config: ConfigArg,
     cells: Annotated[
-        int, typer.Option("--cells", min=1, max=10_000_000, help="创建单位（细胞）数量")
+        int,
+        typer.Option("--cells", min=1, max=10_000_000, metavar="数量", help="创建单位（细胞）数量"),
     ] = 2000,
-    seed: Annotated[int, typer.Option("--seed", help="随机种子，相同种子生成相同名册")] = 2017,
-    out_path: Annotated[Path, typer.Option("--out", help="输出的 CSV 文件")] = Path("roster.csv"),
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="整数", help="随机种子，相同种子生成相同名册")
+    ] = 2017,
+    out_path: Annotated[
+        Path, typer.Option("--out", metavar="CSV 文件", help="输出的 CSV 文件")
+    ] = Path("roster.csv"),
 ) -> None:
     """生成一份明显为虚构的名册（演示、测试与压测用）。"""
     from pingan.core.campaign import load_campaign
@@ -250,12 +311,14 @@ def roster_synth(
 
 @friendly
 def units(
-    campaign: Annotated[str, typer.Argument(help="创建活动编码，如 xucheng-2017")],
+    campaign: CampaignArg,
     domain: Annotated[
-        str | None, typer.Option("--domain", help="只列出某一领域（键或名称）")
+        str | None, typer.Option("--domain", metavar="领域", help="只列出某一领域（键或名称）")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出全部记录")] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="表格最多显示的行数")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, metavar="行数", help="表格最多显示的行数")
+    ] = 50,
     include_withdrawn: Annotated[
         bool, typer.Option("--withdrawn", help="包括已撤销的单位")
     ] = False,
@@ -269,10 +332,7 @@ def units(
     cid = require_campaign_id(engine, campaign)
     rows = list_units(engine, cid, domain=domain, include_withdrawn=include_withdrawn)
     if as_json:
-        sys.stdout.write(
-            json.dumps({"campaign": campaign, "units": rows}, ensure_ascii=False, indent=1)
-        )
-        sys.stdout.write("\n")
+        emit_json({"campaign": campaign, "units": rows})
         return
     counts = unit_counts(engine, cid)
     shown = f"，仅显示前 {limit} 个" if len(rows) > limit else ""

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import errno
 import getpass
+import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -33,11 +36,13 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
+        metavar="数据库地址",
         help="数据库地址（SQLAlchemy URL），默认读取 PINGAN_DATABASE_URL，再默认 .pingan/pingan.db",
     ),
 ]
 ActorOption = Annotated[
-    str | None, typer.Option("--actor", help="操作人（记入审计日志），默认当前系统用户")
+    str | None,
+    typer.Option("--actor", metavar="姓名", help="操作人（记入审计日志），默认当前系统用户"),
 ]
 
 
@@ -64,6 +69,8 @@ def friendly(fn: F) -> F:
             err.print(f"数据库不可用：{reason}", markup=False)
             raise typer.Exit(2) from None
         except OSError as exc:  # a file or folder the command could not read or write
+            if exc.errno == errno.EPIPE:
+                raise  # stdout closed early (`… --json | head`): typer exits quietly
             err.print(f"文件操作失败：{os_reason(exc)}。", markup=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
@@ -196,9 +203,31 @@ def _as_of(value: str | None, option: str = "--as-of") -> Any:
 
 
 AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", help="按哪一天计算（YYYY-MM-DD），默认活动时区的今天")
+    str | None,
+    typer.Option(
+        "--as-of", metavar="YYYY-MM-DD", help="按哪一天计算（YYYY-MM-DD），默认活动时区的今天"
+    ),
 ]
-CampaignArg = Annotated[str, typer.Argument(help="创建活动编码，如 xucheng-2017")]
+CampaignArg = Annotated[
+    str, typer.Argument(metavar="活动编码", help="创建活动编码，如 xucheng-2017")
+]
+ConfigArg = Annotated[Path, typer.Argument(metavar="配置文件", help="创建活动配置文件（YAML）")]
+JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def emit_json(data: Any) -> None:
+    """What a command reports, as JSON on stdout: one style for every ``--json``
+    (UTF-8 text, two-space indent, dates as ISO strings)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+    sys.stdout.write("\n")
 
 
 @contextmanager

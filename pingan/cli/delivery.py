@@ -1,30 +1,50 @@
-"""`pingan dispatch`, `pingan outbox` (and `outbox retry`)."""
+"""`pingan dispatch`, `pingan outbox list` (the default) and `pingan outbox retry`."""
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from sqlalchemy import Engine
+from typer._click.core import Context
+from typer.core import TyperGroup
 
 from pingan.cli.common import (
     CampaignArg,
     DbOption,
+    JsonOption,
     _engine,
+    emit_json,
     err,
     friendly,
     out,
     progress_bar,
 )
+from pingan.core.labels import CHANNELS, DELIVERY_STATES, MESSAGE_KINDS, label
 from pingan.core.problems import InputError, Problem
+
+
+class OutboxGroup(TyperGroup):
+    """`pingan outbox 活动编码 …` lists (the `list` subcommand is implied); `pingan outbox
+    retry …` re-queues."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+outbox_app = typer.Typer(
+    cls=OutboxGroup,
+    help="通知投递情况：列出投递记录（pingan outbox 活动编码 即 list），或重新投递失败的通知。",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
     app.command()(dispatch)
-    app.command()(outbox)
+    app.add_typer(outbox_app, name="outbox")
 
 
 @friendly
@@ -33,10 +53,15 @@ def dispatch(
     ignore_quiet_hours: Annotated[
         bool, typer.Option("--ignore-quiet-hours", help="不受免打扰时段和非工作日限制，立即发送")
     ] = False,
-    wait: Annotated[float, typer.Option("--wait", min=0, help="为等待限流窗口最多等待的秒数")] = 0,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, metavar="秒数", help="为等待限流窗口最多等待的秒数")
+    ] = 0,
+    as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """投递待发通知：按收件单位登记的渠道发送，失败按退避重试，超过上限放弃。"""
+    """投递待发通知：按收件单位登记的渠道发送，失败按退避重试，超过上限放弃。
+
+    有待发通知却一条也未能发出（全部失败、放弃或缺少联系方式）时退出码为 1。"""
     from pingan.root import container
     from pingan.services.dispatch import run_dispatch
     from pingan.services.tick import open_campaign
@@ -53,32 +78,50 @@ def dispatch(
             wait_up_to_s=wait,
             progress=progress,
         )
-    out.print(report.summary_zh(), markup=False)
+    nothing_sent = report.sent == 0 and (report.failed + report.dead + report.no_contact) > 0
+    if as_json:
+        emit_json({"campaign": campaign, **report.as_dict(), "nothing_sent": nothing_sent})
+    else:
+        out.print(report.summary_zh(), markup=False)
+    if nothing_sent:
+        err.print("没有一条通知发送成功，请用 pingan outbox 查看失败原因。", markup=False)
+        raise typer.Exit(1)
 
 
+@outbox_app.command("list")
 @friendly
-def outbox(
-    first: Annotated[str, typer.Argument(help="创建活动编码；或 retry，重新排队")],
-    rest: Annotated[
-        list[str] | None, typer.Argument(help="retry 时：创建活动编码及投递编号")
-    ] = None,
+def outbox_list(
+    campaign: CampaignArg,
     state: Annotated[
-        str | None, typer.Option("--state", help="只列出某一状态（queued、sent、failed、dead……）")
+        str | None,
+        typer.Option(
+            "--state",
+            metavar="状态",
+            help="只列出某一状态：" + " ".join(f"{k}（{v}）" for k, v in DELIVERY_STATES.items()),
+        ),
     ] = None,
-    dead: Annotated[bool, typer.Option("--dead", help="retry 时：全部放弃的投递重新排队")] = False,
     limit: Annotated[
-        int, typer.Option("--limit", min=1, max=1_000_000, help="最多列出的条数")
+        int, typer.Option("--limit", min=1, max=1_000_000, metavar="条数", help="最多列出的条数")
     ] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+    as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """查看通知投递情况：pingan outbox 活动编码 [--state dead]；
-    重新投递：pingan outbox retry 活动编码 编号… 或 pingan outbox retry 活动编码 --dead。"""
-    engine = _engine(db)
-    if first == "retry":
-        _retry(engine, list(rest or []), dead)
-    else:
-        _list(engine, first, state, limit, as_json)
+    """列出通知投递记录（最早的在前）及各状态条数。"""
+    _list(_engine(db), campaign, state, limit, as_json)
+
+
+@outbox_app.command("retry")
+@friendly
+def outbox_retry(
+    campaign: CampaignArg,
+    ids: Annotated[
+        list[str] | None, typer.Argument(metavar="投递编号", help="要重新投递的投递编号，可多个")
+    ] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="全部已放弃的投递重新排队")] = False,
+    db: DbOption = None,
+) -> None:
+    """重新投递：把指定编号（或 --dead 全部已放弃）的失败投递重新排队，下次投递时发出。"""
+    _retry(_engine(db), [campaign, *(ids or [])], dead)
 
 
 def _retry(engine: Engine, args: list[str], dead: bool) -> None:
@@ -116,9 +159,7 @@ def _list(engine: Engine, code: str, state: str | None, limit: int, as_json: boo
             {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in e.__dict__.items()}
             for e in entries
         ]
-        sys.stdout.write(
-            json.dumps({"counts": counts, "entries": rows}, ensure_ascii=False, indent=1) + "\n"
-        )
+        emit_json({"counts": counts, "entries": rows})
         return
     table = Table(title=f"{code} 通知投递（{len(entries)} 条）")
     for col in ("编号", "类型", "收件单位", "渠道", "地址", "状态", "次数", "最近错误"):
@@ -126,13 +167,15 @@ def _list(engine: Engine, code: str, state: str | None, limit: int, as_json: boo
     for e in entries:
         table.add_row(
             str(e.delivery_id or "—"),
-            e.kind,
+            label(MESSAGE_KINDS, e.kind),
             e.recipient_name,
-            e.channel or "—",
+            label(CHANNELS, e.channel),
             e.address or "—",
-            e.state,
+            label(DELIVERY_STATES, e.state),
             str(e.attempts),
             (e.last_error or "")[:60],
         )
     out.print(table)
-    out.print("  ".join(f"{k}：{v}" for k, v in counts.items()), markup=False)
+    out.print(
+        "  ".join(f"{label(DELIVERY_STATES, k)}：{v}" for k, v in counts.items()), markup=False
+    )

@@ -23,17 +23,28 @@ def register(app: typer.Typer) -> None:
 
 @friendly
 def demo(
-    out_dir: Annotated[Path, typer.Option("--out", help="输出目录")] = Path(".pingan/demo"),
-    cells: Annotated[int, typer.Option("--cells", min=10, help="虚构创建单位数量")] = 2000,
-    seed: Annotated[int, typer.Option("--seed", help="随机种子（同一种子结果相同）")] = 2017,
+    out_dir: Annotated[Path, typer.Option("--out", metavar="目录", help="输出目录")] = Path(
+        ".pingan/demo"
+    ),
+    cells: Annotated[
+        int, typer.Option("--cells", min=10, metavar="数量", help="虚构创建单位数量")
+    ] = 2000,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="整数", help="随机种子（同一种子结果相同）")
+    ] = 2017,
     smtp: Annotated[
         str | None,
-        typer.Option("--smtp", help="同时把每条通知发到本地 SMTP 服务器，如 127.0.0.1:1025"),
+        typer.Option(
+            "--smtp",
+            metavar="主机:端口",
+            help="同时把每条通知发到本地 SMTP 服务器，如 127.0.0.1:1025",
+        ),
     ] = None,
     campaign: Annotated[
         str | None,
         typer.Option(
             "--campaign",
+            metavar="配置文件或活动编码",
             help="活动配置文件路径，或 config/campaigns/ 中的活动编码（默认为种子活动）",
         ),
     ] = None,

@@ -22,11 +22,12 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ConfigArg = Annotated[Path, typer.Argument(help="创建活动配置文件（YAML）")]
+ConfigArg = Annotated[Path, typer.Argument(metavar="配置文件", help="创建活动配置文件（YAML）")]
 SignoffHoursOption = Annotated[
     int,
     typer.Option(
         "--signoff-hours",
+        metavar="小时",
         min=1,
         max=720,
         help="考核验收提交签批后超过多少小时仍未签批，即通过活动的通知渠道提醒综治中心",
@@ -37,6 +38,7 @@ CrashAfterOption = Annotated[
     typer.Option(
         "--crash-after",
         min=0,
+        metavar="秒数",
         help="流程运行超过多少秒没有心跳即标记为崩溃（须大于 worker 的 "
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY，默认 180）；0 表示不设置",
     ),
@@ -140,13 +142,14 @@ def _print_plan(specs: list[DeploymentSpec]) -> None:
 @_prefect_errors
 def deploy(
     config: ConfigArg,
-    pool: Annotated[str, typer.Option("--pool", help="工作池名称（process 类型，缺少时创建）")] = (
-        "pingan-process"
-    ),
+    pool: Annotated[
+        str, typer.Option("--pool", metavar="工作池", help="工作池名称（process 类型，缺少时创建）")
+    ] = ("pingan-process"),
     write_yaml: Annotated[
         Path | None,
         typer.Option(
             "--write-yaml",
+            metavar="文件",
             help="只生成 Prefect 部署清单（prefect.yaml）到此文件，不连接服务器",
         ),
     ] = None,

@@ -7,9 +7,7 @@ runs the same commands on their own.
 from __future__ import annotations
 
 import errno
-import json
 import socket
-import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,8 +17,10 @@ from pingan.cli.common import (
     ActorOption,
     CampaignArg,
     DbOption,
+    JsonOption,
     _actor,
     _engine,
+    emit_json,
     err,
     friendly,
     out,
@@ -45,23 +45,32 @@ def register(app: typer.Typer) -> None:
 @friendly
 def portal(
     host: Annotated[
-        str, typer.Option("--host", help="监听地址；对外服务请置于 HTTPS 反向代理之后")
+        str,
+        typer.Option("--host", metavar="地址", help="监听地址；对外服务请置于 HTTPS 反向代理之后"),
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="监听端口")] = 8700,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, metavar="端口", help="监听端口")
+    ] = 8700,
     rate_per_link: Annotated[
         float,
-        typer.Option("--rate-per-link", min=0, help="每个链接每分钟最多请求次数（0 为不限）"),
+        typer.Option(
+            "--rate-per-link", min=0, metavar="次数", help="每个链接每分钟最多请求次数（0 为不限）"
+        ),
     ] = 30,
     rate_per_address: Annotated[
         float,
         typer.Option(
-            "--rate-per-address", min=0, help="每个来访地址每分钟最多请求次数（0 为不限）"
+            "--rate-per-address",
+            min=0,
+            metavar="次数",
+            help="每个来访地址每分钟最多请求次数（0 为不限）",
         ),
     ] = 600,
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
             "--forwarded-allow-ips",
+            metavar="地址或网段，…",
             help=(
                 "信任其 X-Forwarded-For 的反向代理地址或网段（逗号分隔）；"
                 "默认取 PINGAN_PORTAL_TRUSTED_PROXIES，未设置则一概不信任"
@@ -153,14 +162,17 @@ def _config(
 def links(
     campaign: CampaignArg,
     unit: Annotated[
-        list[str] | None, typer.Option("--unit", help="单位编码，可重复；默认列出全部单位")
+        list[str] | None,
+        typer.Option("--unit", metavar="单位编码…", help="单位编码，可重复；默认列出全部单位"),
     ] = None,
     revoke: Annotated[
         bool,
         typer.Option("--revoke", help="作废 --unit 所列单位已发出的全部链接（此后的通知附新链接）"),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出全部记录")] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="表格最多显示的行数")] = 50,
+    as_json: JsonOption = False,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, metavar="行数", help="表格最多显示的行数")
+    ] = 50,
     db: DbOption = None,
     actor: ActorOption = None,
 ) -> None:
@@ -180,8 +192,7 @@ def links(
     settings = current_settings()
     rows = list_links(engine, handle.campaign_id, campaign, settings, now, unit_codes=unit or None)
     if as_json:
-        payload = [r.as_json() for r in rows]
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        emit_json([r.as_json() for r in rows])
         return
     if not settings.portal_base_url or not settings.portal_secret:
         err.print(
@@ -236,11 +247,14 @@ def _print_table(rows: list[LinkListing], limit: int) -> None:
 
 
 def main() -> None:
+    from pingan.cli.chrome import ChineseGroup
+
     app = typer.Typer(
+        cls=ChineseGroup,
         help="pingan 网上报送门户。",
         no_args_is_help=True,
         add_completion=False,
-        rich_markup_mode=None,
+        rich_markup_mode="rich",
         pretty_exceptions_enable=False,
     )
     register(app)

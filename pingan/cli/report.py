@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,9 +12,11 @@ from pingan.cli.common import (
     AsOfOption,
     CampaignArg,
     DbOption,
+    JsonOption,
     _as_of,
     _engine,
     _writable_dir,
+    emit_json,
     err,
     friendly,
     out,
@@ -32,6 +35,7 @@ def report(
         Path | None,
         typer.Option(
             "--out",
+            metavar="目录",
             help="输出目录，默认为 PINGAN_OUTPUT_DIR（未设置时 .pingan/output）"
             "下的“活动编码/reports”",
         ),
@@ -43,6 +47,7 @@ def report(
             help="同时向各牵头单位和综治委安排本周的工作通报（每周每单位一份，重复执行不重复安排）",
         ),
     ] = True,
+    as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """生成创建工作进展报告（含图表的 HTML 和年度综治考核用 XLSX），并安排本周通报。"""
@@ -59,6 +64,10 @@ def report(
     with err.status("正在生成报告……"):
         target = out_dir or c.reports_dir(handle.campaign.code)
         result = run_report(engine, handle, day, target, c.settings.font_path)
+    plan = plan_weekly_bulletin(engine, handle, day, result.paths) if bulletin else None
+    if as_json:
+        emit_json(_report_json(day, result, plan))
+        return
     out.print(f"已生成 {day} 的创建工作进展报告：", markup=False)
     out.print(f"  报告（HTML，含图表）：{result.paths.html}", markup=False, soft_wrap=True)
     out.print(f"  考核统计表（XLSX）：{result.paths.xlsx}", markup=False, soft_wrap=True)
@@ -68,9 +77,8 @@ def report(
         f"逾期未报事项 {result.red} 项",
         markup=False,
     )
-    if not bulletin:
+    if plan is None:
         return
-    plan = plan_weekly_bulletin(engine, handle, day, result.paths)
     if plan.planned:
         out.print(
             f"已安排周通报 {plan.planned} 份（{plan.week}，收件单位 {plan.recipients} 个），"
@@ -80,3 +88,18 @@ def report(
         )
     else:
         out.print(f"本周（{plan.week}）的通报此前已安排，未重复安排", markup=False)
+
+
+def _report_json(day: date, result: Any, plan: Any) -> dict[str, Any]:
+    bulletin = None
+    if plan is not None:
+        bulletin = {"week": plan.week, "planned": plan.planned, "recipients": plan.recipients}
+    return {
+        "as_of": day,
+        "html": result.paths.html,
+        "xlsx": result.paths.xlsx,
+        "coverage": result.coverage,
+        "pass_rate": result.pass_rate,
+        "red": result.red,
+        "bulletin": bulletin,
+    }

@@ -16,11 +16,14 @@ from pingan.cli.common import (
     _actor,
     _as_of,
     _engine,
+    emit_json,
     err,
     friendly,
     out,
     progress_bar,
 )
+from pingan.core.gates import STATUS_LABELS
+from pingan.core.labels import MESSAGE_KINDS, label
 
 
 def register(app: typer.Typer) -> None:
@@ -108,15 +111,14 @@ def _print_previews(previews: Any) -> None:
         if m.recipient_unit_id != current:
             current = m.recipient_unit_id
             out.rule(f"{m.recipient_name}（{m.recipient_code}）", style="dim")
-        out.print(f"[{m.kind}] {m.subject}", markup=False)
+        out.print(f"[{label(MESSAGE_KINDS, m.kind)}] {m.subject}", markup=False)
         out.print(m.body, markup=False, soft_wrap=True)
     out.print(f"（试运行，未写入数据库）共 {len(previews)} 条通知", markup=False)
 
 
 def _report_tick(output: Any, as_json: bool, flow_run: dict[str, str] | None) -> None:
     if as_json:
-        doc = {**output.model_dump(mode="json"), "flow_run": flow_run}
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        emit_json({**output.model_dump(mode="json"), "flow_run": flow_run})
         return
     o = output.obligations
     out.print(
@@ -151,13 +153,23 @@ def status(
             "与 --json 合用时每行一个 JSON 对象（JSON Lines）",
         ),
     ] = False,
-    domain: Annotated[str | None, typer.Option("--domain", help="只列此领域（领域键）")] = None,
-    village: Annotated[
-        str | None, typer.Option("--village", help="只列此村（社区）（编码或名称）")
+    domain: Annotated[
+        str | None, typer.Option("--domain", metavar="领域键", help="只列此领域（领域键）")
     ] = None,
-    level: Annotated[int | None, typer.Option("--level", help="只列此督办级次")] = None,
+    village: Annotated[
+        str | None,
+        typer.Option("--village", metavar="村（社区）", help="只列此村（社区）（编码或名称）"),
+    ] = None,
+    level: Annotated[
+        int | None, typer.Option("--level", metavar="级次", help="只列此督办级次")
+    ] = None,
     state: Annotated[
-        str | None, typer.Option("--status", help="只列此状态，如 overdue、due_soon")
+        str | None,
+        typer.Option(
+            "--status",
+            metavar="状态",
+            help="只列此状态：" + " ".join(f"{k}（{v}）" for k, v in STATUS_LABELS.items()),
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -175,7 +187,7 @@ def status(
         return
     report = current_status(engine, handle, day)
     if as_json:
-        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        emit_json(report)
         return
     from pingan.adapters.render.status_table import status_tables
 
@@ -210,6 +222,7 @@ def collect(
         str | None,
         typer.Option(
             "--inbox",
+            metavar="目录或地址",
             help="报送目录（本地路径或可写的 fsspec 地址；zip://、http:// 等只读地址不受理）",
         ),
     ] = None,
@@ -241,14 +254,14 @@ def collect(
         counts = run.output.model_dump(mode="json")
         if as_json:
             doc = {**counts, "flow_run": {"name": run.name, "id": run.id}}
-            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+            emit_json(doc)
             return
         _print_counts("收取完成", counts)
         err.print(recorded_line(run), markup=False, soft_wrap=True)
         return
     reports = _collect_here(campaign, inbox, manifest, mail, day, db, as_json)
     if as_json:
-        sys.stdout.write(json.dumps(_intake_json(reports), ensure_ascii=False, indent=2) + "\n")
+        emit_json(_intake_json(reports))
     else:
         say_not_recorded(as_json)
     if any(r.halted is not None for r in reports):
@@ -348,9 +361,11 @@ def _print_intake(label: str, report: Any) -> None:
 @friendly
 def waive(
     campaign: CampaignArg,
-    gate: Annotated[str, typer.Option("--gate", help="事项键，如 self-check")],
-    unit: Annotated[list[str], typer.Option("--unit", help="单位编码，可重复")],
-    reason: Annotated[str, typer.Option("--reason", help="理由（记入审计日志）")],
+    gate: Annotated[str, typer.Option("--gate", metavar="事项键", help="事项键，如 self-check")],
+    unit: Annotated[
+        list[str], typer.Option("--unit", metavar="单位编码…", help="单位编码，可重复")
+    ],
+    reason: Annotated[str, typer.Option("--reason", metavar="理由", help="理由（记入审计日志）")],
     reopen: Annotated[bool, typer.Option("--reopen", help="撤销豁免，恢复该项义务")] = False,
     db: DbOption = None,
     actor: ActorOption = None,

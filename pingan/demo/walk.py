@@ -14,6 +14,7 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import Engine
 
+from pingan.adapters.shipped import shipped
 from pingan.core.calendar import WorkingCalendar
 from pingan.core.campaign import Campaign, load_campaign, working_calendar
 from pingan.demo.coordinator import resume_when_paused
@@ -29,7 +30,7 @@ from pingan.demo.summary import summarise
 from pingan.services.synth import write_roster
 from pingan.services.tick import CampaignHandle
 
-SEED_CONFIG = Path(__file__).resolve().parents[2] / "config" / "campaigns" / "xucheng-2017.yaml"
+SEED_CONFIG = shipped("campaigns", "xucheng-2017.yaml")
 CAMPAIGNS_DIR = SEED_CONFIG.parent
 
 

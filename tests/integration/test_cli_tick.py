@@ -163,12 +163,12 @@ def test_tick_dry_run_prints_messages_under_recipient_headings_and_writes_nothin
     out = result.stdout
     total = int(re.search(r"（试运行，未写入数据库）共 (\d+) 条通知", out)[1])  # type: ignore[index]
     assert total > 0
-    assert out.count("[escalation] ") + out.count("[digest] ") == total
+    assert out.count("[逾期督办] ") + out.count("[督办汇总] ") == total  # kinds in words
     headings = RULE.findall(out)
     assert headings
     assert {name for name, _ in headings} >= {"街道综治委"}
     # Every message follows a heading.
-    assert out.index("─") < out.index("[escalation] ")
+    assert out.index("─") < out.index("[逾期督办] ")
     assert "2017-05-22 巡检（试运行）" in out
     assert count(engine, "notification") == 0
 

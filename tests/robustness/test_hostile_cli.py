@@ -38,7 +38,8 @@ COMMANDS = [
     ["collect"],
     ["waive"],
     ["dispatch"],
-    ["outbox"],
+    ["outbox"],  # `outbox list` implied
+    ["outbox", "list"],
     ["outbox", "retry"],
     ["assess", "template"],
     ["assess", "import"],
@@ -72,7 +73,7 @@ def _leaves(group: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...
 
 def test_every_command_is_fuzzed_or_left_out_for_a_stated_reason() -> None:
     root = typer.main.get_command(app)
-    fuzzed = {tuple(c) for c in COMMANDS} - {("outbox", "retry")}  # an argument, not a command
+    fuzzed = {tuple(c) for c in COMMANDS} - {("outbox",)}  # a group: `outbox list` implied
     left_out = {(name,) for name in NOT_FUZZED}
     assert set(_leaves(root)) == fuzzed | left_out
 

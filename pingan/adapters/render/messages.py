@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[3] / "config" / "templates"
+from pingan.adapters.shipped import shipped
+
+DEFAULT_TEMPLATES = shipped("templates")
 WEEKDAYS = "一二三四五六日"
 
 
