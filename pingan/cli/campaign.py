@@ -203,6 +203,8 @@ def load(
             f"联系人写入 {s.contacts_written}",
             markup=False,
         )
+        for warning in result.roster.warnings:
+            err.print(f"提示：{warning}", markup=False, soft_wrap=True)
         if result.roster.problems:
             for p in result.roster.problems:
                 err.print(str(p), markup=False, soft_wrap=True)

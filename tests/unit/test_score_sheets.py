@@ -527,17 +527,19 @@ def test_sheet_named_after_no_domain_is_one_problem(tmp_path: Path) -> None:
     assert "不是任何创建领域" in problem.message
 
 
-def test_unknown_column_is_reported_with_its_header(tmp_path: Path) -> None:
+def test_unknown_column_is_a_warning_naming_its_header(tmp_path: Path) -> None:
     path = template(tmp_path)
     book = openpyxl.load_workbook(path)
     ws = book["平安校园"]
-    ws.cell(2, ws.max_column + 1, "自评得分")
+    added = ws.cell(2, ws.max_column + 1, "自评得分")
     book.save(path)
 
-    problem = only(read(path))
+    result = read(path)
 
-    assert problem.where == f"{CAMPUS_SHEET}第 2 行 W 列"
-    assert "未知列名 '自评得分'" in problem.message
+    assert result.problems == []
+    (warning,) = result.warnings
+    assert warning.where == CAMPUS_SHEET.strip()
+    assert f"'自评得分'（第 2 行 {added.column_letter} 列）" in warning.message
 
 
 def test_missing_column_is_reported_by_name(tmp_path: Path) -> None:
@@ -618,7 +620,7 @@ def test_workbook_with_no_content_is_one_problem(tmp_path: Path) -> None:
 
 
 def test_other_file_types_are_refused(tmp_path: Path) -> None:
-    path = tmp_path / "评分表.xls"
+    path = tmp_path / "评分表.doc"
     path.write_bytes(b"x")
 
     assert "不支持的文件类型" in only(read(path)).message
