@@ -110,7 +110,8 @@ def _tagged_chunks(f: IO[bytes]) -> Iterator[bytes]:
 def _bucket(row: int) -> int:
     """The round number above row: 202,001 → 300,000; a bound at most twice the row."""
     digits = len(str(row))
-    return (int(str(row)[0]) + 1) * 10 ** (digits - 1)
+    lead = int(str(row)[0]) + 1
+    return int(f"{lead}{'0' * (digits - 1)}")
 
 
 def _misplaced(bound: int) -> re.Pattern[bytes]:
