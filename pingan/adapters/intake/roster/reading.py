@@ -143,9 +143,22 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+_BLANK = frozenset({None, ""})
+
+
 def _text_rows(rows: Iterator[Sequence[Any]]) -> Iterator[list[str]]:
+    blank: object = None
     for values in rows:
-        yield [v if type(v) is str else _cell_text(v) for v in values]
+        # A sheet claiming a far-off row is a million blank rows, which openpyxl gives as
+        # one tuple over and over: each is settled by identity or a set test in C, not by
+        # a look at each of its cells.
+        if values is blank:
+            yield []
+        elif _BLANK.issuperset(values):
+            blank = values
+            yield []
+        else:
+            yield [v if type(v) is str else _cell_text(v) for v in values]
 
 
 def _read_book(

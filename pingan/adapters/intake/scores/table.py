@@ -212,7 +212,9 @@ class Import(RowReader):
         known = {i for found in ids for i, cid in enumerate(found) if cid is not None}
         unknown = [(i, name) for i, name in enumerate(texts) if name and i not in known]
         if unknown:
-            names = "、".join(f"{q(name)}（{where(i).removeprefix(prefix)}）" for i, name in unknown)
+            names = "、".join(
+                f"{q(name)}（{where(i).removeprefix(prefix)}）" for i, name in unknown
+            )
             self.warnings.append(
                 Problem(
                     self.source,
@@ -229,9 +231,7 @@ class Import(RowReader):
                 return None
             for layout in layouts.values():
                 own = set(layout.index.values())
-                layout.foreign = [
-                    i for i in sorted(known) if i not in own and i not in duplicated
-                ]
+                layout.foreign = [i for i in sorted(known) if i not in own and i not in duplicated]
         return layouts
 
     def index(
