@@ -11,9 +11,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from typer.testing import CliRunner
 
 from pingan.adapters.intake.roster import read_roster
 from pingan.adapters.intake.scores import read_scores, write_template
+from pingan.cli.app import app
 from pingan.core.campaign import Campaign, load_campaign
 from pingan.core.roster import RosterResult
 from pingan.core.scores import CellRef
@@ -185,3 +187,23 @@ def test_score_sheet_saved_as_xls_imports(tmp_path: Path, campaign: Campaign) ->
 
     assert result.problems == []
     assert [(r.cell, r.assessor) for r in result.rows] == [("c01", "王五")]
+
+
+def test_cli_load_names_the_ignored_columns_and_loads_the_roster(tmp_path: Path) -> None:
+    path = write_xls(tmp_path / "名册.xls", numbered(ROSTER))
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "load",
+            "config/campaigns/xucheng-2017.yaml",
+            "--roster",
+            str(path),
+            "--db",
+            f"sqlite:///{tmp_path}/pingan.db",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "新增 2" in result.output
+    assert "提示：" in result.output and "'序号'（A 列）" in result.output
