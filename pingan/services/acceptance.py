@@ -132,8 +132,9 @@ def import_score_sheet(
     )
     if result.problems:
         raise InputError(result.problems)
-    for warning in result.warnings if warn is not None else ():
-        warn(warning)
+    if warn is not None:
+        for warning in result.warnings:
+            warn(warning)
     with session_scope(engine) as session:
         return store_scores(
             session,
