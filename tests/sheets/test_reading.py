@@ -207,3 +207,25 @@ def test_cli_load_names_the_ignored_columns_and_loads_the_roster(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "新增 2" in result.output
     assert "提示：" in result.output and "'序号'（A 列）" in result.output
+
+
+@pytest.mark.parametrize("name", ["名册.xls", "名册.xlsx"])
+def test_workbook_saved_under_the_other_excel_extension_loads(
+    tmp_path: Path, campaign: Campaign, name: str
+) -> None:
+    made = tmp_path / "made"
+    made.mkdir()
+    if name.endswith(".xls"):  # an .xlsx named .xls
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for row in ROSTER:
+            sheet.append(row)
+        book.save(made / "r.xlsx")
+        source = made / "r.xlsx"
+    else:  # an .xls named .xlsx
+        source = write_xls(made / "r.xls", ROSTER)
+    path = tmp_path / name
+    path.write_bytes(source.read_bytes())
+
+    assert loaded(read_roster(path, campaign)) == ["v01", "c01"]

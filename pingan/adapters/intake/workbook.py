@@ -22,7 +22,13 @@ import openpyxl
 import python_calamine
 
 from pingan.adapters.intake.extent import Extent, allowed, ods_extents, xls_extents, xlsx_extents
-from pingan.adapters.intake.tabular import Unreadable, guarded_rows, open_capped, workbook_problem
+from pingan.adapters.intake.tabular import (
+    Refused,
+    Unreadable,
+    guarded_rows,
+    open_capped,
+    workbook_problem,
+)
 
 WORKBOOK_SUFFIXES: Final = (".xlsx", ".xls", ".ods")
 _NAMES: Final = {".xlsx": "Excel", ".xls": "Excel 97-2003", ".ods": "ODS"}
@@ -47,8 +53,9 @@ class Book(Protocol):
 @contextlib.contextmanager
 def open_book(path: Path) -> Iterator[Book]:
     """The workbook at path, for a caller that has run tabular.preflight on it."""
-    suffix = path.suffix.lower()
-    kind = _NAMES[suffix]
+    named = path.suffix.lower()
+    suffix = _sniffed(path, named)
+    kind = _NAMES[named]
     fits = _fits(path, suffix)
     if not fits and suffix != ".xlsx":
         raise BookRefused(
@@ -56,7 +63,7 @@ def open_book(path: Path) -> Iterator[Book]:
         )
     book: _Calamine | _Openpyxl
     try:
-        book = _Calamine(path) if fits else _Openpyxl(path)
+        book = _Calamine(path, by_content=suffix != named) if fits else _Openpyxl(path)
     except python_calamine.PasswordError:
         raise BookRefused(f"{kind} 文件设有打开密码，请取消密码后重新保存") from None
     # Either reader lets zip, XML and its own errors through; to the operator they all
@@ -67,6 +74,25 @@ def open_book(path: Path) -> Iterator[Book]:
         yield book
     finally:
         book.close()
+
+
+_ZIP: Final = b"PK\x03\x04"
+_OLE: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _sniffed(path: Path, named: str) -> str:
+    """The format the file's first bytes show, where they contradict its name: systems and
+    clerks often save an .xlsx under .xls or the other way round."""
+    try:
+        with open_capped(path) as f:
+            head = f.read(8)
+    except (OSError, Refused):
+        return named
+    if head.startswith(_ZIP) and named == ".xls":
+        return ".xlsx"
+    if head == _OLE and named in (".xlsx", ".ods"):
+        return ".xls"
+    return named
 
 
 def _fits(path: Path, suffix: str) -> bool:
@@ -105,9 +131,14 @@ def _xls_stream(f: Any) -> bytes:
 @dataclass
 class _Calamine:
     path: Path
+    by_content: bool  # the name says another format: calamine then goes by the bytes
 
     def __post_init__(self) -> None:
-        self.book = python_calamine.CalamineWorkbook.from_path(str(self.path))
+        if self.by_content:
+            with self.path.open("rb") as f:
+                self.book = python_calamine.CalamineWorkbook.from_filelike(f)
+        else:
+            self.book = python_calamine.CalamineWorkbook.from_path(str(self.path))
         self.titles = [str(t) for t in self.book.sheet_names]
 
     def rows(self, index: int, width: int) -> Iterator[Sequence[Any]]:
@@ -140,7 +171,14 @@ class _Openpyxl:
     path: Path
 
     def __post_init__(self) -> None:
-        self.book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        # A file object, not the path: openpyxl refuses a path by its extension, and an
+        # .xlsx saved as .xls is still an .xlsx.
+        self.fh = self.path.open("rb")
+        try:
+            self.book = openpyxl.load_workbook(self.fh, read_only=True, data_only=True)
+        except BaseException:
+            self.fh.close()
+            raise
         self.titles = [str(ws.title) for ws in self.book.worksheets]
 
     def rows(self, index: int, width: int) -> Iterator[Sequence[Any]]:
@@ -152,3 +190,4 @@ class _Openpyxl:
 
     def close(self) -> None:
         self.book.close()
+        self.fh.close()
