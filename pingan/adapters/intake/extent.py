@@ -189,11 +189,28 @@ def xlsx_extents(f: IO[bytes]) -> list[Extent | None]:
 _CELL_RECORDS: Final = frozenset({0x0006, 0x00D6, 0x00FD, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E})
 _MULTI_RECORDS: Final = frozenset({0x00BD, 0x00BE})  # MULRK, MULBLANK: a run of one row
 _BOF: Final = 0x0809
+# The sheet's used range as the file states it, which calamine lays out as it stands.
+_DIMENSIONS: Final = 0x0200
 _HEADER = struct.Struct("<HH")
 
 
+def _dimensions(stream: bytes, body: int, length: int) -> tuple[int, int] | None:
+    """(rows, columns) a DIMENSIONS record claims; None if it claims a range backwards."""
+    if length >= 14:  # BIFF8: 32-bit rows
+        first, last = struct.unpack_from("<II", stream, body)
+        left, right = struct.unpack_from("<HH", stream, body + 8)
+    elif length >= 8:  # BIFF5 and before: 16-bit rows
+        first, last, left, right = struct.unpack_from("<HHHH", stream, body)
+    else:
+        return (0, 0)
+    if first > last or left > right:
+        return None
+    return last, right
+
+
 def xls_extents(stream: bytes) -> list[Extent | None]:
-    """Every sheet's extent, from the BIFF records of the Workbook stream."""
+    """Every sheet's extent, from the BIFF records of the Workbook stream: its cells and
+    the used range it states."""
     extents: list[Extent | None] = []
     rows = columns = 0
     start = 0
@@ -209,6 +226,11 @@ def xls_extents(stream: bytes) -> list[Extent | None]:
             row, _ = unpack(stream, body)
             (last,) = struct.unpack_from("<H", stream, body + length - 2)
             rows, columns = max(rows, row + 1), max(columns, last + 1)
+        elif kind == _DIMENSIONS:
+            claimed = _dimensions(stream, body, length)
+            if claimed is None:
+                return [None]
+            rows, columns = max(rows, claimed[0]), max(columns, claimed[1])
         elif kind == _BOF:
             if rows or columns:
                 extents.append(Extent(rows, columns, pos - start))

@@ -66,10 +66,12 @@ def open_book(path: Path) -> Iterator[Book]:
         book = _Calamine(path, by_content=suffix != named) if fits else _Openpyxl(path)
     except python_calamine.PasswordError:
         raise BookRefused(f"{kind} 文件设有打开密码，请取消密码后重新保存") from None
-    # Either reader lets zip, XML and its own errors through; to the operator they all
-    # mean the same thing.
-    except Exception:
-        raise BookRefused(f"无法打开 {kind} 文件：文件已损坏或不是 {suffix} 格式") from None
+    # Either reader lets zip, XML and its own errors through, and calamine panics on some
+    # damaged files; to the operator they all mean the same thing.
+    except BaseException as exc:
+        if not _damage(exc):
+            raise
+        raise BookRefused(_damaged(kind, named)) from None
     try:
         yield book
     finally:
@@ -95,6 +97,16 @@ def _sniffed(path: Path, named: str) -> str:
     return named
 
 
+def _damage(exc: BaseException) -> bool:
+    """Whether a reader's exception means a damaged file: any error, or a panic of
+    calamine's Rust code (pyo3's PanicException is a BaseException)."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def _damaged(kind: str, named: str) -> str:
+    return f"无法打开 {kind} 文件：文件已损坏或不是 {named} 格式"
+
+
 def _fits(path: Path, suffix: str) -> bool:
     """Whether every sheet spans few enough cells for calamine to lay it out."""
     if suffix in (".xlsx", ".ods"):
@@ -109,23 +121,34 @@ def _fits(path: Path, suffix: str) -> bool:
             elif suffix == ".ods":
                 extents = ods_extents(f)
             else:
-                extents = xls_extents(_xls_stream(f))
+                extents = xls_extents(_xls_stream(f, path))
+    except BookRefused:
+        raise
     # A damaged file: calamine, or openpyxl, says so in the operator's words.
     except Exception:
         return suffix != ".xlsx"
     return allowed(extents)
 
 
-def _xls_stream(f: Any) -> bytes:
-    ole = olefile.OleFileIO(f)
+def _xls_stream(f: Any, path: Path) -> bytes:
+    """The Workbook stream of an .xls, read by olefile, which checks every sector chain:
+    a compound file it cannot read is refused here rather than given to calamine, whose
+    parser panics on some damaged ones."""
+    damaged = BookRefused(_damaged(_NAMES[".xls"], path.suffix.lower()))
+    try:
+        ole = olefile.OleFileIO(f)
+    except Exception:
+        raise damaged from None
     try:
         for name in ("Workbook", "Book"):
             if ole.exists(name):
                 data: bytes = ole.openstream(name).read()
                 return data
-        return b""
+    except Exception:
+        pass
     finally:
         ole.close()
+    raise damaged
 
 
 @dataclass
@@ -144,8 +167,10 @@ class _Calamine:
     def rows(self, index: int, width: int) -> Iterator[Sequence[Any]]:
         try:
             sheet = self.book.get_sheet_by_index(index)
-        except Exception as exc:
-            raise Unreadable from exc
+        except BaseException as exc:
+            if not _damage(exc):
+                raise
+            raise Unreadable from None
         return guarded_rows(_placed(sheet, width))
 
     def close(self) -> None:
