@@ -47,14 +47,6 @@ class Extent(NamedTuple):
         return self.cells <= min(MAX_CELLS, max(MIN_CELLS, self.size // _BYTES_PER_CELL))
 
 
-def widest(extents: list[Extent | None]) -> Extent | None:
-    """The extent that decides whether a workbook may be opened: the largest sheet's."""
-    if any(e is None for e in extents):
-        return None
-    known = [e for e in extents if e is not None]
-    return max(known, key=lambda e: e.cells / max(e.size, 1), default=Extent(0, 0, 0))
-
-
 def allowed(extents: list[Extent | None]) -> bool:
     return all(e is not None and e.allowed() for e in extents)
 
@@ -219,6 +211,8 @@ def xls_extents(stream: bytes) -> list[Extent | None]:
     while pos + 4 <= end:
         kind, length = unpack(stream, pos)
         body = pos + 4
+        if body + length > end:
+            break  # a record cut short: calamine reads no further either
         if kind in _CELL_RECORDS and length >= 4:
             row, col = unpack(stream, body)
             rows, columns = max(rows, row + 1), max(columns, col + 1)

@@ -124,9 +124,12 @@ def _fits(path: Path, suffix: str) -> bool:
                 extents = xls_extents(_xls_stream(f, path))
     except BookRefused:
         raise
-    # A damaged file: calamine, or openpyxl, says so in the operator's words.
+    # A damaged file: an .xls or .ods that cannot be bounded is not given to calamine;
+    # openpyxl says an .xlsx is damaged in the operator's words.
     except Exception:
-        return suffix != ".xlsx"
+        if suffix == ".xlsx":
+            return False
+        raise BookRefused(_damaged(_NAMES[suffix], path.suffix.lower())) from None
     return allowed(extents)
 
 
