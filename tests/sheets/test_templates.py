@@ -11,6 +11,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from pingan.adapters.intake.roster import read_roster
@@ -20,6 +21,8 @@ from pingan.adapters.intake.scores import read_scores, write_template
 from pingan.cli.app import app
 from pingan.core.campaign import Campaign, load_campaign
 from pingan.core.scores import CellRef
+from pingan.services.load import load
+from pingan.services.roster_template import roster_template
 from pingan.services.synth import write_roster
 
 SEED = "config/campaigns/xucheng-2017.yaml"
@@ -213,3 +216,17 @@ def test_filled_score_template_imports_with_its_formula_columns_unread(
 
     assert result.problems == [] and result.warnings == []
     assert [r.cell for r in result.rows] == ["S01"]
+
+
+def test_roster_template_of_a_loaded_campaign_offers_its_villages(
+    tmp_path: Path, engine: Engine
+) -> None:
+    roster = write_roster(load_campaign(SEED), 20, 3, tmp_path / "名册.csv").path
+    load(engine, Path(SEED), roster, actor="test")
+
+    made = roster_template(Path(SEED), tmp_path / "模板.xlsx", engine)
+
+    choices = openpyxl.load_workbook(made.path)["选项"]
+    listed = [c.value for c in choices["B"][1:] if c.value]
+    assert made.villages == len(listed) > 0
+    assert all(code.startswith("SYN-V") for code in listed)
