@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -103,3 +104,26 @@ def test_ods_repeating_a_filled_cell_a_hundred_million_times_is_refused(tmp_path
 
     (problem,) = report["problems"]  # type: ignore[misc]
     assert "范围过大" in problem
+
+
+@pytest.mark.parametrize(
+    "far", ['<c\nr="XFD1048576"><v>1</v></c>', '<x:c r="XFD1048576"><v>1</v></c>']
+)
+def test_xlsx_cell_written_past_the_byte_searches_is_not_given_to_calamine(
+    tmp_path: Path, far: str
+) -> None:
+    """calamine reads a tab or line break before an attribute, and a namespace prefix,
+    as it reads a space: such a cell must not slip past the extent scan."""
+    plain = far_xlsx(tmp_path / "plain.xlsx", 3, 3)
+    path = tmp_path / "名册.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", f'<row r="3">{far}</row></sheetData>'.encode())
+                data = data.replace(b"<worksheet ", b'<worksheet xmlns:x="urn:x" ', 1)
+            out.writestr(info, data)
+    with path.open("rb") as f:
+        (extent,) = xlsx_extents(f)
+
+    assert extent is None

@@ -107,15 +107,21 @@ def _bucket(row: int) -> int:
 
 
 def _misplaced(bound: int) -> re.Pattern[bytes]:
-    """A row or cell placed at or past bound (a digit followed by zeros, 1 to 10), or
-    placed by its order rather than by a reference in its first attribute."""
+    """A row or cell placed at or past bound (a digit followed by zeros, 1 to 10); placed
+    by its order rather than by a reference as its first attribute after one space; or
+    written in a way the byte searches would not see (a namespace prefix, a tab or line
+    break before its attributes), all of which calamine reads alike."""
     text = str(bound)
     digits, lead = len(text), text[0]
     number = f"[0-9]{{{digits + 1},}}|[{lead}-9][0-9]{{{digits - 1}}}"
     return re.compile(
-        rf'<(?:row|c)(?:>|/>| (?!r=")| r="(?![A-Z]{{0,3}}[0-9]{{1,10}}")'
+        rf'<(?:row|c)(?:>|/>|[\t\r\n]| (?!r=")| r="(?![A-Z]{{0,3}}[0-9]{{1,10}}")'
         rf'| r="[A-Z]{{0,3}}(?:{number})")'.encode()
     )
+
+
+# A row or cell with a namespace prefix (<x:c …>), which calamine reads as <c …>.
+_PREFIXED: Final = re.compile(rb":(?:row|c)[\s/>]")
 
 
 def _column_name(n: int) -> str:
@@ -149,7 +155,7 @@ def _xlsx_part(f: IO[bytes]) -> Extent | None:
         at = chunk.rfind(b'<row r="')
         if at >= 0 and (found := _ROW_R.match(chunk, at)):
             last = max(last, int(found[1]))
-        if _misplaced(_bucket(max(last, 1))).search(chunk):
+        if _misplaced(_bucket(max(last, 1))).search(chunk) or _PREFIXED.search(chunk):
             return None  # out of order, a far-off cell, or cells placed by their order
         while found_column := _past_column(columns).search(chunk):
             columns = _letters(found_column[1])
