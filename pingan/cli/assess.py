@@ -16,6 +16,7 @@ from pingan.cli.common import (
     _as_of,
     _engine,
     _existing_file,
+    err,
     friendly,
     out,
 )
@@ -76,7 +77,14 @@ def assess_import(
     engine = _engine(db)
     handle = open_campaign(engine, campaign)
     today = resolve_as_of(handle, _as_of(as_of))
-    counts = import_score_sheet(engine, handle, file, today=today, actor=_actor(actor))
+    counts = import_score_sheet(
+        engine,
+        handle,
+        file,
+        today=today,
+        actor=_actor(actor),
+        warn=lambda p: err.print(f"提示：{p}", markup=False, soft_wrap=True),
+    )
     out.print(
         f"已导入评分 {counts['assessed']} 个单位（达标 {counts['passed']}，"
         f"其中复查 {counts['reassessed']}）",

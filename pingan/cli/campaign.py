@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from pingan.cli import roster_sheets
 from pingan.cli.common import (
     ActorOption,
     CampaignArg,
@@ -37,6 +38,7 @@ roster_app = typer.Typer(help="名册工具。", no_args_is_help=True)
 def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(roster_app, name="roster")
+    roster_sheets.register(roster_app)
     app.add_typer(campaign_app, name="campaign")
     app.command()(validate)
     app.command()(load)
@@ -242,6 +244,8 @@ def load(
             f"联系人写入 {s.contacts_written}",
             markup=False,
         )
+        for warning in result.roster.warnings:
+            err.print(f"提示：{warning}", markup=False, soft_wrap=True)
         if result.roster.problems:
             for p in result.roster.problems:
                 err.print(str(p), markup=False, soft_wrap=True)
@@ -297,7 +301,7 @@ def roster_synth(
     from pingan.services.synth import write_roster
 
     campaign = load_campaign(config)
-    summary = write_roster(campaign, cells, seed, out_path)
+    summary = write_roster(campaign, cells, seed, out_path, chinese=True)
     per = "，".join(f"{campaign.domain(k).name} {n}" for k, n in summary.per_domain.items())
     out.print(
         f"已生成虚构名册 {summary.path}：{summary.villages} 个{campaign.wording.grouping}，"

@@ -39,3 +39,6 @@ class RosterResult:
     # Well-formed codes on invalid rows, so that a loader skipping those rows can still
     # tell "this unit's row has a typo" from "this unit has left the roster".
     invalid_codes: set[str] = field(default_factory=set)
+    # What was read past but not refused, such as columns the roster does not have (序号,
+    # 备注): told to the operator, never a reason to stop the load.
+    warnings: list[Problem] = field(default_factory=list)

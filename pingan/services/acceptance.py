@@ -6,7 +6,7 @@ and pingan.adapters.db.assessing (scores). Prefect tasks and the CLI both call t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -109,11 +109,18 @@ def store_onsite(
 
 
 def import_score_sheet(
-    engine: Engine, handle: CampaignHandle, path: Path, *, today: date, actor: str
+    engine: Engine,
+    handle: CampaignHandle,
+    path: Path,
+    *,
+    today: date,
+    actor: str,
+    warn: Callable[[Problem], None] | None = None,
 ) -> dict[str, int]:
-    """The assessment team's filled sheet (XLSX or CSV): every row checked, nothing written
-    unless all pass (InputError lists sheet, row and column); a failed cell scored again is
-    a re-assessment (复查), earlier rounds kept."""
+    """The assessment team's filled sheet (a workbook or a text table): every row checked,
+    nothing written unless all pass (InputError lists sheet, row and column); a failed cell
+    scored again is a re-assessment (复查), earlier rounds kept. Columns read past (序号 …)
+    go to ``warn``."""
     from pingan.adapters.intake.scores import read_scores
 
     result = read_scores(
@@ -125,6 +132,9 @@ def import_score_sheet(
     )
     if result.problems:
         raise InputError(result.problems)
+    if warn is not None:
+        for warning in result.warnings:
+            warn(warning)
     with session_scope(engine) as session:
         return store_scores(
             session,

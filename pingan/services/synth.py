@@ -22,6 +22,7 @@ from itertools import accumulate
 from pathlib import Path
 from random import Random
 
+from pingan.adapters.intake.roster.columns import KIND_LABELS, LABELS
 from pingan.core.campaign import Campaign, Domain
 from pingan.core.problems import InputError, Problem
 
@@ -226,15 +227,31 @@ def _cell_rows(
             )
 
 
-def write_roster(campaign: Campaign, cells: int, seed: int, out: Path) -> SynthSummary:
-    """Write the roster as UTF-8 CSV; readers never see a half-written file."""
+def in_chinese(campaign: Campaign, rows: Iterator[tuple[str, ...]]) -> Iterator[tuple[str, ...]]:
+    """The rows as a clerk types them: Chinese headers, types and domain names."""
+    names = {d.key: d.name for d in campaign.domains}
+    next(rows, None)
+    yield LABELS
+    for row in rows:
+        yield (row[0], row[1], KIND_LABELS[row[2]], names.get(row[3], ""), *row[4:])  # type: ignore[index]
+
+
+def write_roster(
+    campaign: Campaign, cells: int, seed: int, out: Path, *, chinese: bool = False
+) -> SynthSummary:
+    """Write the roster as UTF-8 CSV; readers never see a half-written file. In Chinese
+    (headers, types, domain names) the file has a BOM, so that Excel opens it as UTF-8."""
     per_domain = domain_counts(campaign, cells)
+    rows = synth_roster(campaign, cells, seed)
     # Same directory so os.replace is a rename; not mkstemp, whose 0600 would outlive the rename.
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("x", encoding="utf-8", newline="") as f:
-            csv.writer(f, lineterminator="\n").writerows(synth_roster(campaign, cells, seed))
+        encoding = "utf-8-sig" if chinese else "utf-8"
+        with tmp.open("x", encoding=encoding, newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(
+                in_chinese(campaign, rows) if chinese else rows
+            )
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, out)

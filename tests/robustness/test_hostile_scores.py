@@ -75,6 +75,8 @@ def template(folder: Path) -> bytes:
         keys = {ws.cell(3, col).value: col for col in range(1, ws.max_column + 1)}
         domain = next(d for d in CAMPAIGN.domains if d.name == ws.title)
         for row in range(4, ws.max_row + 1):
+            if ws.cell(row, keys["code"]).value is None:
+                continue  # a spare row, left for units added by hand
             for c in domain.rubric.criteria:
                 ws.cell(row, keys[f"c:{c.key}"], c.points)
             ws.cell(row, keys["assessor"], "张三")

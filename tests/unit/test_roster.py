@@ -337,10 +337,12 @@ def test_xlsx_problem_location_names_the_sheet_and_skips_empty_rows(
 def test_xlsx_unknown_column_is_named_by_letter(tmp_path: Path, campaign: Campaign) -> None:
     path = write_xlsx(tmp_path / "r.xlsx", [["编码", "名称", "类型", "电话"], VILLAGE[:3]])
 
-    problem = only_problem(read_roster(path, campaign))
+    result = read_roster(path, campaign)
 
-    assert problem.where == "工作表 名册 第 1 行 D 列"
-    assert "未知列名 '电话'" in problem.message
+    assert result.problems == [] and len(result.rows) == 1
+    (warning,) = result.warnings
+    assert warning.where == "工作表 名册 第 1 行"
+    assert "'电话'（D 列）" in warning.message
 
 
 def test_damaged_xlsx_is_one_problem(tmp_path: Path, campaign: Campaign) -> None:
@@ -356,7 +358,7 @@ def test_damaged_xlsx_is_one_problem(tmp_path: Path, campaign: Campaign) -> None
 # --------------------------------------------------------------------------- whole-file rejections
 
 
-@pytest.mark.parametrize("name", ["名册.xls", "名册.txt", "名册"])
+@pytest.mark.parametrize("name", ["名册.doc", "名册.pdf", "名册"])
 def test_other_extensions_are_rejected(tmp_path: Path, campaign: Campaign, name: str) -> None:
     path = tmp_path / name
     path.write_text(",".join(COLUMNS))
@@ -364,7 +366,7 @@ def test_other_extensions_are_rejected(tmp_path: Path, campaign: Campaign, name:
     problem = only_problem(read_roster(path, campaign))
 
     assert problem.source == str(path)
-    assert "名册须为 .csv 或 .xlsx 文件" in problem.message
+    assert "名册须为 Excel（.xlsx、.xls）、ODS（.ods）或文本（.csv、.txt）文件" in problem.message
 
 
 def test_missing_file_is_one_problem(tmp_path: Path, campaign: Campaign) -> None:
@@ -436,7 +438,7 @@ def test_sheet_without_a_header_row_is_one_problem(tmp_path: Path, campaign: Cam
 # --------------------------------------------------------------------------- header problems
 
 
-def test_unknown_column_is_reported_by_name_and_rows_still_checked(
+def test_unknown_column_is_a_warning_naming_it_and_rows_still_checked(
     tmp_path: Path, campaign: Campaign
 ) -> None:
     path = write_csv(
@@ -446,8 +448,10 @@ def test_unknown_column_is_reported_by_name_and_rows_still_checked(
     result = read_roster(path, campaign)
 
     assert [(p.where, p.message[:10]) for p in result.problems] == [
-        ("第 1 行 第 13 列", "未知列名 '电话'，"),
         ("第 3 行 手机", "'1' 不是有效的 "),
+    ]
+    assert [(w.where, "'电话'（第 13 列）" in w.message) for w in result.warnings] == [
+        ("第 1 行", True)
     ]
 
 

@@ -173,7 +173,9 @@ def test_template_headers_are_chinese_with_title_and_hidden_key_row(tmp_path: Pa
     headers = [c.value for c in ws[2]]
     keys = [c.value for c in ws[3]]
 
-    assert ws["A1"].value == "徐城街道平安细胞创建考核验收评分表（平安校园）"
+    assert ws["A1"].value == (
+        "徐城街道平安细胞创建考核验收评分表（平安校园）　满分 100 分，80 分及以上为达标"
+    )
     assert headers[:3] == ["单位编码", "单位名称", "村（社区）"]
     assert headers[3] == "校内安全防范责任体系健全（满分 10）"
     assert "发生校园刑事案件（次数，每次扣 5 分，最多 20 分）" in headers
@@ -186,6 +188,8 @@ def test_template_headers_are_chinese_with_title_and_hidden_key_row(tmp_path: Pa
         *(f"c:{c.key}" for c in rubric.criteria),
         *(f"d:{d.key}" for d in rubric.deductions),
         *(f"v:{v.key}" for v in rubric.vetoes),
+        "total",
+        "passed",
         "assessor",
         "assessed_on",
         "note",
@@ -203,11 +207,12 @@ def test_template_has_one_sheet_per_domain_named_after_it(tmp_path: Path) -> Non
 
 def test_template_lists_the_domains_cells_by_village_then_code_as_text(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(template(tmp_path))["平安校园"]
-    listed = [(ws.cell(r, 3).value, ws.cell(r, 1).value) for r in range(4, ws.max_row + 1)]
+    rows = [r for r in range(4, ws.max_row + 1) if ws.cell(r, 1).value is not None]
+    listed = [(ws.cell(r, 3).value, ws.cell(r, 1).value) for r in rows]
     expected = sorted((c.village, c.code) for c in CELLS.values() if c.domain == "campus")
 
-    assert listed == expected
-    assert all(ws.cell(r, 1).number_format == "@" for r in range(4, ws.max_row + 1))
+    assert listed == expected and rows == list(range(4, 4 + len(expected)))
+    assert all(ws.cell(r, 1).number_format == "@" for r in rows)
     assert ws.cell(4, 2).value == CELLS[ws.cell(4, 1).value].name
 
 
@@ -217,7 +222,7 @@ def test_template_validates_scores_counts_vetoes_and_dates(tmp_path: Path) -> No
     by_column: dict[int, Any] = {}
     for dv in ws.data_validations.dataValidation:
         for rng in dv.sqref.ranges:
-            assert (rng.min_row, rng.max_row) == (4, 11)  # the 8 campus cells
+            assert (rng.min_row, rng.max_row) == (4, 31)  # the 8 campus cells and 20 spare
             by_column[rng.min_col] = dv
 
     score = by_column[keys["c:responsibility"]]
@@ -527,17 +532,19 @@ def test_sheet_named_after_no_domain_is_one_problem(tmp_path: Path) -> None:
     assert "不是任何创建领域" in problem.message
 
 
-def test_unknown_column_is_reported_with_its_header(tmp_path: Path) -> None:
+def test_unknown_column_is_a_warning_naming_its_header(tmp_path: Path) -> None:
     path = template(tmp_path)
     book = openpyxl.load_workbook(path)
     ws = book["平安校园"]
-    ws.cell(2, ws.max_column + 1, "自评得分")
+    added = ws.cell(2, ws.max_column + 1, "自评得分")
     book.save(path)
 
-    problem = only(read(path))
+    result = read(path)
 
-    assert problem.where == f"{CAMPUS_SHEET}第 2 行 W 列"
-    assert "未知列名 '自评得分'" in problem.message
+    assert result.problems == []
+    (warning,) = result.warnings
+    assert warning.where == CAMPUS_SHEET.strip()
+    assert f"'自评得分'（第 2 行 {added.column_letter} 列）" in warning.message
 
 
 def test_missing_column_is_reported_by_name(tmp_path: Path) -> None:
@@ -556,12 +563,13 @@ def test_data_in_a_column_without_header_is_reported(tmp_path: Path) -> None:
     path = template(tmp_path)
     row = fill(path, {"S01": full("campus")})["S01"]
     book = openpyxl.load_workbook(path)
-    book["平安校园"].cell(row, 24, 5)
+    ws = book["平安校园"]
+    stray = ws.cell(row, ws.max_column + 1, 5)
     book.save(path)
 
     problem = only(read(path))
 
-    assert problem.where == f"{CAMPUS_SHEET}第 {row} 行 X 列"
+    assert problem.where == f"{CAMPUS_SHEET}第 {row} 行 {stray.column_letter} 列"
     assert "该列没有列名" in problem.message
 
 
@@ -618,7 +626,7 @@ def test_workbook_with_no_content_is_one_problem(tmp_path: Path) -> None:
 
 
 def test_other_file_types_are_refused(tmp_path: Path) -> None:
-    path = tmp_path / "评分表.xls"
+    path = tmp_path / "评分表.doc"
     path.write_bytes(b"x")
 
     assert "不支持的文件类型" in only(read(path)).message
@@ -659,6 +667,8 @@ def campus_csv_row(code: str, domain: str = "平安校园", **extra: Any) -> lis
         *(values.get(f"c:{c.key}", "") for c in r.criteria),
         *(values.get(f"d:{d.key}", "") for d in r.deductions),
         *(values.get(f"v:{v.key}", "") for v in r.vetoes),
+        "",  # 总分 and 是否达标: the template's formulas, never read
+        "",
         values.get("assessor", "李四"),
         values.get("assessed_on", "2017/11/15"),
         values.get("note", ""),
@@ -777,7 +787,7 @@ def test_hundred_thousand_csv_rows_parse_well_under_thirty_seconds(tmp_path: Pat
     out.writerow(header)
     for code in cells:
         scores = [*(c.points for c in r.criteria), *("否" for _ in r.vetoes)]
-        out.writerow(["平安家庭", code, "", "", *scores, "张三", "2017-11-15", ""])
+        out.writerow(["平安家庭", code, "", "", *scores, "", "", "张三", "2017-11-15", ""])
     path = tmp_path / "big.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
 

@@ -11,7 +11,7 @@ import io
 import os
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -116,9 +116,9 @@ class CsvRows:
     An iterator object rather than a generator, so that reading can go on after a
     csv.Error (a generator is finished by the first exception it raises)."""
 
-    def __init__(self, fh: IO[str]) -> None:
+    def __init__(self, fh: IO[str], delimiter: str = ",") -> None:
         self._lines = _Lines(fh)
-        self._reader = csv.reader(self._lines)
+        self._reader = csv.reader(self._lines, delimiter=delimiter)
 
     def __iter__(self) -> CsvRows:
         return self
@@ -155,13 +155,20 @@ def workbook_problem(path: Path) -> str | None:
 
 
 def detect_encoding(path: Path) -> str | None:
-    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK); None if neither decodes.
+    """UTF-8 (with or without BOM), UTF-16 with a BOM (Excel's "Unicode 文本"), else
+    GB18030 (a superset of GBK); None if none decodes.
 
     Hand-typed CSVs from Excel or WPS on Chinese Windows are GBK; the whole file is tried
     because a stray GBK character may sit anywhere.
     """
     with open_capped(path) as fh:
-        candidates = ["utf-8-sig"] if fh.read(3) == codecs.BOM_UTF8 else ["utf-8", "gb18030"]
+        head = fh.read(3)
+        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            candidates = ["utf-16"]
+        elif head == codecs.BOM_UTF8:
+            candidates = ["utf-8-sig"]
+        else:
+            candidates = ["utf-8", "gb18030"]
         for encoding in candidates:
             fh.seek(0)
             decoder = codecs.getincrementaldecoder(encoding)()
@@ -175,6 +182,18 @@ def detect_encoding(path: Path) -> str | None:
     return None
 
 
+def delimiter(path: Path, encoding: str) -> str:
+    """Tab for Excel's text exports (its "Unicode 文本" is tab-separated UTF-16), else
+    comma: the first line decides, by which of the two it holds more of."""
+    with open_csv(path, encoding) as fh:
+        first = fh.readline(MAX_RECORD_CHARS)
+    return "\t" if first.count("\t") > first.count(",") else ","
+
+
+TEXT_SUFFIXES: Final = (".csv", ".txt", ".tsv")
+TABLE_SUFFIXES: Final = (*TEXT_SUFFIXES, ".xlsx", ".xls", ".ods")
+
+
 def preflight(path: Path, label: str, quoted_suffix: str) -> str | None:
     """The one problem that stops a file before any row is read (wrong type, missing,
     unreadable, too large, empty), in Chinese; None when the rows can be read.
@@ -183,10 +202,10 @@ def preflight(path: Path, label: str, quoted_suffix: str) -> str | None:
     suffix already quoted the way the caller quotes values.
     """
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
+    if suffix not in TABLE_SUFFIXES:
         return (
-            f"不支持的文件类型 {quoted_suffix}，{label}须为 .csv 或 .xlsx 文件"
-            "（.xls 请在 Excel 中另存为 .xlsx）"
+            f"不支持的文件类型 {quoted_suffix}，{label}须为 Excel（.xlsx、.xls）、"
+            "ODS（.ods）或文本（.csv、.txt）文件"
         )
     try:
         info = path.stat()
@@ -205,13 +224,13 @@ def preflight(path: Path, label: str, quoted_suffix: str) -> str | None:
 
 
 class Unreadable(Exception):
-    """openpyxl failed part-way through a sheet."""
+    """A workbook reader failed part-way through a sheet."""
 
 
-def guarded_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """openpyxl's rows, with anything it raises while reading one turned into Unreadable:
-    it lets zipfile, XML, KeyError and ValueError through unwrapped, and to the operator
-    they all mean the same thing (the file is damaged)."""
+def guarded_rows(rows: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    """A workbook reader's rows, with anything it raises while reading one turned into
+    Unreadable: openpyxl lets zipfile, XML, KeyError and ValueError through unwrapped, and
+    to the operator they all mean the same thing (the file is damaged)."""
     while True:
         try:
             values = next(rows)

@@ -12,6 +12,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from pingan.adapters.render.cells import safe_cell as _cell
+from pingan.adapters.render.printing import PrintLayout, set_up_a4
 
 HEADERS = ("领域", "{grouping}", "单位", "事项", "截止日期", "逾期工作日", "督办次数")
 
@@ -46,6 +47,7 @@ def late_list_xlsx(
     for i, width in enumerate((12, 14, 28, 40, 12, 10, 8), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A3"
+    set_up_a4(ws, PrintLayout(landscape=True, title_rows="1:2"))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -11,7 +11,8 @@ table of rules:
 - rules.py: the rule table, one entry per column;
 - placement.py, codes.py: the rules across columns (domain and village by kind) and rows;
 - screen.py: the columnar screen; checker.py: the row check and the layout of a sheet;
-- reading.py: .csv and .xlsx files.
+- reading.py: text (.csv, .txt) and workbook (.xlsx, .xls, .ods) files;
+- template.py: the roster template clerks fill in Excel or WPS.
 """
 
 from pingan.adapters.intake.roster.reading import read_roster

@@ -67,6 +67,7 @@ class Checker:
         self.letters = letters
         self.places = Placement(campaign)
         self.problems: list[tuple[int, int, Problem]] = []
+        self.warnings: list[Problem] = []
         self.invalid: set[int] = set()
         self.rows: list[RosterRow] = []  # from the screen, in line order
         self.codes = Codes(campaign, known_villages, self.rows)
@@ -142,11 +143,14 @@ class Checker:
                 f"未找到表头：第一行应为列名（至少包括 编码、名称、类型），可用列名：{COLUMN_LIST}",
             )
             raise Stop
-        for i, text in header.unknown:
-            self.note(
-                line,
-                f"{self.where(line)} {self.column_name(i)}",
-                f"未知列名 {quote(text)}，可用列名：{COLUMN_LIST}",
+        if header.unknown:
+            names = "、".join(f"{quote(t)}（{self.column_name(i)}）" for i, t in header.unknown)
+            self.warnings.append(
+                Problem(
+                    self.source,
+                    self.where(line),
+                    f"已忽略名册以外的列 {names}；名册的列为：{COLUMN_LIST}",
+                )
             )
         for i, text, first in header.duplicated:
             self.note(
@@ -299,7 +303,11 @@ class Checker:
             if invalid:
                 rows = [r for r in rows if r.line not in invalid]
         return RosterResult(
-            rows, [p for _, _, p in self.problems], set(invalid), self.invalid_codes()
+            rows,
+            [p for _, _, p in self.problems],
+            set(invalid),
+            self.invalid_codes(),
+            self.warnings,
         )
 
     def invalid_codes(self) -> set[str]:

@@ -1,31 +1,31 @@
-"""Reading a roster file, .csv or .xlsx, into the checker one row of text at a time."""
+"""Reading a roster file — text (.csv, .txt) or a workbook (.xlsx, .xls, .ods) — into the
+checker one row of text at a time."""
 
 from __future__ import annotations
 
 import csv
 import gc
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
-
-import openpyxl
 
 from pingan.adapters.intake.roster.checker import Checker, Stop
 from pingan.adapters.intake.roster.columns import ROW_LEVEL
 from pingan.adapters.intake.roster.rules import quote
 from pingan.adapters.intake.tabular import (
     MAX_COLUMNS,
+    TEXT_SUFFIXES,
     CsvRows,
     Refused,
     Unreadable,
+    delimiter,
     detect_encoding,
-    guarded_rows,
     open_csv,
     preflight,
-    workbook_problem,
 )
+from pingan.adapters.intake.workbook import BookRefused, open_book
 from pingan.core.campaign import Campaign
 from pingan.core.problems import Problem
 from pingan.core.roster import RosterResult
@@ -34,7 +34,7 @@ from pingan.core.roster import RosterResult
 def read_roster(
     path: Path, campaign: Campaign, *, known_villages: Collection[str] = ()
 ) -> RosterResult:
-    """Read a .csv or .xlsx roster and check every row; never raises on bad content.
+    """Read a roster file and check every row; never raises on bad content.
 
     known_villages are village codes already registered, which cells may refer to without
     the village being listed again in this file.
@@ -50,9 +50,9 @@ def read_roster(
     suffix = path.suffix.lower()
     try:
         with _cyclic_gc_paused():
-            if suffix == ".csv":
+            if suffix in TEXT_SUFFIXES:
                 return _read_csv(path, source, campaign, known_villages)
-            return _read_xlsx(path, source, campaign, known_villages)
+            return _read_book(path, source, campaign, known_villages)
     except OSError as exc:
         return fail(f"无法读取文件：{exc.strerror or exc}")
     except Refused as refused:
@@ -86,7 +86,7 @@ def _read_csv(
         return RosterResult([], [Problem(source, "", message)], set())
     checker = Checker(source, "", campaign, known_villages, letters=False)
     with open_csv(path, encoding) as fh:
-        reader = CsvRows(fh)
+        reader = CsvRows(fh, delimiter(path, encoding))
 
         def consume() -> None:
             while True:
@@ -143,41 +143,40 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[str]]:
-    for values in guarded_rows(rows):
-        yield [v if type(v) is str else _cell_text(v) for v in values]
+_BLANK = frozenset({None, ""})
 
 
-def _read_xlsx(
+def _text_rows(rows: Iterator[Sequence[Any]]) -> Iterator[list[str]]:
+    blank: object = None
+    for values in rows:
+        # A sheet claiming a far-off row is a million blank rows, which openpyxl gives as
+        # one tuple over and over: each is settled by identity or a set test in C, not by
+        # a look at each of its cells.
+        if values is blank:
+            yield []
+        elif _BLANK.issuperset(values):
+            blank = values
+            yield []
+        else:
+            yield [v if type(v) is str else _cell_text(v) for v in values]
+
+
+def _read_book(
     path: Path, source: str, campaign: Campaign, known_villages: Collection[str]
 ) -> RosterResult:
-    problem = workbook_problem(path)
-    if problem is not None:
-        return RosterResult([], [Problem(source, "", problem)], set())
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    # openpyxl lets zipfile, XML, KeyError and its own errors through unwrapped; to the
-    # operator they all mean the same thing.
-    except Exception:
-        return RosterResult(
-            [],
-            [Problem(source, "", "无法打开 Excel 文件：文件已损坏或不是 .xlsx 格式")],
-            set(),
-        )
-    try:
-        if not book.worksheets:
-            return RosterResult([], [Problem(source, "", "Excel 文件中没有工作表")], set())
-        sheet = book.worksheets[0]
-        checker = Checker(source, f"工作表 {sheet.title} ", campaign, known_villages, letters=True)
-        # Declared dimensions may be wrong and a cell at column XFD would pad every row to
-        # 16,384 values: only the first MAX_COLUMNS columns are read.
-        sheet.reset_dimensions()
-        rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
-        try:
-            return _check(checker, lambda: checker.consume(_xlsx_rows(rows)))
-        except Unreadable:
-            line = checker.line + 1
-            checker.note(line, checker.where(line), "Excel 文件内容损坏，从本行起无法读取")
-            return checker.result(keep_rows=False)
-    finally:
-        book.close()
+        with open_book(path) as book:
+            if not book.titles:
+                return RosterResult([], [Problem(source, "", "工作簿中没有工作表")], set())
+            title = book.titles[0]
+            checker = Checker(source, f"工作表 {title} ", campaign, known_villages, letters=True)
+            try:
+                # Only the first MAX_COLUMNS columns are read, whatever the sheet spans.
+                rows = book.rows(0, MAX_COLUMNS)
+                return _check(checker, lambda: checker.consume(_text_rows(rows)))
+            except Unreadable:
+                line = checker.line + 1
+                checker.note(line, checker.where(line), "文件内容损坏，从本行起无法读取")
+                return checker.result(keep_rows=False)
+    except BookRefused as refused:
+        return RosterResult([], [Problem(source, "", refused.message)], set())

@@ -9,8 +9,9 @@ imported whole after it is corrected, never half now and half later.
 Pure: the caller passes the cells, today's date and the acceptance window, so nothing
 here touches the database or the clock.
 
-``columns`` names the columns, ``template`` writes the template, ``values`` reads single
-cells, ``row`` checks one row, ``table`` one sheet (or the whole CSV), ``files`` a file.
+``columns`` names the columns, ``template`` writes the template and ``inputs`` its prompts,
+checks and formulas, ``values`` reads single cells, ``row`` checks one row, ``table`` one
+sheet (or the whole CSV), ``files`` a file.
 """
 
 from pingan.adapters.intake.scores.files import read_scores

@@ -32,8 +32,12 @@ ASSESSOR = Column("assessor", "考核人", "考核人", "fixed", "", 12)
 DATE = Column("assessed_on", "考核日期", "考核日期", "fixed", "", 13)
 NOTE = Column("note", "备注", "备注", "fixed", "", 30)
 DOMAIN = Column("domain", "领域", "领域", "fixed", "", 12)
+TOTAL = "total"
+PASSED = "passed"
 # Spellings a team is likely to type when it rebuilds a header by hand.
 _FIXED_ALIASES: dict[str, tuple[str, ...]] = {
+    TOTAL: ("总分", "得分合计", "合计"),
+    PASSED: ("是否达标", "达标"),
     "code": ("编码", "单位代码"),
     "name": ("名称",),
     "village": ("村社区", "所属村社区", "所属村（社区）"),
@@ -91,6 +95,23 @@ def columns(domain: Domain) -> list[Column]:
     ]
 
 
+def worked_out(domain: Domain) -> list[Column]:
+    """The template's 总分 and 是否达标, worked out by formulas as the team types; the
+    reader knows them so as not to warn of them, and never reads them."""
+    r = domain.rubric
+    return [
+        Column(TOTAL, f"总分（满分 {num(r.total)}）", "总分", "fixed", "", 11),
+        Column(PASSED, f"是否达标（{num(r.pass_mark)} 分及以上）", "是否达标", "fixed", "", 12),
+    ]
+
+
+def sheet_columns(domain: Domain) -> list[Column]:
+    """The template's columns: the inputs, with 总分 and 是否达标 before 考核人."""
+    inputs = columns(domain)
+    at = inputs.index(ASSESSOR)
+    return [*inputs[:at], *worked_out(domain), *inputs[at:]]
+
+
 # How check_sheet names an item of each kind in its messages.
 _CHECK_LABELS = {"c": "评分项", "d": "扣分项"}
 
@@ -101,10 +122,11 @@ class Spec:
     def __init__(self, domain: Domain) -> None:
         self.domain = domain
         self.columns = columns(domain)
-        self.by_id = {c.id: c for c in (*self.columns, DOMAIN)}
+        known = (*self.columns, DOMAIN, *worked_out(domain))
+        self.by_id = {c.id: c for c in known}
         self.required = [c for c in self.columns if c.kind != "fixed"] + [CODE, DATE]
         self.aliases: dict[str, str] = {}
-        for c in (*self.columns, DOMAIN):
+        for c in known:
             for alias in (c.id, c.header, *_FIXED_ALIASES.get(c.id, ())):
                 self.aliases[norm(alias)] = c.id
         # A bare item name is accepted only where it names one column: rubrics are free

@@ -1,15 +1,13 @@
-"""Score sheet files: a workbook with one sheet per domain, or one CSV with a 领域 column."""
+"""Score sheet files: a workbook (.xlsx, .xls, .ods) with one sheet per domain, or one text
+file (.csv, .txt) with a 领域 column."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import date
 from itertools import islice
 from pathlib import Path
-from typing import Any
-
-import openpyxl
 
 from pingan.adapters.intake.scores.columns import norm
 from pingan.adapters.intake.scores.table import (
@@ -22,15 +20,16 @@ from pingan.adapters.intake.scores.table import (
 )
 from pingan.adapters.intake.scores.values import q, row_filled
 from pingan.adapters.intake.tabular import (
+    TEXT_SUFFIXES,
     CsvRows,
     Refused,
     Unreadable,
+    delimiter,
     detect_encoding,
-    guarded_rows,
     open_csv,
     preflight,
-    workbook_problem,
 )
+from pingan.adapters.intake.workbook import Book, BookRefused, open_book
 from pingan.core.campaign import Campaign
 from pingan.core.problems import Problem
 from pingan.core.scores import CellRef
@@ -48,7 +47,8 @@ def read_scores(
     today: date,
     window: tuple[date, date],
 ) -> ImportResult:
-    """Read a filled score template (.xlsx) or CSV; never raises on bad content.
+    """Read a filled score template (a workbook) or a text table; never raises on bad
+    content.
 
     `cells` maps cell codes to the active cells; `window` is the acceptance period,
     inclusive. Rows are returned only when there is no problem at all.
@@ -64,9 +64,9 @@ def read_scores(
         return fail(problem)
     suffix = path.suffix.lower()
     try:
-        if suffix == ".csv":
+        if suffix in TEXT_SUFFIXES:
             return _read_csv(path, reader)
-        return _read_xlsx(path, reader)
+        return _read_book(path, reader)
     except OSError as exc:
         return fail(f"无法读取文件：{exc.strerror or exc}")
     except Stop as stop:
@@ -111,7 +111,7 @@ def _read_csv(path: Path, reader: Import) -> ImportResult:
         )
     with open_csv(path, encoding) as fh:
         try:
-            reader.table("", _csv_records(CsvRows(fh)), None)
+            reader.table("", _csv_records(CsvRows(fh, delimiter(path, encoding))), None)
         except UnicodeDecodeError:
             # Only if the file changed after its encoding was checked.
             return ImportResult(
@@ -123,48 +123,37 @@ def _read_csv(path: Path, reader: Import) -> ImportResult:
 # --- workbook ----------------------------------------------------------------------------
 
 
-def _xlsx_rows(sheet: Any, width: int) -> Iterator[Sequence[Any]]:
-    # Dimensions in the file may be wrong (some writers always say A1); they are ignored,
-    # and every row is cut to `width` so a cell at column XFD cannot cost 16,384 Nones a row.
-    sheet.reset_dimensions()
-    yield from guarded_rows(sheet.iter_rows(max_col=width, values_only=True))
-
-
-def _read_xlsx(path: Path, reader: Import) -> ImportResult:
-    problem = workbook_problem(path)
-    if problem is not None:
-        return ImportResult([], [Problem(reader.source, "", problem)])
+def _read_book(path: Path, reader: Import) -> ImportResult:
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:
-        return ImportResult(
-            [],
-            [Problem(reader.source, "", "无法打开 Excel 文件：文件已损坏或不是 .xlsx 格式")],
-        )
-    try:
-        widest = max(len(spec.columns) for spec in reader.specs.values()) + _EXTRA_COLUMNS
-        for sheet in book.worksheets:
-            title = str(sheet.title)
-            key = reader.domain_names.get(norm(title))
-            if key is None:
-                _other_sheet(reader, sheet, title, widest)
-                continue
-            prefix = f"工作表 {title} "
-            width = len(reader.specs[key].columns) + _EXTRA_COLUMNS
-            try:
-                reader.table(prefix, _xlsx_rows(sheet, width), key)
-            except Unreadable:
-                line = reader.line + 1
-                reader.add(f"{prefix}第 {line} 行", "Excel 文件内容损坏，从本行起无法读取")
-    finally:
-        book.close()
+        with open_book(path) as book:
+            _read_sheets(book, reader)
+    except BookRefused as refused:
+        return ImportResult([], [Problem(reader.source, "", refused.message)])
     return reader.result()
 
 
-def _other_sheet(reader: Import, sheet: Any, title: str, width: int) -> None:
+def _read_sheets(book: Book, reader: Import) -> None:
+    widest = max(len(spec.columns) for spec in reader.specs.values()) + _EXTRA_COLUMNS
+    for index, title in enumerate(book.titles):
+        key = reader.domain_names.get(norm(title))
+        if key is None:
+            _other_sheet(reader, book, index, title, widest)
+            continue
+        prefix = f"工作表 {title} "
+        # Every row is cut to the template's width and a little more: a cell at column
+        # XFD cannot cost 16,384 values a row.
+        width = len(reader.specs[key].columns) + _EXTRA_COLUMNS
+        try:
+            reader.table(prefix, book.rows(index, width), key)
+        except Unreadable:
+            line = reader.line + 1
+            reader.add(f"{prefix}第 {line} 行", "文件内容损坏，从本行起无法读取")
+
+
+def _other_sheet(reader: Import, book: Book, index: int, title: str, width: int) -> None:
     """An empty extra sheet (WPS adds Sheet1) is harmless; one with data is not."""
     try:
-        rows = islice(_xlsx_rows(sheet, width), MAX_ROWS)
+        rows = islice(book.rows(index, width), MAX_ROWS)
         used = any(map(row_filled, rows))
     except Unreadable:
         used = True

@@ -48,6 +48,7 @@ class RowReader:
         self.window = window
         self.specs = {d.key: Spec(d) for d in campaign.domains}
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.rows: list[ScoreRow] = []
         self.first: dict[str, str] = {}  # cell code → where its first filled row is
 

@@ -34,6 +34,8 @@ _HEADER_SEARCH_ROWS = 10
 class ImportResult:
     rows: list[ScoreRow]  # empty whenever problems is not
     problems: list[Problem]
+    # Columns read past (序号, 自评得分 …): told to the operator, never a reason to refuse.
+    warnings: list[Problem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ class Import(RowReader):
     def result(self) -> ImportResult:
         if not self.content and not self.problems:
             self.add("", "文件中没有内容")
-        return ImportResult([] if self.problems else self.rows, self.problems)
+        return ImportResult([] if self.problems else self.rows, self.problems, self.warnings)
 
     def table(self, prefix: str, rows: Iterable[Record], domain: str | None) -> None:
         """Read one table; `domain` is the sheet's domain, None for a CSV's 领域 column."""
@@ -207,9 +209,19 @@ class Import(RowReader):
             index = self.index(found, texts, duplicated, where)
             missing = [c for c in spec.required if c.id not in index]
             layouts[spec.domain.key] = Layout(spec, index, missing)
-        for i, name in enumerate(texts):
-            if name and all(found[i] is None for found in ids):
-                self.add(where(i), f"未知列名 {q(name)}；请使用系统导出的评分表模板中的列名")
+        known = {i for found in ids for i, cid in enumerate(found) if cid is not None}
+        unknown = [(i, name) for i, name in enumerate(texts) if name and i not in known]
+        if unknown:
+            names = "、".join(
+                f"{q(name)}（{where(i).removeprefix(prefix)}）" for i, name in unknown
+            )
+            self.warnings.append(
+                Problem(
+                    self.source,
+                    prefix.strip(),
+                    f"已忽略评分表以外的列 {names}；这些列的内容不会导入",
+                )
+            )
         if len(specs) > 1:
             if all(layout.at(DOMAIN) < 0 for layout in layouts.values()):
                 self.add(
@@ -219,9 +231,7 @@ class Import(RowReader):
                 return None
             for layout in layouts.values():
                 own = set(layout.index.values())
-                layout.foreign = [
-                    i for i, t in enumerate(texts) if t and i not in own and i not in duplicated
-                ]
+                layout.foreign = [i for i in sorted(known) if i not in own and i not in duplicated]
         return layouts
 
     def index(

@@ -1,4 +1,10 @@
-"""The score template: one sheet per domain, one row per active cell, written atomically."""
+"""The score template: one sheet per domain, one row per active cell, written atomically.
+
+Each sheet shows the full marks and the pass mark, works out 总分 and 是否达标 per row as
+the team types, prompts for every input, and is protected so that the listed cells' codes
+and names, the formulas and the headers cannot be overwritten by a slip (no password: a
+team that must change the layout can lift the protection). It prints on A4 landscape, one
+page wide, the title and headers on every page, with a line for the assessors to sign."""
 
 from __future__ import annotations
 
@@ -12,12 +18,20 @@ from typing import Any
 
 import openpyxl
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
-from pingan.adapters.intake.scores.columns import CODE, DATE, Column, columns, num, sheet_titles
+from pingan.adapters.intake.scores.columns import (
+    CODE,
+    DATE,
+    Column,
+    num,
+    sheet_columns,
+    sheet_titles,
+)
+from pingan.adapters.intake.scores.inputs import formulas, validation
 from pingan.adapters.render.cells import safe_cell
+from pingan.adapters.render.printing import PrintLayout, set_up_a4, signature_line
 from pingan.core.campaign import Campaign, Domain
 from pingan.core.problems import InputError, Problem
 from pingan.core.scores import CellRef, acceptance_window
@@ -29,6 +43,15 @@ _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _KEY_FONT = Font(size=8, color="808080")
+_FORMULA_FILL = PatternFill("solid", fgColor="F2F2F2")
+_OPEN = Protection(locked=False)
+# Rows a team may add below the listed cells and still get the checks and formulas.
+_SPARE_ROWS = 20
+_PRINT = PrintLayout(
+    landscape=True,
+    title_rows="1:2",
+    signature=signature_line("考核人（签字）", "复核人（签字）", "日期"),
+)
 _TEXT = "@"
 _DATE_FORMAT = "yyyy-mm-dd"
 
@@ -120,52 +143,76 @@ def _write_sheet(
     window: tuple[date, date],
 ) -> None:
     ws = book.create_sheet(title)
-    sheet_columns = columns(domain)
-    _lay_out(ws, sheet_columns, domain, window, last=_FIRST_DATA_ROW + max(len(cells), 1) - 1)
+    laid_out = sheet_columns(domain)
+    last = _FIRST_DATA_ROW + len(cells) + _SPARE_ROWS - 1
+    _lay_out(ws, laid_out, domain, window, last=last)
     name = campaign.short_name or campaign.name
-    heading = _text_cell(ws, f"{name}考核验收评分表（{domain.name}）")
+    r = domain.rubric
+    heading = _text_cell(
+        ws,
+        f"{name}考核验收评分表（{domain.name}）　满分 {num(r.total)} 分，"
+        f"{num(r.pass_mark)} 分及以上为达标",
+    )
     heading.font = _TITLE_FONT
     ws.append([heading])
     headers = []
-    for column in sheet_columns:
+    for column in laid_out:
         cell = _text_cell(ws, column.header)
         cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN
         headers.append(cell)
     ws.append(headers)
     keys = []
-    for column in sheet_columns:
+    for column in laid_out:
         cell = _text_cell(ws, column.id)
         cell.font = _KEY_FONT
         keys.append(cell)
     ws.append(keys)
-    for ref in cells:
-        # Text format, so a code like 0012 stays 0012 when a team retypes it.
-        code = _text_cell(ws, ref.code)
-        code.number_format = _TEXT
-        village = _text_cell(ws, ref.village) if ref.village else None
-        ws.append([code, _text_cell(ws, ref.name), village])
+    for row in range(_FIRST_DATA_ROW, last + 1):
+        k = row - _FIRST_DATA_ROW
+        values: list[Any] = [None] * len(laid_out)
+        if k < len(cells):
+            ref = cells[k]
+            # Text format, so a code like 0012 stays 0012 when a team retypes it.
+            values[0] = _text_cell(ws, ref.code)
+            values[0].number_format = _TEXT
+            values[1] = _text_cell(ws, ref.name)
+            values[2] = _text_cell(ws, ref.village) if ref.village else None
+        for i, formula in formulas(domain, laid_out, row).items():
+            cell = WriteOnlyCell(ws, value=formula)
+            cell.fill = _FORMULA_FILL
+            values[i] = cell
+        ws.append(values)
 
 
 def _lay_out(
-    ws: Any, sheet_columns: list[Column], domain: Domain, window: tuple[date, date], *, last: int
+    ws: Any, laid_out: list[Column], domain: Domain, window: tuple[date, date], *, last: int
 ) -> None:
-    """Column widths and formats, row heights, frozen panes and data validation to `last`."""
+    """Column widths, formats and protection, row heights, frozen panes, print setup and
+    data validation to `last`."""
     # Write-only sheets take column and row settings only before the first row.
-    for i, column in enumerate(sheet_columns, 1):
+    set_up_a4(ws, _PRINT)
+    for i, column in enumerate(laid_out, 1):
         dim = ws.column_dimensions[get_column_letter(i)]
         dim.width = column.width
         if column is CODE:
             dim.number_format = _TEXT
         elif column is DATE:
             dim.number_format = _DATE_FORMAT
+        # A cell nobody wrote takes its column's style: open for input, also on the spare
+        # rows. The listed cells' codes and names, the formulas and the headers are
+        # written with a style of their own, so stay locked.
+        dim.protection = _OPEN
     ws.row_dimensions[1].height = 30
     ws.row_dimensions[2].height = 64
     # The key row lets the reader find each column whatever the header now says.
     ws.row_dimensions[3].hidden = True
     ws.freeze_panes = f"{get_column_letter(4)}{_FIRST_DATA_ROW}"
+    ws.protection.sheet = True
+    for allowed in ("formatColumns", "formatRows", "formatCells"):
+        setattr(ws.protection, allowed, False)
 
-    for i, column in enumerate(sheet_columns, 1):
-        dv = _validation(column, domain, window)
+    for i, column in enumerate(laid_out, 1):
+        dv = validation(column, domain, window)
         if dv is not None:
             letter = get_column_letter(i)
             dv.add(f"{letter}{_FIRST_DATA_ROW}:{letter}{last}")
@@ -180,51 +227,3 @@ def _text_cell(ws: Any, text: str) -> Any:
     cell = WriteOnlyCell(ws, value=safe_cell(text))
     cell.data_type = "s"
     return cell
-
-
-def _validation(column: Column, domain: Domain, window: tuple[date, date]) -> Any:
-    common: dict[str, Any] = {
-        "allow_blank": True,
-        "showErrorMessage": True,
-        "showInputMessage": True,
-    }
-    if column.kind == "c":
-        points = num(next(c.points for c in domain.rubric.criteria if c.key == column.key))
-        return DataValidation(
-            type="decimal",
-            operator="between",
-            formula1="0",
-            formula2=points,
-            errorTitle="得分无效",
-            error=f"请填写 0 至 {points} 之间的分数。",
-            **common,
-        )
-    if column.kind == "d":
-        return DataValidation(
-            type="whole",
-            operator="greaterThanOrEqual",
-            formula1="0",
-            errorTitle="次数无效",
-            error="请填写发生次数（不小于 0 的整数），未发生的可不填。",
-            **common,
-        )
-    if column.kind == "v":
-        return DataValidation(
-            type="list",
-            formula1='"是,否"',
-            errorTitle="取值无效",
-            error="请选择“是”或“否”，未发生的可不填。",
-            **common,
-        )
-    if column is DATE:
-        start, end = window
-        return DataValidation(
-            type="date",
-            operator="between",
-            formula1=f"DATE({start.year},{start.month},{start.day})",
-            formula2=f"DATE({end.year},{end.month},{end.day})",
-            errorTitle="日期无效",
-            error=f"考核日期应在 {start.isoformat()} 至 {end.isoformat()} 之间。",
-            **common,
-        )
-    return None

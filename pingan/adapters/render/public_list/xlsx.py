@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 
 from pingan.adapters.render.cells import safe_cell
 from pingan.adapters.render.files import atomic_output
+from pingan.adapters.render.printing import PrintLayout, set_up_a4
 from pingan.adapters.render.public_list.entries import (
     DEFAULT_GROUPING,
     REVOKED_HEADING,
@@ -47,6 +48,8 @@ _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=14)
 _FILL = PatternFill("solid", fgColor="F3E6E6")
 _CENTRE = Alignment(horizontal="center", vertical="center")
+# Column widths (in characters) that fit an A4 page upright at a legible scale.
+_PORTRAIT_WIDTH = 100
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,9 @@ def _header(ws: Any, columns: Sequence[tuple[str, int]]) -> list[Any]:
 
 
 def _prepare(ws: Any, columns: Sequence[tuple[str, int]], rows: int, header_row: int) -> None:
-    # Write-only sheets take widths, panes and filters before the first row is appended.
+    # Write-only sheets take widths, panes, filters and print setup before the first row.
+    wide = sum(width for _, width in columns) > _PORTRAIT_WIDTH
+    set_up_a4(ws, PrintLayout(landscape=wide, title_rows=f"1:{header_row}"))
     for i, (_, width) in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = f"A{header_row + 1}"
@@ -108,6 +113,7 @@ def _prepare(ws: Any, columns: Sequence[tuple[str, int]], rows: int, header_row:
 
 def _summary_sheet(book: Workbook, title: str, groups: _Groups) -> None:
     summary = book.create_sheet("汇总")
+    set_up_a4(summary, PrintLayout(title_rows="1:2"))
     for i, (_, width) in enumerate(_SUMMARY_COLUMNS, start=1):
         summary.column_dimensions[get_column_letter(i)].width = width
     summary.freeze_panes = "A3"

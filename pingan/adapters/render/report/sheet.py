@@ -12,6 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from pingan.adapters.render.cells import safe_cell
+from pingan.adapters.render.printing import PrintLayout, set_up_a4
 
 HEADER_FILL = PatternFill("solid", fgColor="ECEFF1")
 TOTAL_FILL = PatternFill("solid", fgColor="F5F5F5")
@@ -32,6 +33,8 @@ class Sheet:
 
     def __init__(self, wb: Workbook, name: str, widths: Sequence[float]) -> None:
         self.ws: Any = wb.create_sheet(name)
+        # A4 landscape, one page wide; the first table's header repeats on every page.
+        set_up_a4(self.ws, PrintLayout(landscape=True))
         for i, width in enumerate(widths, start=1):
             self.ws.column_dimensions[get_column_letter(i)].width = width
         self.row = 0
@@ -82,6 +85,8 @@ class Sheet:
         """Header and rows; returns the header's row number."""
         self.line(headers, font=BOLD, fill=HEADER_FILL, alignment=WRAP)
         head = self.row
+        if self.ws.print_title_rows is None:
+            self.ws.print_title_rows = f"{head}:{head}"
         for row in rows:
             self.line(row, formats=formats)
         return head
