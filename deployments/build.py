@@ -193,7 +193,9 @@ class _Plan:
             flow_name=ref.flow_name,
             description=f"{self.campaign.name}：{description}",
             tags=("pingan", code, kind),
-            parameters={"params": {"campaign": code}},
+            parameters=(
+                {"campaign": code} if kind in FLAT_PARAMETERS else {"params": {"campaign": code}}
+            ),
             schedules=schedules,
         )
 
@@ -229,6 +231,10 @@ def _dispatch(p: _Plan) -> DeploymentSpec:
     )
 
 
+# Flows whose parameters are flat (issue 16), not one nested ``params`` model.
+FLAT_PARAMETERS = frozenset({"acceptance"})
+
+
 def _acceptance(p: _Plan) -> DeploymentSpec:
     accept_on = acceptance_start(p.campaign)
     if accept_on is None:
@@ -237,7 +243,7 @@ def _acceptance(p: _Plan) -> DeploymentSpec:
     return p.spec(
         "acceptance",
         f"考核验收。{accept_on} {format_hhmm(at)}（{p.tz}）运行一次："
-        f"统计各领域达标率，等待{p.campaign.coordinator.name}在界面签批，签批同意后命名挂牌。",
+        f"统计各领域达标率，等待{p.campaign.coordinator.name}在手机或界面签批，签批同意后命名挂牌。",
         ScheduleSpec("acceptance-once", once(accept_on, at), p.tz),
     )
 

@@ -24,7 +24,7 @@ from prefect.utilities.callables import parameter_schema
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from deployments.build import deployment_specs, prefect_yaml
+from deployments.build import FLAT_PARAMETERS, deployment_specs, prefect_yaml
 from deployments.steps import enter_project
 from pingan.cli.deploy import register
 from pingan.core.campaign import Campaign, ScheduleConfig, load_campaign
@@ -104,6 +104,11 @@ def test_parameters_fill_the_flows_typed_input_and_render_as_a_form(kind: str) -
     deployment = by_kind()[kind]
     flow = import_entrypoint(deployment["entrypoint"])
     schema = parameter_schema(flow).model_dump()
+    if kind in FLAT_PARAMETERS:  # flat, typed parameters with Chinese titles (issue 16)
+        assert deployment["parameters"] == {"campaign": SEED_CODE}
+        assert re.search(r"[\u4e00-\u9fff]", schema["properties"]["campaign"]["title"])
+        assert "campaign" in schema["required"]
+        return
     # One pydantic input per flow: the UI draws a form from its definition (Chinese titles).
     [ref] = [
         a["$ref"]
