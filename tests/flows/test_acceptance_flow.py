@@ -82,9 +82,7 @@ def _counts(url: str) -> tuple[int, int]:
 
 def test_acceptance_waits_for_sign_off_then_awards(scored: dict[str, Any]) -> None:
     before = _run_ids()
-    thread, box = _run_in_thread(
-        lambda: acceptance(campaign="xucheng-2017", as_of=AS_OF)
-    )
+    thread, box = _run_in_thread(lambda: acceptance(campaign="xucheng-2017", as_of=AS_OF))
     run_id = _wait_paused(before)
     assert _counts(scored["url"]) == (0, 0)  # nothing awarded while waiting
     resume_flow_run(
@@ -115,9 +113,7 @@ def test_acceptance_waits_for_sign_off_then_awards(scored: dict[str, Any]) -> No
 
 def test_a_rejected_sign_off_awards_nothing(scored: dict[str, Any]) -> None:
     before = _run_ids()
-    thread, box = _run_in_thread(
-        lambda: acceptance(campaign="xucheng-2017", as_of=AS_OF)
-    )
+    thread, box = _run_in_thread(lambda: acceptance(campaign="xucheng-2017", as_of=AS_OF))
     run_id = _wait_paused(before)
     resume_flow_run(
         run_id,
