@@ -11,6 +11,7 @@ from flows.outputs import DeliveryOutput, IntakeOutput, TickOutput
 from tasks.artifacts import publish_tick_artifacts
 from tasks.delivery import dispatch_task
 from tasks.limits import campaign_slot
+from tasks.signoff import remind_approvers_task
 from tasks.ticking import (
     as_dict,
     collect_task,
@@ -60,6 +61,8 @@ def tick(params: TickInput) -> TickOutput:
         for w in params.waivers if not params.dry_run else []:
             waive_task(handle, w.gate, w.units, w.reason, w.actor, w.reopen)
         result = evaluate_and_plan_task(handle, as_of, params.dry_run)
+        if handle.campaign.acceptance.approvers and not params.dry_run:
+            remind_approvers_task(handle, as_of)  # a sign-off still waiting (issue 14)
     delivery = None
     if params.dispatch and not params.dry_run:
         delivery = DeliveryOutput.of(dispatch_task(handle, params.respect_quiet_hours))

@@ -25,6 +25,7 @@ from pingan.portal.gate import UploadBound, UploadGate
 from pingan.portal.headers import SecurityHeaders
 from pingan.portal.pages import Pages, add_fixed_routes
 from pingan.portal.refusals import BUSY, add_error_pages, error_page, static_refusal
+from pingan.portal.signoff import add_signoff_routes
 from pingan.portal.submission import Submission
 from pingan.portal.uploads import sweep_spool
 from pingan.portal.visits import Visit, unit_items
@@ -62,6 +63,7 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
     app.state.portal = portal
     add_fixed_routes(app, portal.pages)
     _add_unit_routes(app, portal)
+    add_signoff_routes(app, portal.admission, portal.pages)
     add_error_pages(app, portal.pages)
     app.add_middleware(
         UploadGate,
