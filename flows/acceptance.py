@@ -38,7 +38,7 @@ from tasks.awarding import (
     signoff_task,
     store_onsite_task,
 )
-from tasks.signoff import close_signoff_links_task, issue_signoff_links_task
+from tasks.signoff import close_signoff_links_task, issue_signoff_links_task, wait_ended_task
 from tasks.ticking import open_campaign_task
 
 SIGNOFF_ATTEMPTS = 3
@@ -191,7 +191,7 @@ def acceptance(
             f"{exc.message}：本次验收流程结束，未命名任何单位，签批链接已失效。"
             "可用 pingan acceptance signoff 补签后单独运行命名挂牌流程，或重新运行本流程。"
         )
-        log.warning("%s", message)
+        wait_ended_task(handle, exc.state, message)
         return Failed(name=exc.state, message=message)
     out.signoff = SignOffOutput(approved=s.approved, approver=s.approver)
     if s.approved and award_after_signoff:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 
 from pingan.core.acceptance import AcceptanceResults
+from pingan.core.campaign import artifact_slug
 from pingan.root import container
 from pingan.services import signoff
 from pingan.services.tick import CampaignHandle
@@ -38,3 +40,15 @@ def remind_approvers_task(handle: CampaignHandle, as_of: date) -> int:
 @task(name="关闭签批链接", persist_result=False)
 def close_signoff_links_task(handle: CampaignHandle, flow_run_id: str, reason: str) -> int:
     return signoff.close_signoff_links(container().engine, handle, flow_run_id, reason)
+
+
+@task(name="记录等待结束", persist_result=False)
+def wait_ended_task(handle: CampaignHandle, title: str, message: str) -> None:
+    """Why the run ended without an answer, where the operator looks first: the run's
+    artifacts and its log (Prefect itself words the final state in English)."""
+    get_run_logger().warning("%s", message)
+    create_markdown_artifact(
+        key=f"{artifact_slug(handle.campaign.code)}-acceptance-ended",
+        markdown=f"## 考核验收：{title}\n\n{message}",
+        description=f"考核验收{title}",
+    )
