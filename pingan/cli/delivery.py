@@ -42,10 +42,11 @@ def dispatch(
     from pingan.services.tick import open_campaign
 
     engine, c = _engine(db), container()
+    handle = open_campaign(engine, campaign)
     with progress_bar("投递通知（条）") as progress:
         report = run_dispatch(
             engine,
-            open_campaign(engine, campaign),
+            handle,
             c.delivery(),
             c.settings,
             now_fn=c.clock,
@@ -53,7 +54,7 @@ def dispatch(
             wait_up_to_s=wait,
             progress=progress,
         )
-    out.print(report.summary_zh(), markup=False)
+    out.print(report.summary_zh(handle.campaign.timezone), markup=False)
 
 
 @friendly
