@@ -203,7 +203,8 @@ class SignoffPages:
             return self.refuse(request, NOT_WAITING, fp)
         except Exception as exc:  # the Prefect API is down or refused: the link stays usable
             give_back_link(engine, link.id)
-            audit_phone_signoff(engine, link, fp, req, f"unreachable:{type(exc).__name__}")
+            why = f"unreachable:{type(exc).__name__}: {exc}"[:300]
+            audit_phone_signoff(engine, link, fp, req, why)
             return self.refuse(request, UNREACHABLE, fp)
         audit_phone_signoff(engine, link, fp, req, "resumed")
         c = link.handle.campaign
