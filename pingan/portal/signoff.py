@@ -113,8 +113,13 @@ class SignoffPages:
         self.admission = admission
         self.pages = pages
 
-    def refuse(self, request: Request, refusal: Refusal, fp: str, **extra: Any) -> HTMLResponse:
-        return self.admission.refuse(request, refusal, fp=fp, extra={"page": "signoff", **extra})
+    def refuse(
+        self, request: Request, refusal: Refusal, fp: str, campaign: str | None = None, **extra: Any
+    ) -> HTMLResponse:
+        """Audited, with the campaign's name and office on the page when the link names one."""
+        info = self.admission.campaign(campaign) if campaign else None
+        extra = {"page": "signoff", **extra}
+        return self.admission.refuse(request, refusal, fp=fp, info=info, extra=extra)
 
     def admit(self, request: Request, token: str) -> tuple[LinkView, str] | Response:
         fp = fingerprint(token)
@@ -188,8 +193,9 @@ class SignoffPages:
         self, request: Request, link: LinkView, fp: str, req: SignOffRequest, decision: str
     ) -> Response:
         engine = self.admission.engine
+        code = link.handle.campaign.code
         if not take_link(engine, link.id, self.admission.config.now()):
-            return self.refuse(request, CLOSED, fp, why="taken")
+            return self.refuse(request, CLOSED, fp, code, why="taken")
         run_input = {
             "approver": req.approver,
             "decision": decision,
@@ -200,12 +206,12 @@ class SignoffPages:
             resume_flow_run(UUID(link.flow_run_id), run_input=run_input)
         except (NotPausedError, FlowPauseTimeout):
             audit_phone_signoff(engine, link, fp, req, "run_not_waiting")
-            return self.refuse(request, NOT_WAITING, fp)
+            return self.refuse(request, NOT_WAITING, fp, code)
         except Exception as exc:  # the Prefect API is down or refused: the link stays usable
             give_back_link(engine, link.id)
             why = f"unreachable:{type(exc).__name__}: {exc}"[:300]
             audit_phone_signoff(engine, link, fp, req, why)
-            return self.refuse(request, UNREACHABLE, fp)
+            return self.refuse(request, UNREACHABLE, fp, code)
         audit_phone_signoff(engine, link, fp, req, "resumed")
         c = link.handle.campaign
         return self.pages.page(
