@@ -84,7 +84,12 @@ def test_a_wait_that_runs_out_ends_as_a_named_state_and_closes_the_links(
     # run's artifact and log.
     assert state.is_failed()
     with get_client(sync_client=True) as client:
-        [ended] = [a for a in client.read_artifacts() if a.key == "xucheng-2017-acceptance-ended"]
+        run_id = state.state_details.flow_run_id
+        [ended] = [
+            a
+            for a in client.read_artifacts()
+            if a.key == "xucheng-2017-acceptance-ended" and a.flow_run_id == run_id
+        ]
     assert "等待超时" in str(ended.data) and "pingan acceptance signoff" in str(ended.data)
     reasons = {r.closed_reason for r in waiting.seed.rows("SELECT closed_reason FROM signoff_link")}
     assert reasons == {"timeout"}
