@@ -67,11 +67,11 @@ _REASONS = {"answered": "本次验收已有签批结果", "timeout": "等待签�
 def closed(link: LinkView) -> Refusal:
     """Why a link no longer opens the form, in the words of the page."""
     if link.used_at is not None:
-        why = f"已于 {link.used_at:%Y年%m月%d日 %H:%M} 使用过"
+        why = f"已于 {cn_datetime(link.used_at)} 使用过"
     else:
         why = _REASONS.get(link.closed_reason or "", f"已于 {link.deadline_text} 过期")
     return Refusal(
-        410, "signoff_closed", "签批链接已失效", f"此签批链接{why}，不能再次使用。", CLOSED.hint
+        410, "signoff_closed", "签批链接已失效", f"此签批链接已失效：{why}。", CLOSED.hint
     )
 
 
@@ -134,9 +134,8 @@ class SignoffPages:
         if link is None:
             return self.refuse(request, BAD_TOKEN, fp)
         if not link.open:
-            return self.refuse(
-                request, closed(link), fp, why=link.closed_reason or "used_or_expired"
-            )
+            why = link.closed_reason or "used_or_expired"
+            return self.refuse(request, closed(link), fp, claims.campaign, why=why)
         return link, fp
 
     def show(
