@@ -143,7 +143,9 @@ def _signoff(
 
     def settle(given: SignOffInput) -> Any:
         outcome = signoff_task(handle, given.request(), actor)
-        return outcome.signoff if outcome.signoff is not None else outcome.problems
+        if outcome.signoff is not None:
+            return outcome.signoff
+        return [p.message for p in outcome.problems]
 
     try:
         s = _answered(ask, settle, "signoff")
@@ -188,7 +190,7 @@ def acceptance(
         s = _signoff(handle, res, timeout, actor, day)
     except Waited as exc:
         message = (
-            f"{exc.message}：本次验收流程结束，未命名任何单位，签批链接已失效。"
+            f"{exc.message}：本次验收流程结束，未命名任何单位。"
             "可用 pingan acceptance signoff 补签后单独运行命名挂牌流程，或重新运行本流程。"
         )
         wait_ended_task(handle, exc.state, message)
