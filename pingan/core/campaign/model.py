@@ -209,7 +209,6 @@ class Approver(_Model):
 
 class AcceptanceConfig(_Model):
     approvers: list[Approver] = Field(default=[], max_length=20)
-    remind_at: HHMM = Field(default=time(9, 30), description="approvers' reminder, working days")
 
 
 class ScheduleConfig(_Model):
