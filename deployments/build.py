@@ -233,7 +233,7 @@ def _acceptance(p: _Plan) -> DeploymentSpec:
     return p.spec(
         "acceptance",
         f"考核验收。{accept_on}{moved} {format_hhmm(at)}（{p.tz}）运行一次："
-        f"统计各领域达标率，等待{p.campaign.coordinator.name}在界面签批，签批同意后命名挂牌。",
+        f"统计各领域达标率，等待{p.campaign.coordinator.name}在手机或界面签批，签批同意后命名挂牌。",
         ScheduleSpec("acceptance-once", once(accept_on, at), p.tz),
     )
 

@@ -15,16 +15,14 @@ from typing import Annotated, Any
 from pydantic import Field
 
 
-def zh(title: str, description: str, **constraints: Any) -> Any:
+def zh(title: str, description: str | None = None, **constraints: Any) -> Any:
     """A parameter's Chinese label for the run form. Prefect titles every parameter with its
     name and keeps only ``json_schema_extra`` of an annotated Field, so the label goes there
     as well (pydantic writes it over the generated title)."""
-    return Field(
-        title=title,
-        description=description,
-        json_schema_extra={"title": title, "description": description},
-        **constraints,
-    )
+    labels: dict[str, Any] = {"title": title}
+    if description:
+        labels["description"] = description
+    return Field(title=title, description=description, json_schema_extra=labels, **constraints)
 
 
 CampaignParam = Annotated[

@@ -13,6 +13,7 @@ from tasks.artifacts import publish_tick_artifacts
 from tasks.delivery import dispatch_task
 from tasks.limits import campaign_slot
 from tasks.policy import FLOW_TIMEOUT_S, run_namer
+from tasks.signoff import remind_approvers_task
 from tasks.ticking import (
     as_dict,
     collect_task,
@@ -71,6 +72,8 @@ def tick(
         for w in [] if dry_run else waivers or []:
             waive_task(handle, w.gate, w.units, w.reason, w.actor, w.reopen)
         result = evaluate_and_plan_task(handle, day, dry_run)
+        if handle.campaign.acceptance.approvers and not dry_run:
+            remind_approvers_task(handle, day)  # a sign-off still waiting (issue 14)
     delivery = None
     if dispatch and not dry_run:
         delivery = DeliveryOutput.of(dispatch_task(handle, respect_quiet_hours))

@@ -16,8 +16,9 @@ from pingan.adapters.render.acceptance import (
     results_table,
     signoff_markdown,
 )
-from pingan.core.acceptance import AcceptanceResults, SignOff, SignOffRequest
+from pingan.core.acceptance import AcceptanceResults, SignOffRequest
 from pingan.core.campaign import artifact_slug
+from pingan.core.problems import Problem
 from pingan.core.scores import CellRef
 from pingan.root import container
 from pingan.services import acceptance
@@ -41,11 +42,13 @@ def store_onsite_task(
     values: Mapping[str, Any],
     assessed_on: date,
     actor: str,
-) -> dict[str, int]:
-    counts = acceptance.store_onsite(
+) -> dict[str, int] | list[Problem]:
+    """The counts stored, or the form's problems (the flow asks again; the task succeeds)."""
+    counts = acceptance.try_store_onsite(
         container().engine, handle, cells, values, assessed_on=assessed_on, actor=actor
     )
-    get_run_logger().info("现场评分已保存：%s", counts)
+    if isinstance(counts, dict):
+        get_run_logger().info("现场评分已保存：%s", counts)
     return counts
 
 
@@ -71,21 +74,19 @@ def publish_results_task(handle: CampaignHandle, res: AcceptanceResults) -> None
 
 @task(name="记录签批", persist_result=False)
 def signoff_task(
-    handle: CampaignHandle,
-    approver: str,
-    approved: bool,
-    comment: str | None,
-    exclusions: Mapping[str, str],
-    actor: str,
-) -> SignOff:
-    request = SignOffRequest(approver, approved, comment, exclusions)
-    s = acceptance.sign_off(container().engine, handle, request, actor=actor, source="prefect-ui")
-    create_markdown_artifact(
-        key=f"{artifact_slug(handle.campaign.code)}-signoff",
-        markdown=signoff_markdown(s),
-        description="综治委签批",
+    handle: CampaignHandle, request: SignOffRequest, actor: str
+) -> acceptance.SignOffOutcome:
+    """The sign-off recorded, or why not (the flow asks again; the task succeeds)."""
+    outcome = acceptance.try_sign_off(
+        container().engine, handle, request, actor=actor, source="prefect-ui"
     )
-    return s
+    if outcome.signoff is not None:
+        create_markdown_artifact(
+            key=f"{artifact_slug(handle.campaign.code)}-signoff",
+            markdown=signoff_markdown(outcome.signoff, handle.campaign.timezone),
+            description="综治委签批",
+        )
+    return outcome
 
 
 @task(

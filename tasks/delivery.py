@@ -34,6 +34,6 @@ def dispatch_task(
         wait_up_to_s=wait_up_to_s,
         progress=progress_artifact(f"{handle.campaign.code}-dispatch-progress", "投递进度"),
     )
-    get_run_logger().info("投递：%s", report.summary_zh())
+    get_run_logger().info("投递：%s", report.summary_zh(handle.campaign.timezone))
     emit_deliveries_dead(handle.campaign.code, report.dead, report.as_dict().get("errors"))
     return report

@@ -67,10 +67,11 @@ def dispatch(
     from pingan.services.tick import open_campaign
 
     engine, c = _engine(db), container()
+    handle = open_campaign(engine, campaign)
     with progress_bar("投递通知（条）") as progress:
         report = run_dispatch(
             engine,
-            open_campaign(engine, campaign),
+            handle,
             c.delivery(),
             c.settings,
             now_fn=c.clock,
@@ -82,7 +83,7 @@ def dispatch(
     if as_json:
         emit_json({"campaign": campaign, **report.as_dict(), "nothing_sent": nothing_sent})
     else:
-        out.print(report.summary_zh(), markup=False)
+        out.print(report.summary_zh(handle.campaign.timezone), markup=False)
     if nothing_sent:
         err.print("没有一条通知发送成功，请用 pingan outbox 查看失败原因。", markup=False)
         raise typer.Exit(1)

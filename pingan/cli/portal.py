@@ -199,7 +199,7 @@ def links(
             "提示：未设置 PINGAN_PORTAL_BASE_URL 或 PINGAN_PORTAL_SECRET，无法生成链接。",
             markup=False,
         )
-    _print_table(rows, limit)
+    _print_table(rows, limit, handle.campaign.timezone)
 
 
 def _revoke(
@@ -223,14 +223,22 @@ def _revoke(
         out.print(f"已作废 {code} 的全部旧链接（现为第 {version} 版）", markup=False)
 
 
-def _print_table(rows: list[LinkListing], limit: int) -> None:
+def _print_table(rows: list[LinkListing], limit: int, tz: str) -> None:
+    """The links, every time in the campaign's time zone ``tz``."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
     from rich.table import Table
+
+    def local(d: datetime) -> str:
+        aware = d.replace(tzinfo=UTC) if d.tzinfo is None else d
+        return f"{aware.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}"
 
     table = Table(show_lines=False)
     for title in ("单位编码", "名称", "版本", "最近作废", "网上报送", "链接"):
         table.add_column(title, overflow="fold")
     for r in rows[:limit]:
-        revoked = f"{r.revoked_at:%Y-%m-%d %H:%M}（{r.revoked_by}）" if r.revoked_at else "—"
+        revoked = f"{local(r.revoked_at)}（{r.revoked_by}）" if r.revoked_at else "—"
         table.add_row(
             r.code,
             r.name + ("（已退出）" if r.status != "active" else ""),
@@ -243,7 +251,7 @@ def _print_table(rows: list[LinkListing], limit: int) -> None:
     if len(rows) > limit:
         out.print(f"（共 {len(rows)} 个单位，仅显示前 {limit} 个；--json 输出全部）")
     if rows and rows[0].expires_at:
-        out.print(f"以上链接有效期至 {rows[0].expires_at:%Y-%m-%d %H:%M} UTC", markup=False)
+        out.print(f"以上链接有效期至 {local(rows[0].expires_at)}（{tz}）", markup=False)
 
 
 def main() -> None:

@@ -29,9 +29,12 @@ def onsite_fields(campaign: Campaign, cells: Sequence[CellRef]) -> dict[str, Any
         rubric = campaign.domain(cell.domain).rubric
         label = f"{cell.name}（{cell.code}）"
         for j, c in enumerate(rubric.criteria):
+            # No bounds in the schema: the Prefect UI would refuse an out-of-range number in
+            # English, naming the field "c0_0". The flow checks the scores instead
+            # (scoring.check_sheet) and asks again in Chinese, naming the criterion.
             fields[f"c{i}_{j}"] = (
                 float,
-                Field(title=f"{label}·{c.name}（满分 {c.points:g} 分）", ge=0, le=c.points),
+                Field(title=f"{label}·{c.name}（0～{c.points:g} 分）"),
             )
         for j, d in enumerate(rubric.deductions):
             fields[f"d{i}_{j}"] = (
@@ -39,8 +42,6 @@ def onsite_fields(campaign: Campaign, cells: Sequence[CellRef]) -> dict[str, Any
                 Field(
                     0,
                     title=f"{label}·扣分：{d.name}（每起扣 {d.points_each:g} 分，发生次数）",
-                    ge=0,
-                    le=1000,
                 ),
             )
         for j, v in enumerate(rubric.vetoes):

@@ -189,7 +189,8 @@ class Walk:
     def sign_off_and_award(self) -> dict[str, Any]:
         """The acceptance run pauses; the "coordinator" answers through the Prefect API."""
         import flows.acceptance
-        from flows.acceptance import AcceptanceInput, acceptance
+        from flows.acceptance import acceptance
+        from flows.outputs import AcceptanceOutput
 
         flows.acceptance.POLL_S = 1
         approver = f"{self.campaign.wording.coordinator}主任（演示）"
@@ -197,14 +198,13 @@ class Walk:
             {"approver": approver, "decision": "同意命名", "comment": "同意对考核达标单位命名挂牌"}
         )
         accepted = acceptance(
-            AcceptanceInput(
-                campaign=self.campaign.code,
-                as_of=self.dates.reassess_day,
-                actor="demo",
-                timeout_hours=1,
-            )
+            campaign=self.campaign.code,
+            as_of=self.dates.reassess_day,
+            actor="demo",
+            timeout_hours=1,
         )
         signer.join(5)
+        assert isinstance(accepted, AcceptanceOutput)
         award = accepted.award.model_dump(mode="json") if accepted.award else {}
         self.console.print(
             f"4. {self.campaign.wording.coordinator}签批（{approver}）后命名挂牌："

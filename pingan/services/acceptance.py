@@ -7,6 +7,7 @@ and pingan.adapters.db.assessing (scores). Prefect tasks and the CLI both call t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,24 @@ def sign_off(
         return record_signoff(session, handle.campaign_id, request, actor=actor, source=source)
 
 
+@dataclass(frozen=True)
+class SignOffOutcome:
+    """A sign-off recorded, or why it was not: a mistyped exclusion is an answer to show on
+    the form, not a failure of the run."""
+
+    signoff: SignOff | None
+    problems: list[Problem]
+
+
+def try_sign_off(
+    engine: Engine, handle: CampaignHandle, request: SignOffRequest, *, actor: str, source: str
+) -> SignOffOutcome:
+    try:
+        return SignOffOutcome(sign_off(engine, handle, request, actor=actor, source=source), [])
+    except InputError as exc:
+        return SignOffOutcome(None, list(exc.problems))
+
+
 # --- on-site scoring -----------------------------------------------------------------------
 
 
@@ -67,6 +86,23 @@ def onsite_cells(engine: Engine, handle: CampaignHandle, codes: Sequence[str]) -
             [Problem("参数", "onsite_cells", f"不是在册创建单位：{c}") for c in unknown]
         )
     return [cells[c] for c in wanted]
+
+
+def try_store_onsite(
+    engine: Engine,
+    handle: CampaignHandle,
+    cells: Sequence[CellRef],
+    values: Mapping[str, Any],
+    *,
+    assessed_on: date,
+    actor: str,
+) -> dict[str, int] | list[Problem]:
+    """The counts stored, or every problem of the form (out-of-range scores named by their
+    criterion), so the flow can ask again."""
+    try:
+        return store_onsite(engine, handle, cells, values, assessed_on=assessed_on, actor=actor)
+    except InputError as exc:
+        return list(exc.problems)
 
 
 def store_onsite(

@@ -99,10 +99,7 @@ def test_entrypoint_imports_a_prefect_flow(kind: str) -> None:
     assert isinstance(import_entrypoint(ENTRYPOINTS[kind]), Flow)
 
 
-NON_FLAT = {"acceptance"}  # flows/acceptance.py flattens its own parameters (sign-off work)
-
-
-@pytest.mark.parametrize("kind", sorted(set(ENTRYPOINTS) - NON_FLAT))
+@pytest.mark.parametrize("kind", sorted(ENTRYPOINTS))
 def test_parameters_are_flat_with_chinese_labels_and_a_required_campaign(kind: str) -> None:
     deployment = by_kind()[kind]
     flow = import_entrypoint(deployment["entrypoint"])
@@ -116,7 +113,7 @@ def test_parameters_are_flat_with_chinese_labels_and_a_required_campaign(kind: s
     assert deployment["enforce_parameter_schema"] is True
 
 
-@pytest.mark.parametrize("kind", sorted(set(ENTRYPOINTS) - NON_FLAT))
+@pytest.mark.parametrize("kind", sorted(ENTRYPOINTS))
 def test_dates_are_offered_with_the_date_widget(kind: str) -> None:
     flow = import_entrypoint(ENTRYPOINTS[kind])
     props = parameter_schema(flow).model_dump()["properties"]

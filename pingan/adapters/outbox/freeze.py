@@ -14,6 +14,7 @@ from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from pingan.adapters.channels.base import Attachment, Message
+from pingan.adapters.db.awarding.signoff_links import fill_signoff_links
 from pingan.adapters.db.base import table
 from pingan.adapters.db.messages import digest_context, fill_links, render_notifications
 from pingan.adapters.db.obligations import ObligationRow
@@ -107,13 +108,15 @@ def frozen_messages(run: DispatchRun, nids: Sequence[int], today: date) -> Froze
         extras = _extras(session, run.campaign, run.campaign_id, [r.id for r in live], today)
         # Stored texts hold a placeholder for the personal link: sign it now, for this send.
         bodies = fill_links(session, run.campaign, {r.id: r.body for r in live}, run.portal)
+        # An approver's sign-off link, likewise signed for each send (issue 14).
+        bodies, actions = fill_signoff_links(session, run.campaign, bodies, run.portal)
     messages = {
         r.id: Message(
             subject=r.subject,
             body=bodies[r.id],
             markdown=_markdown(r.subject, bodies[r.id]),
             dedupe_key=r.dedupe_key,
-            **extras.get(r.id, {}),
+            **{**extras.get(r.id, {}), **actions.get(r.id, {})},
         )
         for r in live
     }

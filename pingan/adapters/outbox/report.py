@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 @dataclass
@@ -30,7 +31,8 @@ class DispatchReport:
             out[k] = v.isoformat() if v else None
         return out
 
-    def summary_zh(self) -> str:
+    def summary_zh(self, tz: str) -> str:
+        """One line for the operator; times in the campaign's time zone ``tz``."""
         text = (
             f"发送成功 {self.sent} 条，待重试 {self.failed} 条，放弃 {self.dead} 条，"
             f"取消 {self.cancelled} 条，限流顺延 {self.rate_limited} 条"
@@ -38,7 +40,8 @@ class DispatchReport:
         if self.no_contact:
             text += f"，无联系方式 {self.no_contact} 条"
         if self.quiet_until:
-            text += f"；当前为免打扰时段，{self.deferred} 条待发，{self.quiet_until} (UTC) 后发送"
+            until = self.quiet_until.replace(tzinfo=UTC).astimezone(ZoneInfo(tz))
+            text += f"；当前为免打扰时段，{self.deferred} 条待发，{until:%m月%d日 %H:%M} 后发送"
         return text
 
     @property

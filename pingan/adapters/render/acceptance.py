@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from pingan.adapters.render.messages import cn_date
 from pingan.core.acceptance import AcceptanceResults, DomainResult, SignOff, shortfall
 from pingan.core.awards import AwardListing
 
 FAILED_LISTED = 200
+
+
+def local_time(moment: datetime, tz: str) -> datetime:
+    """A stored time (naive UTC, or aware) in the time zone ``tz``."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return aware.astimezone(ZoneInfo(tz))
 
 
 def _pct(x: float | None) -> str:
@@ -75,7 +84,7 @@ def _md(text: str) -> str:
 
 
 def signoff_prompt(res: AcceptanceResults) -> str:
-    """The description shown above the sign-off form in the Prefect UI."""
+    """A one-paragraph summary of the results (the operator's log)."""
     parts = [
         f"考核验收共 {res.assessed} 个单位，达标 {res.passed} 个"
         f"（达标率 {_pct(res.passed / res.assessed if res.assessed else None)}，"
@@ -88,10 +97,87 @@ def signoff_prompt(res: AcceptanceResults) -> str:
     return "\n".join(parts)
 
 
-def signoff_markdown(s: SignOff) -> str:
+SIGNING_MEANS = (
+    "签批“同意命名”即确认以上验收结果：达标单位（暂缓命名的除外）将按顺序编号命名挂牌，"
+    "生成证书与公示名单并通知获评单位；“退回复查”则不命名，须写明复查意见，"
+    "未达标单位复查后可再次提请签批。"
+)
+
+
+def form_description(
+    res: AcceptanceResults,
+    deadline: datetime,
+    problems: Sequence[str] = (),
+    attempts_left: int | None = None,
+) -> str:
+    """The markdown shown above the sign-off form in the Prefect UI (``deadline`` local)."""
+    lines: list[str] = []
+    if problems:
+        lines += ["### ⚠️ 上次提交未被接受，请修改后重新提交", ""]
+        lines += [f"- {_md(p)}" for p in problems]
+        if attempts_left is not None:
+            lines += ["", f"**还可提交 {attempts_left} 次。**"]
+        lines.append("")
+    lines += [
+        f"## 考核验收结果（截至 {cn_date(res.as_of)}）",
+        "",
+        f"请于 **{cn_datetime(deadline)}** 前签批，逾期本次流程结束，"
+        "可用 `pingan acceptance signoff` 补签。",
+        "",
+        "| 领域 | 已验收 | 达标 | 未达标 | 一票否决 | 达标率 | 目标 | 结论 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for d in res.domains:
+        target = res.target_of(d)
+        lines.append(
+            f"| {_md(d.title)} | {d.assessed} | {d.passed} | {d.failed} | {d.vetoed} "
+            f"| {_pct(d.pass_rate())} | {target:.0%} | {_verdict(d, target)} |"
+        )
+    lines += ["", failed_markdown(res), "", "### 签批的含义", "", SIGNING_MEANS]
+    return "\n".join(lines)
+
+
+def cn_datetime(moment: datetime) -> str:
+    """A local time as a person reads it: 2017年11月18日 07:52."""
+    return f"{cn_date(moment.date())} {moment:%H:%M}"
+
+
+def signoff_notice(
+    campaign_name: str, approver: str, res: AcceptanceResults, deadline: datetime, link: str
+) -> tuple[str, str]:
+    """(subject, body) of the message that sends an approver the sign-off link."""
+    subject = f"{campaign_name}：考核验收结果待您签批"
+    body = [
+        f"{approver}：",
+        f"{campaign_name}考核验收结果已统计（截至 {cn_date(res.as_of)}）："
+        f"共验收 {res.assessed} 个单位，达标 {res.passed} 个。",
+        *(
+            f"{d.title}：达标 {d.passed}/{d.assessed}，{_verdict(d, res.target_of(d))}"
+            for d in res.domains
+        ),
+        f"请于 {cn_datetime(deadline)} 前打开以下专用链接查看并签批（仅限本人使用一次）：",
+        link,
+    ]
+    return subject, "\n".join(body)
+
+
+def signoff_reminder(
+    campaign_name: str, approver: str, deadline: datetime, link: str
+) -> tuple[str, str]:
+    """(subject, body) of a working-day reminder while the sign-off waits."""
+    subject = f"{campaign_name}：考核验收结果仍待您签批"
+    body = (
+        f"{approver}：\n{campaign_name}考核验收结果仍在等待签批，"
+        f"请于 {cn_datetime(deadline)} 前打开专用链接查看并签批（仅限本人使用一次）：\n{link}"
+    )
+    return subject, body
+
+
+def signoff_markdown(s: SignOff, tz: str) -> str:
+    """The sign-off as an artifact; its time in the campaign's time zone ``tz``."""
     verdict = "同意命名" if s.approved else "退回复查"
     lines = [f"## 签批结果：{verdict}", "", f"- 签批人：{_md(s.approver)}"]
-    lines.append(f"- 时间（UTC）：{s.at:%Y-%m-%d %H:%M}")
+    lines.append(f"- 时间：{cn_datetime(local_time(s.at, tz))}（{tz}）")
     if s.comment:
         lines.append(f"- 意见：{_md(s.comment)}")
     if s.exclusions:

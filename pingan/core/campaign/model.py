@@ -196,6 +196,22 @@ class AwardConfig(_Model):
     note: str | None = None
 
 
+class Approver(_Model):
+    """A person of the coordinator (综治委) who signs off the acceptance on a phone: reached by
+    the first personal contact given (企业微信, 钉钉, SMS), else email (docs/acceptance.md)."""
+
+    name: Name
+    role: Text | None = None
+    mobile: str | None = None
+    email: str | None = None
+    wecom_userid: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    dingtalk_userid: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class AcceptanceConfig(_Model):
+    approvers: list[Approver] = Field(default=[], max_length=20)
+
+
 class ScheduleConfig(_Model):
     """When the Prefect deployments run, in the campaign's local time (deployments/build.py)."""
 
@@ -247,6 +263,7 @@ class Campaign(_Model):
     reminders: Reminders = Reminders()
     escalation: Escalation
     award: AwardConfig = AwardConfig()
+    acceptance: AcceptanceConfig = AcceptanceConfig()
     notifications: NotificationSettings = NotificationSettings()
     schedule: ScheduleConfig = ScheduleConfig()
     mail_intake: MailIntake | None = None

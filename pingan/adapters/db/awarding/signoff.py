@@ -28,6 +28,16 @@ def latest_signoff(session: Session, campaign_id: int) -> SignOff | None:
     return SignOff(row.id, row.approver, row.approved, row.comment, dict(cells), row.at)
 
 
+def passed_cells(session: Session, campaign_id: int) -> set[str]:
+    """Codes of the cells whose latest assessment passed: the ones a sign-off may hold back."""
+    return {
+        r.code
+        for r in session.execute(
+            latest_assessments(campaign_id).where(AssessmentRow.passed.is_(True))
+        )
+    }
+
+
 def record_signoff(
     session: Session,
     campaign_id: int,
@@ -38,12 +48,7 @@ def record_signoff(
     now: datetime | None = None,
 ) -> SignOff:
     """Exclusions must name cells whose latest assessment passed (see signoff_problems)."""
-    passed = {
-        r.code
-        for r in session.execute(
-            latest_assessments(campaign_id).where(AssessmentRow.passed.is_(True))
-        )
-    }
+    passed = passed_cells(session, campaign_id)
     problems = signoff_problems(request, passed)
     if problems:
         raise InputError(problems)

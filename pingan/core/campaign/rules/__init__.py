@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from pingan.core.campaign.model import Campaign
 from pingan.core.campaign.rules import (
+    acceptance,
     award,
     channels,
     domains,
@@ -41,6 +42,7 @@ _RULES: tuple[Callable[[Campaign], Findings], ...] = (
     award.ceremonies,
     mail.mail_intake,
     channels.channels,
+    acceptance.approvers,
 )
 
 

@@ -1,0 +1,91 @@
+"""Phone sign-off links for the coordinator's approvers. Pure: the time is passed in.
+
+A sign-off link names (campaign, link id, flow run) and carries an HMAC-SHA256 of those claims
+under the portal's secret, with a context of its own so no unit link is ever a sign-off link
+(pingan.core.links). The same row always signs to the same token, so the database keeps only
+its fingerprint and the text of a message keeps a placeholder: the link is signed again each
+time a message is sent. Its expiry (with the pause), single use and closing are the row's
+(pingan.adapters.db.awarding.signoff_links).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass
+
+from pingan.core.campaign.model import Approver
+from pingan.core.links import TokenInvalid
+
+_CONTEXT = b"pingan-signoff-link.v1."
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{4,300}\.[A-Za-z0-9_-]{43}")
+SIGNOFF_PATH = "/s/"
+ACTION_LABEL = "查看并签批"
+
+
+@dataclass(frozen=True)
+class SignoffClaims:
+    campaign: str
+    link_id: int
+    run: str  # the Prefect flow run that waits, so a reused row id never reopens a link
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _mac(secret: str, claims_part: str) -> str:
+    if not secret:
+        raise ValueError("the portal secret must not be empty")
+    digest = hmac.new(secret.encode(), _CONTEXT + claims_part.encode("ascii"), hashlib.sha256)
+    return _b64(digest.digest())
+
+
+def sign_signoff(claims: SignoffClaims, secret: str) -> str:
+    payload = [claims.campaign, claims.link_id, claims.run]
+    part = _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    return f"{part}.{_mac(secret, part)}"
+
+
+def verify_signoff(token: str, secret: str) -> SignoffClaims:
+    """The claims of a sign-off token this secret signed, else TokenInvalid. Whether the link
+    is still open (unused, unexpired, its run still waiting) is the database's to say."""
+    if not _TOKEN.fullmatch(token):
+        raise TokenInvalid("malformed")
+    part, mac = token.split(".")
+    if not hmac.compare_digest(mac, _mac(secret, part)):
+        raise TokenInvalid("bad signature")
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise TokenInvalid("undecodable claims") from exc
+    if not (
+        isinstance(payload, list)
+        and len(payload) == 3
+        and type(payload[1]) is int
+        and all(isinstance(x, str) for x in (payload[0], payload[2]))
+    ):
+        raise TokenInvalid("unexpected claims")
+    return SignoffClaims(payload[0], payload[1], payload[2])
+
+
+def signoff_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}{SIGNOFF_PATH}{token}"
+
+
+def route(approver: Approver) -> tuple[str, str]:
+    """(channel, address) of an approver: the first personal contact given — 企业微信,
+    钉钉, then SMS — else email. Campaign rules make sure there is at least one."""
+    for channel, address in (
+        ("wecom-app", approver.wecom_userid),
+        ("dingtalk-work", approver.dingtalk_userid),
+        ("sms", approver.mobile),
+        ("email", approver.email),
+    ):
+        if address:
+            return channel, address
+    raise ValueError(f"approver {approver.name!r} has no contact")
