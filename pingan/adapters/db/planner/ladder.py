@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, true, update
+from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from pingan.adapters.db.base import table, utcnow
 from pingan.adapters.db.campaigns import GateRow
+from pingan.adapters.db.evaluate import commit_may_be_lost
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.planner.rows import Planning, insert_planned, sql_key
 from pingan.adapters.db.units import UnitRow
@@ -58,6 +59,7 @@ def plan_notifications(
 ) -> PlanSummary:
     """Reminders before due dates, per-item escalations at the contact rung, and one digest
     per supervising unit per day for items at the lead and coordinator rungs."""
+    commit_may_be_lost(session)
     # Assessment gates are the assessment team's work, tracked by the acceptance flow; the
     # cell being assessed is not reminded of them.
     file_gates = select(GateRow.id).where(
@@ -77,19 +79,26 @@ def plan_notifications(
     return summary
 
 
+def _highest_at_or_below(ks: list[int], level: Any) -> Any:
+    """SQL: the highest of the levels ``ks`` at or below ``level`` (NULL when none)."""
+    return case(*((level >= k, literal(k)) for k in sorted(ks, reverse=True)), else_=None)
+
+
 def _plan_reminders(tick: _Tick, days_before: Any) -> int:
-    planned = 0
-    for step, low, high in reminder_bands(days_before):
-        key = sql_key(tick.campaign_id, "r", OB.id, str(step))
-        source = (
-            select(*tick.planning.columns(key, "reminder", literal(step), OB.unit_id, OB.id))
-            .select_from(OWED)
-            .where(
-                tick.active, OB.status == "due_soon", -OB.wd_offset >= low, -OB.wd_offset <= high
+    """One INSERT for every band: each due-soon item gets the reminder of its band."""
+    bands = reminder_bands(days_before)
+    left = -OB.wd_offset
+    step = case(*((and_(left >= low, left <= high), literal(s)) for s, low, high in bands))
+    source = (
+        select(
+            *tick.planning.columns(
+                sql_key(tick.campaign_id, "r", OB.id, step), "reminder", step, OB.unit_id, OB.id
             )
         )
-        planned += insert_planned(tick.session, source)
-    return planned
+        .select_from(OWED)
+        .where(tick.active, OB.status == "due_soon", left >= 0, left <= bands[0][2])
+    )
+    return insert_planned(tick.session, source)
 
 
 def _levels_by_target(tick: _Tick, ladder: Ladder) -> dict[str, list[int]]:
@@ -106,18 +115,18 @@ def _levels_by_target(tick: _Tick, ladder: Ladder) -> dict[str, list[int]]:
 
 
 def _plan_escalations(tick: _Tick, contact: list[int]) -> int:
-    """One message per item at the contact rung: the highest contact level reached."""
-    planned = 0
-    for i, k in enumerate(contact):
-        below_next = OB.escalation_level < contact[i + 1] if i + 1 < len(contact) else true()
-        key = sql_key(tick.campaign_id, "e", OB.id, str(k))
-        source = (
-            select(*tick.planning.columns(key, "escalation", literal(k), OB.unit_id, OB.id))
-            .select_from(OWED)
-            .where(tick.fresh, OB.escalation_level >= k, below_next, OB.notified_level < k)
-        )
-        planned += insert_planned(tick.session, source)
-    return planned
+    """One message per item at the contact rung: the highest contact level reached, in one
+    INSERT whatever the number of rungs."""
+    if not contact:
+        return 0
+    k = _highest_at_or_below(contact, OB.escalation_level)
+    key = sql_key(tick.campaign_id, "e", OB.id, k)
+    source = (
+        select(*tick.planning.columns(key, "escalation", k, OB.unit_id, OB.id))
+        .select_from(OWED)
+        .where(tick.fresh, OB.escalation_level >= min(contact), OB.notified_level < k)
+    )
+    return insert_planned(tick.session, source)
 
 
 def _plan_digests(tick: _Tick, levels: dict[str, list[int]]) -> int:
@@ -129,7 +138,7 @@ def _plan_digests(tick: _Tick, levels: dict[str, list[int]]) -> int:
         ks = levels[target]
         if not ks:
             return literal(False)
-        return or_(*(and_(OB.notified_level < k, OB.escalation_level >= k) for k in ks))
+        return _highest_at_or_below(ks, OB.escalation_level) > OB.notified_level
 
     coordinator_id = tick.session.scalar(
         select(UnitRow.id).where(
