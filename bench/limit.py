@@ -120,7 +120,8 @@ def _level_sql(rules: Rules, offset: str) -> str:
     """The ladder level reached at ``offset`` working days overdue."""
     last = rules.ladder[-1][0]
     n = len(rules.ladder)
-    top = f"{n}" if rules.repeat_every is None else f"{n} + ({offset} - {last}) / {rules.repeat_every}"
+    every = rules.repeat_every
+    top = f"{n}" if every is None else f"{n} + ({offset} - {last}) / {every}"
     whens = [f"WHEN {offset} >= {last} THEN {top}"]
     whens += [f"WHEN {offset} >= {rules.ladder[i - 1][0]} THEN {i}" for i in range(n - 1, 0, -1)]
     return f"CASE {' '.join(whens)} ELSE 0 END"
@@ -166,10 +167,7 @@ def evaluate(conn: Any, rules: Rules, as_of: date) -> int:
     return int(cur.rowcount)
 
 
-FRESH = (
-    f"o.status = {OVERDUE} AND o.level > o.notified AND u.active"
-    " AND u.id = o.unit AND o.files"
-)
+FRESH = f"o.status = {OVERDUE} AND o.level > o.notified AND u.active AND u.id = o.unit AND o.files"
 
 
 def levels(conn: Any) -> dict[int, int]:

@@ -198,9 +198,9 @@ def _time_pingan_steps(seconds: dict[str, float]) -> None:
 
 
 def _limit_rules(engine: Any, handle: Any) -> Any:
+    from limit import Rules
     from sqlalchemy import select
 
-    from limit import Rules
     from pingan.adapters.db.units import UnitRow
 
     c = handle.campaign
@@ -255,7 +255,7 @@ def child_limit(url: str, rounds: int) -> dict[str, Any]:
         assert planned == (plan.reminders, plan.escalations, plan.digests), (planned, plan)
         assert measured["by_level"] == plan.by_level, (measured["by_level"], plan.by_level)
     steps: dict[str, dict[str, float | None]] = {}
-    for label in list(dict.fromkeys(s[2] for s in PINGAN_STEPS)) + ["other", "total"]:
+    for label in [*dict.fromkeys(s[2] for s in PINGAN_STEPS), "other", "total"]:
         p = _median([r.get(label, 0.0) for r in pingan_runs])
         if label == "total":
             lim = _median([r["total_seconds"] for r in limit_runs])
@@ -286,7 +286,7 @@ def child_naive(url: str) -> dict[str, Any]:
 
     engine = make_engine(url)
     with engine.connect() as conn:
-        ids = list(conn.scalars(select(ObligationRow.id).limit(NAIVE_CELLS)))
+        ids = list(conn.scalars(select(ObligationRow.id)))
 
     @task(persist_result=False)
     def evaluate_one(obligation_id: int) -> None:
@@ -322,6 +322,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--full", action="store_true", help="also 1,000,000 cells")
     ap.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    ap.add_argument("--naive-cells", type=int, default=NAIVE_CELLS)
     ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds vs bench/limit.py")
     ap.add_argument("--limit-only", action="store_true", help="only pingan vs bench/limit.py")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -364,7 +365,7 @@ def main() -> None:
                 results.append({"backend": backend, "sizes": rows})
                 continue
             naive_url = _db_url(backend, workdir, "bench_tick_naive")
-            _child(["--child", "load", naive_url, str(NAIVE_CELLS), str(workdir)], env)
+            _child(["--child", "load", naive_url, str(args.naive_cells), str(workdir)], env)
             naive = _child(["--child", "naive", naive_url], env)
             for r in rows:
                 r["ratio_flow_to_bare"] = round(r["flow_seconds"] / r["bare_seconds"], 2)
