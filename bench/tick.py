@@ -168,7 +168,7 @@ def child_tick(url: str) -> dict[str, Any]:
 
 PINGAN_STEPS = (
     ("pingan.services.tick", "evaluate", "evaluate"),
-    ("pingan.adapters.db.planner.ladder", "_levels_by_target", "levels"),
+    ("pingan.adapters.db.planner.ladder", "_fresh_by_level", "levels"),
     ("pingan.adapters.db.planner.ladder", "_plan_reminders", "reminders"),
     ("pingan.adapters.db.planner.ladder", "_plan_escalations", "escalations"),
     ("pingan.adapters.db.planner.ladder", "_plan_digests", "digests"),

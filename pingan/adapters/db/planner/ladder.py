@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from pingan.adapters.db.base import table, utcnow
 from pingan.adapters.db.campaigns import GateRow
-from pingan.adapters.db.evaluate import commit_may_be_lost
+from pingan.adapters.db.evaluate import tick_settings
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.planner.rows import Planning, insert_planned, sql_key
 from pingan.adapters.db.units import UnitRow
@@ -59,7 +59,7 @@ def plan_notifications(
 ) -> PlanSummary:
     """Reminders before due dates, per-item escalations at the contact rung, and one digest
     per supervising unit per day for items at the lead and coordinator rungs."""
-    commit_may_be_lost(session)
+    tick_settings(session)
     # Assessment gates are the assessment team's work, tracked by the acceptance flow; the
     # cell being assessed is not reminded of them.
     file_gates = select(GateRow.id).where(
@@ -68,14 +68,15 @@ def plan_notifications(
     active = and_(OB.campaign_id == campaign_id, UN.status == "active", OB.gate_id.in_(file_gates))
     fresh = and_(active, OB.status == "overdue", OB.escalation_level > OB.notified_level)
     tick = _Tick(session, Planning(campaign_id, as_of, utcnow()), active, fresh)
-    ladder = Ladder.of(campaign)
-    levels = _levels_by_target(tick, ladder)
+    by_level = _fresh_by_level(tick)
+    levels = _levels_by_target(Ladder.of(campaign), max(by_level, default=0))
     summary = PlanSummary(
         reminders=_plan_reminders(tick, campaign.reminders.days_before),
         escalations=_plan_escalations(tick, levels["contact"]),
         digests=_plan_digests(tick, levels),
+        by_level=by_level,
     )
-    summary.by_level.update(_announce(tick))
+    _announce(tick)
     return summary
 
 
@@ -101,16 +102,21 @@ def _plan_reminders(tick: _Tick, days_before: Any) -> int:
     return insert_planned(tick.session, source)
 
 
-def _levels_by_target(tick: _Tick, ladder: Ladder) -> dict[str, list[int]]:
-    """The ladder's levels up to the highest reached today, by whom they address."""
-    top = int(
-        tick.session.scalar(
-            select(func.coalesce(func.max(OB.escalation_level), 0))
+def _fresh_by_level(tick: _Tick) -> dict[int, int]:
+    """How many items newly reached each ladder level today (one scan)."""
+    return {
+        int(level): int(count)
+        for level, count in tick.session.execute(
+            select(OB.escalation_level, func.count())
             .select_from(OWED)
             .where(tick.fresh)
+            .group_by(OB.escalation_level)
         )
-        or 0
-    )
+    }
+
+
+def _levels_by_target(ladder: Ladder, top: int) -> dict[str, list[int]]:
+    """The ladder's levels up to the highest reached today, by whom they address."""
     return {t: [k for k in range(1, top + 1) if ladder.target(k) == t] for t in TARGETS}
 
 
@@ -161,18 +167,8 @@ def _plan_digests(tick: _Tick, levels: dict[str, list[int]]) -> int:
     return insert_planned(tick.session, source)
 
 
-def _announce(tick: _Tick) -> dict[int, int]:
-    """Mark today's levels as announced; how many items reached each level."""
-    # Count them per level for the summary first.
-    by_level = {
-        int(level): int(count)
-        for level, count in tick.session.execute(
-            select(OB.escalation_level, func.count())
-            .select_from(OWED)
-            .where(tick.fresh)
-            .group_by(OB.escalation_level)
-        )
-    }
+def _announce(tick: _Tick) -> None:
+    """Mark today's levels as announced."""
     active_units = select(UN.id).where(UN.campaign_id == tick.campaign_id, UN.status == "active")
     tick.session.execute(
         update(table(ObligationRow))
@@ -184,4 +180,3 @@ def _announce(tick: _Tick) -> dict[int, int]:
         )
         .values(notified_level=OB.escalation_level)
     )
-    return by_level
