@@ -1,6 +1,11 @@
 """Tick at scale: the Prefect tick flow vs the same SQL issued bare, and vs a naive
 one-task-per-cell flow, on SQLite and PostgreSQL.
 
+Each size is also measured against bench/limit.py, a minimal bare tick, statement by
+statement (--rounds interleaved rounds, medians; --limit-only skips the flow runs).
+--full adds 1M cells, and 10M cells on PostgreSQL: load, a tick on a mid-campaign day and
+the tick after the self-check deadline, with peak RSS (hours on 2 cores).
+
 For each size (default 10k and 100k cells; --full adds 1M) and backend, a child process
 loads a synthetic roster, another measures — on the same database, reset in between — the
 bare evaluate-and-plan call and the `pingan-tick` flow for 2017-11-01 (the day after the
@@ -63,6 +68,8 @@ def _child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 
 def child_load(url: str, cells: int, workdir: Path) -> dict[str, Any]:
+    import resource
+
     from sqlalchemy import create_engine, text
 
     from pingan.adapters.db.session import make_engine
@@ -84,7 +91,11 @@ def child_load(url: str, cells: int, workdir: Path) -> dict[str, Any]:
     result = load(engine, SEED, roster, actor="bench")
     seconds = time.perf_counter() - start
     roster.unlink()
-    return {"load_seconds": round(seconds, 2), "obligations": result.obligations_created}
+    return {
+        "load_seconds": round(seconds, 2),
+        "obligations": result.obligations_created,
+        "load_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def _reset(engine: Any) -> None:
@@ -276,6 +287,40 @@ def child_limit(url: str, rounds: int) -> dict[str, Any]:
     }
 
 
+MID_CAMPAIGN = date(2017, 8, 15)
+HUGE_CELLS = 10_000_000  # --full, PostgreSQL only
+
+
+def child_days(url: str) -> dict[str, Any]:
+    """Two ticks as a province would run them: a mid-campaign day, then the day after the
+    self-check deadline (every report overdue); seconds, plans and peak RSS."""
+    import resource
+
+    from pingan.adapters.db.session import make_engine
+    from pingan.services.tick import evaluate_and_plan, open_campaign
+
+    engine = make_engine(url)
+    handle = open_campaign(engine, "xucheng-2017")
+    out: dict[str, Any] = {}
+    for label, day in (("mid_campaign", MID_CAMPAIGN), ("after_deadline", AS_OF)):
+        start = time.perf_counter()
+        result = evaluate_and_plan(engine, handle, day)
+        out[label] = {
+            "as_of": day.isoformat(),
+            "seconds": round(time.perf_counter() - start, 2),
+            "planned": result.plan.total,
+        }
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
+def _huge(workdir: Path, env: dict[str, str]) -> dict[str, Any]:
+    """10M cells on PostgreSQL: load (with the loading process's peak RSS), then two ticks."""
+    url = _db_url("postgresql", workdir, "bench_tick_10m")
+    loaded = _child(["--child", "load", url, str(HUGE_CELLS), str(workdir)], env)
+    return {"cells": HUGE_CELLS, **loaded, **_child(["--child", "days", url], env)}
+
+
 def child_naive(url: str) -> dict[str, Any]:
     """The anti-pattern: one Prefect task per cell, each updating its own row."""
     from prefect import flow, task
@@ -320,7 +365,12 @@ def child_naive(url: str) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    ap.add_argument("--full", action="store_true", help="also 1,000,000 cells")
+    ap.add_argument(
+        "--full",
+        action="store_true",
+        help="also 1,000,000 cells, and 10,000,000 on PostgreSQL (load, a mid-campaign tick, "
+        "the tick after the self-check deadline, peak RSS)",
+    )
     ap.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
     ap.add_argument("--naive-cells", type=int, default=NAIVE_CELLS)
     ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds vs bench/limit.py")
@@ -334,6 +384,7 @@ def main() -> None:
             "tick": lambda: child_tick(url),
             "naive": lambda: child_naive(url),
             "limit": lambda: child_limit(url, int(rest[0])),
+            "days": lambda: child_days(url),
         }[kind]()
         print(json.dumps(result))
         return
@@ -347,6 +398,8 @@ def main() -> None:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
             "PREFECT_LOGGING_LEVEL": "WARNING",
+            # The temporary server starts slowly on a loaded 2-core machine.
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
             "PYTHONPATH": f"{HERE.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
         }
         for backend in backends(args.backend):
@@ -393,6 +446,8 @@ def main() -> None:
                 ),
             }
             results.append(summary)
+        if args.full and "postgresql" in backends(args.backend):
+            results.append({"backend": "postgresql", "huge": _huge(workdir, env)})
     emit(
         {"benchmark": "tick", "as_of": AS_OF.isoformat(), "machine": machine(), "results": results}
     )
