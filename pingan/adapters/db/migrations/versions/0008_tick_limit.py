@@ -15,7 +15,8 @@ Revises: 0006
 Create Date: 2026-12-06 09:00:00
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from alembic import op
 
@@ -27,12 +28,25 @@ depends_on: str | Sequence[str] | None = None
 FILLFACTOR = 50
 
 
+@contextmanager
+def _recreating_notification() -> Iterator[None]:
+    """On SQLite a batch operation recreates notification: dropping the old table deletes
+    its rows, which cascades to delivery. The deliveries are set aside and put back."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.execute("CREATE TEMP TABLE keep_delivery AS SELECT * FROM delivery")
+    yield
+    if sqlite:
+        op.execute("INSERT INTO delivery SELECT * FROM keep_delivery")
+        op.execute("DROP TABLE keep_delivery")
+
+
 def upgrade() -> None:
     with op.batch_alter_table("obligation", schema=None) as batch_op:
         batch_op.drop_index("ix_obligation_campaign_status")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"ALTER TABLE obligation SET (fillfactor = {FILLFACTOR})")
-    with op.batch_alter_table("notification", schema=None) as batch_op:
+    with _recreating_notification(), op.batch_alter_table("notification") as batch_op:
         batch_op.drop_constraint("fk_notification_obligation_id_obligation", type_="foreignkey")
         batch_op.drop_constraint("fk_notification_recipient_unit_id_unit", type_="foreignkey")
 
@@ -40,7 +54,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE obligation RESET (fillfactor)")
-    with op.batch_alter_table("notification", schema=None) as batch_op:
+    with _recreating_notification(), op.batch_alter_table("notification") as batch_op:
         batch_op.create_foreign_key(
             "fk_notification_recipient_unit_id_unit", "unit", ["recipient_unit_id"], ["id"]
         )
