@@ -138,6 +138,9 @@ def _replay(twin_urls: tuple[str, str], tmp_path: Path) -> tuple[Loaded, Loaded,
     )
     events = _events(old_db)
     skipped = {d for d in days(FIRST, LAST) if Random(d.toordinal()).random() < 0.15}
+    # The day before the self-check deadline: the next tick first sees those items with no
+    # working day left, and must still send them their last reminder.
+    skipped = (skipped | {date(2017, 10, 30)}) - {date(2017, 10, 31)}
     ticks = 0
     for day in days(FIRST, LAST):
         for sql, params in events.get(day, []):
