@@ -75,7 +75,7 @@ def load(full: bool) -> list[Row]:
 
 
 def tick(full: bool) -> list[Row]:
-    sizes = ["2000", "--naive-cells", "100"] if SMOKE else ["10000", "100000"]
+    sizes = ["2000", "--naive-cells", "20"] if SMOKE else ["10000", "100000"]
     args = ["bench/tick.py", "--sizes", *sizes] + (["--full"] if full else [])
     data = _run(args)
     rows: list[Row] = []
@@ -142,7 +142,10 @@ def tick(full: bool) -> list[Row]:
 
 
 def intake(full: bool) -> list[Row]:
-    r = _run(["bench/intake.py", "--files", _size("10000", "300"), "--mails", _size("2000", "50")])
+    r = _run(
+        ["bench/intake.py", "--files", _size("10000", "300"), "--mails", _size("2000", "50")]
+        + (["--repeat", "1"] if SMOKE else [])
+    )
     rows: list[Row] = [
         (
             "`bench/intake.py`",
@@ -168,7 +171,9 @@ def intake(full: bool) -> list[Row]:
 
 
 def dispatch(full: bool) -> list[Row]:
-    data = _run(["bench/dispatch.py", "--messages", _size("5000", "300")])
+    data = _run(
+        ["bench/dispatch.py", "--messages", _size("5000", "300"), "--repeat", _size("3", "1")]
+    )
     return [
         (
             "`bench/dispatch.py`",
