@@ -96,13 +96,6 @@ def tick_settings(session: Session) -> None:
         session.execute(text(f"PRAGMA cache_size = -{SQLITE_TICK_CACHE_KIB}"))
 
 
-def statuses_commit_first(session: Session) -> bool:
-    """Whether a tick commits the statuses before planning. On PostgreSQL it does: the
-    planner's update of rows its own transaction wrote would re-check their foreign keys, a
-    trigger call per row. SQLite checks nothing there, and one commit writes the pages once."""
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def evaluate(session: Session, campaign: Campaign, campaign_id: int, as_of: date) -> None:
     """One UPDATE … FROM the workday table: status, working-day offset and ladder level.
 
