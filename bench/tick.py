@@ -1,6 +1,11 @@
 """Tick at scale: the Prefect tick flow vs the same SQL issued bare, and vs a naive
 one-task-per-cell flow, on SQLite and PostgreSQL.
 
+Each size is also measured against bench/limit.py, a minimal bare tick, statement by
+statement (--rounds interleaved rounds, medians; --limit-only skips the flow runs).
+--full adds 1M cells, and 10M cells on PostgreSQL: load, a tick on a mid-campaign day and
+the tick after the self-check deadline, with peak RSS (hours on 2 cores).
+
 For each size (default 10k and 100k cells; --full adds 1M) and backend, a child process
 loads a synthetic roster, another measures — on the same database, reset in between — the
 bare evaluate-and-plan call and the `pingan-tick` flow for 2017-11-01 (the day after the
@@ -63,6 +68,8 @@ def _child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 
 def child_load(url: str, cells: int, workdir: Path) -> dict[str, Any]:
+    import resource
+
     from sqlalchemy import create_engine, text
 
     from pingan.adapters.db.session import make_engine
@@ -84,7 +91,11 @@ def child_load(url: str, cells: int, workdir: Path) -> dict[str, Any]:
     result = load(engine, SEED, roster, actor="bench")
     seconds = time.perf_counter() - start
     roster.unlink()
-    return {"load_seconds": round(seconds, 2), "obligations": result.obligations_created}
+    return {
+        "load_seconds": round(seconds, 2),
+        "obligations": result.obligations_created,
+        "load_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def _reset(engine: Any) -> None:
@@ -166,6 +177,150 @@ def child_tick(url: str) -> dict[str, Any]:
     }
 
 
+PINGAN_STEPS = (
+    ("pingan.services.tick", "evaluate", "evaluate"),
+    ("pingan.adapters.db.planner.ladder", "_fresh_by_level", "levels"),
+    ("pingan.adapters.db.planner.ladder", "_plan_reminders", "reminders"),
+    ("pingan.adapters.db.planner.ladder", "_plan_escalations", "escalations"),
+    ("pingan.adapters.db.planner.ladder", "_plan_digests", "digests"),
+    ("pingan.adapters.db.planner.ladder", "_announce", "announce"),
+    ("pingan.services.tick", "status_report", "counts"),
+    ("pingan.services.tick", "iter_items", "artifact"),
+    ("pingan.services.tick", "overdue_by_level", "artifact"),
+)
+
+
+def _time_pingan_steps(seconds: dict[str, float]) -> None:
+    """Wrap the tick's statement groups so each call adds its time to ``seconds``."""
+    import importlib
+
+    for module_name, attr, label in PINGAN_STEPS:
+        module = importlib.import_module(module_name)
+        fn = getattr(module, attr)
+
+        def timed_fn(*a: Any, _fn: Any = fn, _label: str = label, **kw: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return _fn(*a, **kw)
+            finally:
+                seconds[_label] = seconds.get(_label, 0.0) + time.perf_counter() - start
+
+        setattr(module, attr, timed_fn)
+
+
+def _limit_rules(engine: Any, handle: Any) -> Any:
+    from limit import Rules
+    from sqlalchemy import select
+
+    from pingan.adapters.db.units import UnitRow
+
+    c = handle.campaign
+    with engine.connect() as conn:
+        coordinator = conn.scalar(
+            select(UnitRow.id).where(
+                UnitRow.campaign_id == handle.campaign_id, UnitRow.kind == "coordinator"
+            )
+        )
+    return Rules(
+        tuple(c.reminders.days_before),
+        tuple((s.after, s.notify) for s in c.escalation.ladder),
+        c.escalation.repeat_every,
+        int(coordinator),
+    )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return round(ordered[len(ordered) // 2], 3)
+
+
+def child_limit(url: str, rounds: int) -> dict[str, Any]:
+    """pingan's evaluate_and_plan against bench/limit.py on the same rows, per statement,
+    ``rounds`` interleaved rounds (medians)."""
+    import limit
+
+    from pingan.adapters.db.session import make_engine
+    from pingan.services.tick import evaluate_and_plan, open_campaign
+
+    engine = make_engine(url)
+    handle = open_campaign(engine, "xucheng-2017")
+    rules = _limit_rules(engine, handle)
+    seconds: dict[str, float] = {}
+    _time_pingan_steps(seconds)
+    pingan_runs: list[dict[str, float]] = []
+    limit_runs: list[dict[str, Any]] = []
+    for _ in range(rounds):
+        _reset(engine)
+        seconds.clear()
+        start = time.perf_counter()
+        result = evaluate_and_plan(engine, handle, AS_OF)
+        total = time.perf_counter() - start
+        pingan_runs.append({**seconds, "other": total - sum(seconds.values()), "total": total})
+        conn = limit.connect(url)
+        limit.copy_from_pingan(conn, handle.campaign_id)
+        measured = limit.tick(conn, rules, AS_OF)
+        conn.close()
+        limit_runs.append(measured)
+        planned = (measured["reminders"], measured["escalations"], measured["digests"])
+        plan = result.plan
+        assert planned == (plan.reminders, plan.escalations, plan.digests), (planned, plan)
+        assert measured["by_level"] == plan.by_level, (measured["by_level"], plan.by_level)
+    steps: dict[str, dict[str, float | None]] = {}
+    for label in [*dict.fromkeys(s[2] for s in PINGAN_STEPS), "other", "total"]:
+        p = _median([r.get(label, 0.0) for r in pingan_runs])
+        if label == "total":
+            lim = _median([r["total_seconds"] for r in limit_runs])
+        elif label == "artifact":  # the worst items and counts per level: not in the limit
+            lim = 0.0
+        elif label == "other":
+            lim = _median([r["seconds"]["commit"] for r in limit_runs])
+        else:
+            lim = _median([r["seconds"][label] for r in limit_runs])
+        steps[label] = {"pingan": p, "limit": lim, "ratio": round(p / lim, 2) if lim else None}
+    return {
+        "rounds": rounds,
+        "planned": limit_runs[-1]["reminders"]
+        + limit_runs[-1]["escalations"]
+        + limit_runs[-1]["digests"],
+        "evaluated": limit_runs[-1]["evaluated"],
+        "steps": steps,
+    }
+
+
+MID_CAMPAIGN = date(2017, 8, 15)
+HUGE_CELLS = 10_000_000  # --full, PostgreSQL only
+
+
+def child_days(url: str) -> dict[str, Any]:
+    """Two ticks as a province would run them: a mid-campaign day, then the day after the
+    self-check deadline (every report overdue); seconds, plans and peak RSS."""
+    import resource
+
+    from pingan.adapters.db.session import make_engine
+    from pingan.services.tick import evaluate_and_plan, open_campaign
+
+    engine = make_engine(url)
+    handle = open_campaign(engine, "xucheng-2017")
+    out: dict[str, Any] = {}
+    for label, day in (("mid_campaign", MID_CAMPAIGN), ("after_deadline", AS_OF)):
+        start = time.perf_counter()
+        result = evaluate_and_plan(engine, handle, day)
+        out[label] = {
+            "as_of": day.isoformat(),
+            "seconds": round(time.perf_counter() - start, 2),
+            "planned": result.plan.total,
+        }
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
+def _huge(workdir: Path, env: dict[str, str]) -> dict[str, Any]:
+    """10M cells on PostgreSQL: load (with the loading process's peak RSS), then two ticks."""
+    url = _db_url("postgresql", workdir, "bench_tick_10m")
+    loaded = _child(["--child", "load", url, str(HUGE_CELLS), str(workdir)], env)
+    return {"cells": HUGE_CELLS, **loaded, **_child(["--child", "days", url], env)}
+
+
 def child_naive(url: str) -> dict[str, Any]:
     """The anti-pattern: one Prefect task per cell, each updating its own row."""
     from prefect import flow, task
@@ -176,7 +331,7 @@ def child_naive(url: str) -> dict[str, Any]:
 
     engine = make_engine(url)
     with engine.connect() as conn:
-        ids = list(conn.scalars(select(ObligationRow.id).limit(NAIVE_CELLS)))
+        ids = list(conn.scalars(select(ObligationRow.id)))
 
     @task(persist_result=False)
     def evaluate_one(obligation_id: int) -> None:
@@ -210,8 +365,16 @@ def child_naive(url: str) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    ap.add_argument("--full", action="store_true", help="also 1,000,000 cells")
+    ap.add_argument(
+        "--full",
+        action="store_true",
+        help="also 1,000,000 cells, and 10,000,000 on PostgreSQL (load, a mid-campaign tick, "
+        "the tick after the self-check deadline, peak RSS)",
+    )
     ap.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    ap.add_argument("--naive-cells", type=int, default=NAIVE_CELLS)
+    ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds vs bench/limit.py")
+    ap.add_argument("--limit-only", action="store_true", help="only pingan vs bench/limit.py")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -220,6 +383,8 @@ def main() -> None:
             "load": lambda: child_load(url, int(rest[0]), Path(rest[1])),
             "tick": lambda: child_tick(url),
             "naive": lambda: child_naive(url),
+            "limit": lambda: child_limit(url, int(rest[0])),
+            "days": lambda: child_days(url),
         }[kind]()
         print(json.dumps(result))
         return
@@ -233,6 +398,8 @@ def main() -> None:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
             "PREFECT_LOGGING_LEVEL": "WARNING",
+            # The temporary server starts slowly on a loaded 2-core machine.
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
             "PYTHONPATH": f"{HERE.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
         }
         for backend in backends(args.backend):
@@ -240,10 +407,18 @@ def main() -> None:
             for n in sizes:
                 url = _db_url(backend, workdir, f"bench_tick_{n}")
                 loaded = _child(["--child", "load", url, str(n), str(workdir)], env)
-                measured = _child(["--child", "tick", url], {**env, "PINGAN_DATABASE_URL": url})
-                rows.append({"cells": n, **loaded, **measured})
+                vs_limit = _child(["--child", "limit", url, str(args.rounds)], env)
+                measured = (
+                    {}
+                    if args.limit_only
+                    else _child(["--child", "tick", url], {**env, "PINGAN_DATABASE_URL": url})
+                )
+                rows.append({"cells": n, **loaded, **measured, "vs_limit": vs_limit})
+            if args.limit_only:
+                results.append({"backend": backend, "sizes": rows})
+                continue
             naive_url = _db_url(backend, workdir, "bench_tick_naive")
-            _child(["--child", "load", naive_url, str(NAIVE_CELLS), str(workdir)], env)
+            _child(["--child", "load", naive_url, str(args.naive_cells), str(workdir)], env)
             naive = _child(["--child", "naive", naive_url], env)
             for r in rows:
                 r["ratio_flow_to_bare"] = round(r["flow_seconds"] / r["bare_seconds"], 2)
@@ -271,6 +446,8 @@ def main() -> None:
                 ),
             }
             results.append(summary)
+        if args.full and "postgresql" in backends(args.backend):
+            results.append({"backend": "postgresql", "huge": _huge(workdir, env)})
     emit(
         {"benchmark": "tick", "as_of": AS_OF.isoformat(), "machine": machine(), "results": results}
     )

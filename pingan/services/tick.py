@@ -1,7 +1,7 @@
 """The daily tick's steps as plain functions over an engine; tasks and the CLI call these.
 
-Evaluation and planning share one transaction, so the outbox never holds messages for a
-status that was not committed; a dry run does the same work and rolls it back.
+Statuses are committed before planning, so the outbox never holds messages for a status
+that was not committed; a dry run does the same work in one transaction and rolls it back.
 """
 
 from __future__ import annotations
@@ -126,7 +126,17 @@ def evaluate_and_plan(
                 evaluate(session, campaign, cid, as_of)
             except CalendarNotLoaded as exc:
                 raise InputError([Problem("参数", "as_of", str(exc))]) from None
-            lease.check()  # a safe point: nothing planned yet (no row lock held while planning)
+            if dry_run:
+                lease.check()  # a safe point: nothing planned yet
+            else:
+                # Statuses first, in their own commit: they follow from the date and the
+                # rows, and the outbox still never holds messages for an uncommitted status
+                # (a crash in between leaves them for the next tick). On PostgreSQL the
+                # planner's update of these rows then does not re-check their foreign keys;
+                # on SQLite the lease is renewed in between, which a writer holding the
+                # database for a whole 1M-cell tick on a loaded machine kept from happening.
+                lease.check(session.connection())
+                session.commit()
             before = session.scalar(
                 select(func.coalesce(func.max(NotificationRow.id), 0)).where(
                     NotificationRow.campaign_id == cid

@@ -25,8 +25,11 @@ class NotificationRow(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # reminder, escalation, digest, award, bulletin
     level: Mapped[int] = mapped_column(default=0)
-    recipient_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    obligation_id: Mapped[int | None] = mapped_column(ForeignKey("obligation.id"))
+    # No foreign keys on the recipient and the obligation: every writer selects them from
+    # unit and obligation in the same statement, and on PostgreSQL each FK costs a trigger
+    # call per row when a tick plans a million messages. Rows go with their campaign.
+    recipient_unit_id: Mapped[int] = mapped_column(index=True)
+    obligation_id: Mapped[int | None]
     planned_on: Mapped[date] = mapped_column(Date)
     # Rendered when first sent (or previewed), so planning a million rows stays one INSERT …
     # SELECT; bulletins and a lead unit's award list are rendered when planned.

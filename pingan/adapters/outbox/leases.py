@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -136,27 +136,79 @@ def _sqlite_value(value: Any) -> Any:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
 
 
-def mark(conn: Connection, row_id: int, owner: str, values: Mapping[str, Any]) -> bool:
-    """Write a leased row's outcome, unless another worker took it over meanwhile.
+_PENDING = "pingan_outbox_pending_mark"  # Connection.info key: the mark sent, unread
+
+
+def _numbered(sql: str) -> str:
+    """%s placeholders as libpq's $1, $2, …"""
+    parts = sql.split("%s")
+    return "".join(p + (f"${i + 1}" if i + 1 < len(parts) else "") for i, p in enumerate(parts))
+
+
+def _pg_text(value: Any) -> bytes | None:
+    """A parameter in PostgreSQL's text format (the server infers each type from its column)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat(" ").encode()
+    return str(value).encode()
+
+
+def mark(
+    conn: Connection,
+    row_id: int,
+    owner: str,
+    values: Mapping[str, Any],
+    settled: Callable[[bool], None],
+) -> None:
+    """Write a leased row's outcome, unless another worker took it over meanwhile;
+    ``settled`` is told whether it was written.
 
     ``conn`` is in autocommit mode: the UPDATE is its own transaction, one round trip.
-    It runs once per message between two sends, so it goes straight to the DBAPI cursor
-    (as pingan.adapters.db.bulk does): SQLAlchemy's per-execution work cost as much as the UPDATE.
+    It runs once per message between two sends, so it goes straight to the driver (as
+    pingan.adapters.db.bulk does): SQLAlchemy's per-execution work cost as much as the UPDATE.
+
+    On PostgreSQL the mark is pipelined: the UPDATE is on the wire when this returns, and its
+    result is read at the connection's next use (finish_mark), so the next send overlaps the
+    mark's round trip. The server carries out a statement it has received even if the worker
+    is killed, so a kill still repeats at most the one message in flight.
     """
+    finish_mark(conn)
     keys = tuple(sorted(values))
-    if conn.dialect.name == "sqlite":
-        sql = _mark_sql(keys, "?")
-        params = [_sqlite_value(values[k]) for k in keys]
-    else:
-        sql = _mark_sql(keys, "%s")
-        params = [values[k] for k in keys]
     raw: Any = conn.connection.driver_connection
-    cur = raw.cursor()
-    try:
-        cur.execute(sql, [*params, row_id, owner])
-        return int(cur.rowcount) == 1
-    finally:
-        cur.close()
+    if conn.dialect.name != "postgresql":
+        params = [_sqlite_value(values[k]) for k in keys]
+        cur = raw.cursor()
+        try:
+            cur.execute(_mark_sql(keys, "?"), [*params, row_id, owner])
+            settled(int(cur.rowcount) == 1)
+        finally:
+            cur.close()
+        return
+    from psycopg.generators import send
+
+    params = [_pg_text(values[k]) for k in keys] + [str(row_id).encode(), owner.encode()]
+    raw.pgconn.send_query_params(_numbered(_mark_sql(keys, "%s")).encode(), params)
+    raw.wait(send(raw.pgconn))
+    conn.info[_PENDING] = settled
+
+
+def finish_mark(conn: Connection) -> None:
+    """Read the result of the mark still in flight on ``conn``, if any; before anything else
+    uses the connection."""
+    settled = conn.info.pop(_PENDING, None)
+    if settled is None:
+        return
+    import psycopg
+    from psycopg.generators import fetch_many
+
+    raw: Any = conn.connection.driver_connection
+    results = raw.wait(fetch_many(raw.pgconn))
+    for res in results:
+        if res.status != psycopg.pq.ExecStatus.COMMAND_OK:
+            message = (res.error_message or b"").decode(errors="replace")
+            raise psycopg.OperationalError(f"marking a delivery failed: {message}")
+    settled(int(results[-1].command_tuples or 0) == 1)
 
 
 def fast_commits(conn: Connection, on: bool) -> None:

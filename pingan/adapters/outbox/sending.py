@@ -1,5 +1,6 @@
-"""Sending one claimed batch: each delivery is sent and marked in its own short transaction
-before the next send, so a killed worker repeats at most the one message it had in flight.
+"""Sending one claimed batch: each delivery is sent and marked in its own short transaction,
+the mark on the wire before the next send, so a killed worker repeats at most the one
+message it had in flight.
 Delivery is at-least-once; the dedupe key travels with every message so receivers that can
 deduplicate do."""
 
@@ -14,7 +15,7 @@ from pingan.adapters.channels.base import Channel, DeliveryError, Message, Targe
 from pingan.adapters.channels.limits import RateLimit
 from pingan.adapters.outbox.context import DispatchRun
 from pingan.adapters.outbox.freeze import FrozenBatch, frozen_messages
-from pingan.adapters.outbox.leases import Claimed, mark, renew
+from pingan.adapters.outbox.leases import Claimed, finish_mark, mark, renew
 from pingan.adapters.outbox.quota import take_slot
 from pingan.adapters.outbox.tables import ERROR_LIMIT
 from pingan.core.delivery import (
@@ -56,8 +57,11 @@ def send_batch(run: DispatchRun, rows: list[Claimed], today: date) -> None:
     """Send and mark every row of a claimed batch (``today``: the campaign's local date)."""
     frozen = frozen_messages(run, sorted({r.notification_id for r in rows}), today)
     batch = _Batch(rows, min(r.lease_until for r in rows), {r.id for r in rows})
-    for row in rows:
-        _deliver(run, batch, frozen, row)
+    try:
+        for row in rows:
+            _deliver(run, batch, frozen, row)
+    finally:
+        finish_mark(run.conn)  # the last mark's result, before the run uses the connection
 
 
 def _deliver(run: DispatchRun, batch: _Batch, frozen: FrozenBatch, row: Claimed) -> None:
@@ -125,6 +129,7 @@ def _keep_lease(run: DispatchRun, batch: _Batch, row: Claimed, now: datetime) ->
     if now >= batch.lease_until - timedelta(seconds=lease_s / 2):
         batch.lease_until = now + timedelta(seconds=lease_s)
         held = [r.id for r in batch.rows if r.id in batch.mine]
+        finish_mark(run.conn)
         batch.mine = renew(run.conn, held, run.owner, batch.lease_until)
     return row.id in batch.mine
 
@@ -163,6 +168,7 @@ def _rate_gate(
         until = batch.full.get(key)
         if until is not None and now < until:
             return RateLimited(until)
+    finish_mark(run.conn)  # a pipelined mark is read before the connection is reused
     for w, key in zip(windows, keys, strict=True):
         span = timedelta(seconds=w.window_s)
         granted, reopens = take_slot(run.conn, key, w.limit, now, parts, span)
@@ -204,8 +210,12 @@ def _settle(run: DispatchRun, row: Claimed, outcome: Outcome, endpoint: str | No
     if endpoint is not None:
         values["endpoint"] = endpoint
     report = run.report
-    if mark(run.conn, row.id, run.owner, values):
-        counter = _COUNTERS[v.state]
-        setattr(report, counter, getattr(report, counter) + 1)
-    else:
-        report.lost_leases += 1
+
+    def settled(written: bool) -> None:
+        if written:
+            counter = _COUNTERS[v.state]
+            setattr(report, counter, getattr(report, counter) + 1)
+        else:
+            report.lost_leases += 1
+
+    mark(run.conn, row.id, run.owner, values, settled)

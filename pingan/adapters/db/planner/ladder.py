@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, true, update
+from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from pingan.adapters.db.base import table, utcnow
 from pingan.adapters.db.campaigns import GateRow
+from pingan.adapters.db.evaluate import tick_settings
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.planner.rows import Planning, insert_planned, sql_key
 from pingan.adapters.db.units import UnitRow
@@ -24,7 +25,11 @@ from pingan.core.gates import Ladder, reminder_bands
 OB = table(ObligationRow).c
 UN = table(UnitRow).c
 TARGETS = ("contact", "lead", "coordinator")
-OWED = table(ObligationRow).join(table(UnitRow), UN.id == OB.unit_id)
+# The planner reads a whole campaign: one scan of obligation, each row's unit by primary key.
+# "+ 0" keeps SQLite from driving these statements from an obligation index instead (a
+# lookup per row, several times slower at a million rows); PostgreSQL plans them the same.
+UNIT_OF = OB.unit_id + 0
+OWED = table(ObligationRow).join(table(UnitRow), UN.id == UNIT_OF)
 
 
 @dataclass
@@ -58,66 +63,82 @@ def plan_notifications(
 ) -> PlanSummary:
     """Reminders before due dates, per-item escalations at the contact rung, and one digest
     per supervising unit per day for items at the lead and coordinator rungs."""
+    tick_settings(session)
     # Assessment gates are the assessment team's work, tracked by the acceptance flow; the
     # cell being assessed is not reminded of them.
     file_gates = select(GateRow.id).where(
         GateRow.campaign_id == campaign_id, GateRow.evidence == "files"
     )
-    active = and_(OB.campaign_id == campaign_id, UN.status == "active", OB.gate_id.in_(file_gates))
+    active = and_(
+        OB.campaign_id == campaign_id, UN.status == "active", (OB.gate_id + 0).in_(file_gates)
+    )
     fresh = and_(active, OB.status == "overdue", OB.escalation_level > OB.notified_level)
     tick = _Tick(session, Planning(campaign_id, as_of, utcnow()), active, fresh)
-    ladder = Ladder.of(campaign)
-    levels = _levels_by_target(tick, ladder)
+    by_level = _fresh_by_level(tick)
+    levels = _levels_by_target(Ladder.of(campaign), max(by_level, default=0))
     summary = PlanSummary(
         reminders=_plan_reminders(tick, campaign.reminders.days_before),
         escalations=_plan_escalations(tick, levels["contact"]),
         digests=_plan_digests(tick, levels),
+        by_level=by_level,
     )
-    summary.by_level.update(_announce(tick))
+    _announce(tick)
     return summary
 
 
+def _highest_at_or_below(ks: list[int], level: Any) -> Any:
+    """SQL: the highest of the levels ``ks`` at or below ``level`` (NULL when none)."""
+    return case(*((level >= k, literal(k)) for k in sorted(ks, reverse=True)), else_=None)
+
+
 def _plan_reminders(tick: _Tick, days_before: Any) -> int:
-    planned = 0
-    for step, low, high in reminder_bands(days_before):
-        key = sql_key(tick.campaign_id, "r", OB.id, str(step))
-        source = (
-            select(*tick.planning.columns(key, "reminder", literal(step), OB.unit_id, OB.id))
-            .select_from(OWED)
-            .where(
-                tick.active, OB.status == "due_soon", -OB.wd_offset >= low, -OB.wd_offset <= high
+    """One INSERT for every band: each due-soon item gets the reminder of its band."""
+    bands = reminder_bands(days_before)
+    left = -OB.wd_offset
+    step = case(*((and_(left >= low, left <= high), literal(s)) for s, low, high in bands))
+    source = (
+        select(
+            *tick.planning.columns(
+                sql_key(tick.campaign_id, "r", OB.id, step), "reminder", step, OB.unit_id, OB.id
             )
         )
-        planned += insert_planned(tick.session, source)
-    return planned
+        .select_from(OWED)
+        .where(tick.active, OB.status == "due_soon", left >= 0, left <= bands[0][2])
+    )
+    return insert_planned(tick.session, source)
 
 
-def _levels_by_target(tick: _Tick, ladder: Ladder) -> dict[str, list[int]]:
-    """The ladder's levels up to the highest reached today, by whom they address."""
-    top = int(
-        tick.session.scalar(
-            select(func.coalesce(func.max(OB.escalation_level), 0))
+def _fresh_by_level(tick: _Tick) -> dict[int, int]:
+    """How many items newly reached each ladder level today (one scan)."""
+    return {
+        int(level): int(count)
+        for level, count in tick.session.execute(
+            select(OB.escalation_level, func.count())
             .select_from(OWED)
             .where(tick.fresh)
+            .group_by(OB.escalation_level)
         )
-        or 0
-    )
+    }
+
+
+def _levels_by_target(ladder: Ladder, top: int) -> dict[str, list[int]]:
+    """The ladder's levels up to the highest reached today, by whom they address."""
     return {t: [k for k in range(1, top + 1) if ladder.target(k) == t] for t in TARGETS}
 
 
 def _plan_escalations(tick: _Tick, contact: list[int]) -> int:
-    """One message per item at the contact rung: the highest contact level reached."""
-    planned = 0
-    for i, k in enumerate(contact):
-        below_next = OB.escalation_level < contact[i + 1] if i + 1 < len(contact) else true()
-        key = sql_key(tick.campaign_id, "e", OB.id, str(k))
-        source = (
-            select(*tick.planning.columns(key, "escalation", literal(k), OB.unit_id, OB.id))
-            .select_from(OWED)
-            .where(tick.fresh, OB.escalation_level >= k, below_next, OB.notified_level < k)
-        )
-        planned += insert_planned(tick.session, source)
-    return planned
+    """One message per item at the contact rung: the highest contact level reached, in one
+    INSERT whatever the number of rungs."""
+    if not contact:
+        return 0
+    k = _highest_at_or_below(contact, OB.escalation_level)
+    key = sql_key(tick.campaign_id, "e", OB.id, k)
+    source = (
+        select(*tick.planning.columns(key, "escalation", k, OB.unit_id, OB.id))
+        .select_from(OWED)
+        .where(tick.fresh, OB.escalation_level >= min(contact), OB.notified_level < k)
+    )
+    return insert_planned(tick.session, source)
 
 
 def _plan_digests(tick: _Tick, levels: dict[str, list[int]]) -> int:
@@ -129,7 +150,7 @@ def _plan_digests(tick: _Tick, levels: dict[str, list[int]]) -> int:
         ks = levels[target]
         if not ks:
             return literal(False)
-        return or_(*(and_(OB.notified_level < k, OB.escalation_level >= k) for k in ks))
+        return _highest_at_or_below(ks, OB.escalation_level) > OB.notified_level
 
     coordinator_id = tick.session.scalar(
         select(UnitRow.id).where(
@@ -152,18 +173,8 @@ def _plan_digests(tick: _Tick, levels: dict[str, list[int]]) -> int:
     return insert_planned(tick.session, source)
 
 
-def _announce(tick: _Tick) -> dict[int, int]:
-    """Mark today's levels as announced; how many items reached each level."""
-    # Count them per level for the summary first.
-    by_level = {
-        int(level): int(count)
-        for level, count in tick.session.execute(
-            select(OB.escalation_level, func.count())
-            .select_from(OWED)
-            .where(tick.fresh)
-            .group_by(OB.escalation_level)
-        )
-    }
+def _announce(tick: _Tick) -> None:
+    """Mark today's levels as announced."""
     active_units = select(UN.id).where(UN.campaign_id == tick.campaign_id, UN.status == "active")
     tick.session.execute(
         update(table(ObligationRow))
@@ -171,8 +182,7 @@ def _announce(tick: _Tick) -> dict[int, int]:
             OB.campaign_id == tick.campaign_id,
             OB.status == "overdue",
             OB.escalation_level > OB.notified_level,
-            OB.unit_id.in_(active_units),
+            UNIT_OF.in_(active_units),
         )
         .values(notified_level=OB.escalation_level)
     )
-    return by_level
