@@ -186,9 +186,9 @@ class DeliverySettings(_Model):
     preference; a person gets the first one they have an address for, and the next one when
     a delivery on it dies."""
 
-    preference: Annotated[
-        list[PersonalChannel], Field(min_length=1), AfterValidator(_distinct)
-    ] = Field(default=list(DEFAULT_PREFERENCE), description="personal channels, first first")
+    preference: Annotated[list[PersonalChannel], Field(min_length=1), AfterValidator(_distinct)] = (
+        Field(default=list(DEFAULT_PREFERENCE), description="personal channels, first first")
+    )
 
 
 class CalendarConfig(_Model):

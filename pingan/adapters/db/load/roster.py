@@ -266,7 +266,8 @@ def _write_contacts(session: Session, campaign_id: int, rows: Sequence[RosterRow
         ).all()
     )
     current = _current(session, campaign_id)
-    replace, fresh = [], []
+    replace: list[int] = []
+    fresh: list[dict[str, Any]] = []
     touched: set[int] = set()
     for r in rows:
         wanted = _contact_rows(r)
