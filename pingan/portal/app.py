@@ -27,7 +27,7 @@ from pingan.portal.pages import Pages, add_fixed_routes
 from pingan.portal.refusals import BUSY, add_error_pages, error_page, static_refusal
 from pingan.portal.submission import Submission
 from pingan.portal.uploads import sweep_spool
-from pingan.portal.visits import Visit, unit_items
+from pingan.portal.visits import Visit, note_view, unit_items
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,10 @@ class Portal:
         return cls(engine, config, pages, admission, submission)
 
     def unit_page(self, request: Request, visit: Visit) -> HTMLResponse:
-        today = visit.info.local(self.config.now()).date()
+        now = self.config.now()
+        today = visit.info.local(now).date()
         with self.engine.connect() as conn:
+            note_view(conn, visit, now)
             items = unit_items(conn, visit.info, visit.unit.id, today)
         return self.pages.unit(request, visit, items, today, self.config.max_file_bytes)
 

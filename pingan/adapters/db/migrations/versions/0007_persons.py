@@ -25,6 +25,26 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "link_view",
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("first_at", sa.DateTime(), nullable=False),
+        sa.Column("last_at", sa.DateTime(), nullable=False),
+        sa.Column("views", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaign.id"],
+            name=op.f("fk_link_view_campaign_id_campaign"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["unit.id"], name=op.f("fk_link_view_unit_id_unit"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("unit_id", name=op.f("pk_link_view")),
+    )
+    with op.batch_alter_table("link_view", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_link_view_campaign_id"), ["campaign_id"], unique=False)
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.add_column(sa.Column("seq", sa.Integer(), nullable=False, server_default="1"))
         batch_op.add_column(sa.Column("role", sa.String(length=32), nullable=True))
@@ -41,6 +61,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("link_view", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_link_view_campaign_id"))
+    op.drop_table("link_view")
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_delivery_notification_contact"))
         batch_op.drop_column("rank")
