@@ -3,6 +3,7 @@ message counts as seen once its unit's link was opened at or after it was sent."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,36 @@ def test_an_opening_before_the_message_was_sent_does_not_count(db: Loaded) -> No
         record_view(conn, db.cid, db.unit_id(code), datetime(2017, 5, 1, 9))
         conn.commit()
     assert late_cells(db)[code]["seen"] is False
+
+
+def test_a_lead_units_digest_marks_the_items_of_units_that_have_not_seen_their_message(
+    db: Loaded, tmp_path: Path
+) -> None:
+    seen_code = sorted(late_cells(db))[0]
+    with db.engine.connect() as conn:
+        record_view(conn, db.cid, db.unit_id(seen_code), datetime.now(UTC).replace(tzinfo=None))
+        conn.commit()
+    db.tick(date(2017, 5, 18))  # three working days overdue: the lead units' digests
+    sink = tmp_path / "digests.jsonl"
+    run_dispatch(
+        db.engine,
+        db.handle,
+        Delivery({"file": FileChannel(sink)}, override="file"),
+        NoPortal(),
+        respect_quiet_hours=False,
+    )
+    cells = dict(
+        db.rows("SELECT code, name FROM unit WHERE campaign_id = :c AND kind = 'cell'", c=db.cid)
+    )
+    # The lead units' digests list their cells (the coordinator's lists villages and units).
+    lines = [
+        line
+        for record in map(json.loads, sink.read_text("utf-8").splitlines())
+        if "督办汇总" in record["subject"]
+        for line in record["body"].splitlines()
+        if line.strip().startswith("·") and any(n in line for n in cells.values())
+    ]
+    seen_lines = [line for line in lines if cells[seen_code] in line]
+    others = [line for line in lines if cells[seen_code] not in line]
+    assert seen_lines and not any("（未签收）" in line for line in seen_lines)
+    assert others and all("（未签收）" in line for line in others)
