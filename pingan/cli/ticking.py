@@ -58,6 +58,8 @@ def tick(
                 current = m.recipient_unit_id
                 out.rule(f"{m.recipient_name}（{m.recipient_code}）", style="dim")
             out.print(f"[{m.kind}] {m.subject}", markup=False)
+            for route in result.routes.get(m.notification_id, []):
+                out.print(f"  发送给：{route.describe()}", markup=False)
             out.print(m.body, markup=False, soft_wrap=True)
         out.print(f"（试运行，未写入数据库）共 {len(result.previews)} 条通知", markup=False)
     _print_tick(result)
