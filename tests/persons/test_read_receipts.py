@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from pingan.adapters.channels.file import FileChannel
 from pingan.adapters.db.links import record_view
+from pingan.adapters.db.status import status_report
 from pingan.services.dispatch import Delivery, run_dispatch
 from pingan.services.tick import ItemFilter, status_items
 from tests.factories import Loaded, load_seed
@@ -114,3 +116,15 @@ def test_a_lead_units_digest_marks_the_items_of_units_that_have_not_seen_their_m
     others = [line for line in lines if cells[seen_code] not in line]
     assert seen_lines and not any("（未签收）" in line for line in seen_lines)
     assert others and all("（未签收）" in line for line in others)
+
+
+def test_the_status_report_counts_units_that_saw_their_latest_message(db: Loaded) -> None:
+    codes = sorted(late_cells(db))
+    with db.engine.connect() as conn:
+        record_view(conn, db.cid, db.unit_id(codes[0]), datetime.now(UTC).replace(tzinfo=None))
+        conn.commit()
+    with Session(db.engine) as session:
+        got = status_report(session, db.handle.campaign, db.cid, DAY)["receipts"]
+    assert got["seen"] == 1 and got["unseen"] == got["told"] - 1 >= len(codes) - 1
+    unseen = {u["code"] for u in got["unseen_units"]}
+    assert codes[0] not in unseen and set(codes[1:]) <= unseen
