@@ -4,6 +4,7 @@ and a message that reached a person is never repeated."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -167,3 +168,29 @@ def test_fallback_twice_inserts_the_next_delivery_once(pdb: PersonsDb) -> None:
         session.commit()
     assert len(first) == 1 and second == []
     assert ("袁秀飞", "sms", "19900000004", 2) in routes(pdb, FIRST)
+
+
+def test_two_dispatchers_falling_back_at_once_insert_one_delivery(pdb: PersonsDb) -> None:
+    pdb.expand()
+    pdb.db.execute("UPDATE delivery SET state = 'dead' WHERE channel = 'wecom-app'")
+    barrier = threading.Barrier(2)
+    got: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with Session(pdb.db.engine) as session:
+                barrier.wait(timeout=30)
+                got.append(fall_back(session, pdb.db.cid, T0, channels=ALL_CHANNELS))
+                session.commit()
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    sms = [d for d in pdb.deliveries(FIRST) if d.person == "袁秀飞" and d.channel == "sms"]
+    assert len(sms) == 1
