@@ -115,7 +115,7 @@ def test_a_message_names_its_kind_and_plain_facts_for_templates(sent: Sent) -> N
     params = dict(message.params)
     assert message.kind == "escalation"
     assert params["unit"] == HOSTILE  # plain and unescaped: SMS templates are not markup
-    assert {"item", "due_on", "days_overdue"} <= set(params)
+    assert {"item", "due", "days"} <= set(params) and params["due"].endswith("日")
 
 
 def test_hostile_names_stay_literal_in_robot_markdown(sent: Sent) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from pingan.adapters.channels.base import Attachment, Message
 from pingan.adapters.db.base import table
 from pingan.adapters.db.messages import digest_context, render_notifications
-from pingan.adapters.db.messages.facts import message_facts
+from pingan.adapters.db.messages.facts import Facts, message_facts
 from pingan.adapters.db.messages.links import signed_links
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import ContactRow
@@ -114,18 +114,22 @@ def frozen_messages(run: DispatchRun, nids: Sequence[int], today: date) -> Froze
         facts = message_facts(session, ids)
         # Stored texts hold a placeholder for the personal link: sign it now, for this send.
         links = signed_links(session, run.campaign, {r.id: r.body for r in live}, run.portal)
-    messages = {
-        r.id: Message(
-            subject=r.subject,
-            body=r.body,
-            dedupe_key=r.dedupe_key,
-            kind=facts[r.id][0] if r.id in facts else None,
-            params=facts[r.id][1] if r.id in facts else (),
-            **extras.get(r.id, {}),
-        )
-        for r in live
-    }
+    messages = {r.id: _message(r, facts.get(r.id), extras.get(r.id, {})) for r in live}
     return FrozenBatch(messages, errors, cancelled, links)
+
+
+def _message(r: Any, facts: Facts | None, extra: dict[str, Any]) -> Message:
+    """A notification's stored text with its facts and extras (mentions, attachments)."""
+    kind, params = facts if facts is not None else (None, ())
+    more = {k: v for k, v in extra.items() if k != "params"}
+    return Message(
+        subject=r.subject,
+        body=r.body,
+        dedupe_key=r.dedupe_key,
+        kind=kind,
+        params=params + extra.get("params", ()),
+        **more,
+    )
 
 
 def _extras(
@@ -157,6 +161,7 @@ def _extras(
         if kind == "digest":
             ctx = digest_context(session, campaign_id, ladder, unit_id, day, campaign.wording)
             title = f"{campaign.short_name or campaign.name} 逾期事项清单（截至 {day}）"
+            extra["params"] = (("count", str(ctx["total"])),)
             extra["attachments"] = (
                 Attachment(
                     f"late-items-{day.isoformat()}.xlsx",

@@ -8,6 +8,7 @@ them into markup escapes them itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,16 +22,23 @@ CHUNK = 5000
 Facts = tuple[str, tuple[tuple[str, str], ...]]
 
 
+def short_date(day: date) -> str:
+    """ "5月15日": short enough for the tightest vendor limit on a template variable."""
+    return f"{day.month}月{day.day}日"
+
+
 def message_facts(session: Session, ids: Sequence[int]) -> dict[int, Facts]:
-    """(kind, params) by notification id; params name ``unit`` always, and ``item``,
-    ``due_on`` (YYYY-MM-DD) and ``days_overdue`` when the message is about one item."""
+    """(kind, params) by notification id, with the variable names of docs/channels.md:
+    ``unit`` always; ``item``, ``due`` (5月15日) and ``days`` (working days overdue) when
+    the message is about one item; ``title`` (the subject) for a bulletin. A digest's
+    ``count`` is added where its items are counted (pingan.adapters.outbox.freeze)."""
     out: dict[int, Facts] = {}
     for i in range(0, len(ids), CHUNK):
         rows = session.execute(
             select(
                 NotificationRow.id,
                 NotificationRow.kind,
-                NotificationRow.planned_on,
+                NotificationRow.subject,
                 UnitRow.name,
                 GateRow.name.label("item"),
                 ObligationRow.due_on,
@@ -42,12 +50,14 @@ def message_facts(session: Session, ids: Sequence[int]) -> dict[int, Facts]:
             .where(NotificationRow.id.in_(list(ids[i : i + CHUNK])))
         )
         for r in rows:
-            params = [("unit", r.name), ("date", r.planned_on.isoformat())]
+            params = [("unit", r.name)]
             if r.item is not None:
                 params += [
                     ("item", r.item),
-                    ("due_on", r.due_on.isoformat()),
-                    ("days_overdue", str(r.days_overdue or 0)),
+                    ("due", short_date(r.due_on)),
+                    ("days", str(r.days_overdue or 0)),
                 ]
+            if r.kind == "bulletin" and r.subject:
+                params.append(("title", r.subject))
             out[r.id] = (r.kind, tuple(params))
     return out
