@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from pingan.adapters.channels.base import DeliveryError
 from pingan.adapters.channels.fake import RecordingChannel
-from pingan.adapters.outbox import dispatch
+from pingan.adapters.outbox import dispatch, retry
 from pingan.adapters.outbox.fallback import fall_back
 from pingan.core.delivery import DispatchPolicy
 from tests.persons.conftest import ALL_CHANNELS, FIRST, SECOND, T0, PersonsDb
@@ -194,3 +194,13 @@ def test_two_dispatchers_falling_back_at_once_insert_one_delivery(pdb: PersonsDb
     assert not errors
     sms = [d for d in pdb.deliveries(FIRST) if d.person == "袁秀飞" and d.channel == "sms"]
     assert len(sms) == 1
+
+
+def test_retrying_the_dead_leaves_out_persons_reached_on_another_channel(
+    pdb: PersonsDb,
+) -> None:
+    run(pdb, channels(wecom_app=PERMANENT))
+    result = retry(pdb.db.engine, dead=True, campaign_id=pdb.db.cid, now=T0)
+    requeued = {(d.person, d.channel) for d in pdb.deliveries(FIRST) if d.state == "queued"}
+    assert ("袁秀飞", "wecom-app") not in requeued
+    assert result.deliveries == len([d for d in pdb.deliveries() if d.state == "queued"])
