@@ -1,6 +1,9 @@
 """Outbox dispatch throughput: `pingan.adapters.outbox.dispatch` of N webhook messages to a
 local HTTP
-sink vs bare sequential httpx POSTs of the same payloads, on SQLite and PostgreSQL.
+sink vs bare sequential httpx POSTs of the same payloads, on SQLite and PostgreSQL; then
+every new channel (SMS through both vendors' SDKs, WeCom app messages, DingTalk work notices,
+smtplib email) dispatched to its stand-in vs a bare SDK / httpx / smtplib loop to the same
+stand-in (bench/_channels.py).
 
 The sink (ThreadingHTTPServer on 127.0.0.1, HTTP/1.1 keep-alive, always 200) is the same
 for both; so are the httpx client settings. Rate limits are off and the messages are
@@ -8,8 +11,9 @@ pre-rendered, so the difference is the dispatcher's own cost: claiming, one mark
 per message (what bounds duplicates after a crash), roll-up. Bare and dispatch runs
 alternate --repeat times; the medians are compared.
 
-Usage: python bench/dispatch.py [--messages 5000] [--repeat 3] [--backend sqlite]
-Target (issue): dispatch ≥ 50% of bare throughput.
+Usage: python bench/dispatch.py [--messages 5000] [--channel-messages 300] [--repeat 3]
+       [--backend sqlite] [--smoke]   (--smoke: 300 webhook, 100 per channel, once; < 30 s)
+Target (issue): dispatch ≥ 50% of bare throughput, for the webhook and for every channel.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # the channel stand-ins live in tests/channels/standins
 
 import httpx  # noqa: E402
+from _channels import CASES, Case  # noqa: E402
 from _common import SEED, backends, emit, fresh_database, machine, peak_rss_mb  # noqa: E402
 from sqlalchemy import Engine, insert, text  # noqa: E402
 
@@ -183,17 +189,81 @@ def run(backend: str, n: int, repeat: int, batch: int, workdir: Path) -> dict[st
     }
 
 
+def run_channels(backend: str, n: int, repeat: int, batch: int, workdir: Path) -> list[Any]:
+    """Each new channel: dispatch to its stand-in vs the bare vendor call, alternating."""
+    roster = workdir / "roster-channels.csv"
+    write_roster(load_campaign(SEED), 20, 2017, roster)
+    results = []
+    with fresh_database(backend, workdir) as engine:
+        load(engine, SEED, roster, actor="bench")
+        handle = open_campaign(engine, "xucheng-2017")
+        for make in CASES:
+            case = make()
+            try:
+                results.append(_one_channel(engine, handle, case, n, repeat, batch))
+            finally:
+                case.stop()
+    return results
+
+
+def _one_channel(
+    engine: Engine, handle: Any, case: Case, n: int, repeat: int, batch: int
+) -> dict[str, Any]:
+    bare_s: list[float] = []
+    dispatch_s: list[float] = []
+    channel = case.channel()
+    for r in range(repeat):
+        messages = plan(engine, handle.campaign_id, n, f"{case.label}-r{r}")
+        bare_s.append(case.bare(messages))
+        start = time.perf_counter()
+        report = dispatch(
+            engine,
+            handle.campaign,
+            handle.campaign_id,
+            {case.name: channel},
+            DispatchPolicy(rate_per_minute={}, batch=batch),
+            channel_override=case.name,
+        )
+        dispatch_s.append(time.perf_counter() - start)
+        assert report.sent == n, (case.label, report)
+    getattr(channel, "release", lambda: None)()
+    b, d = statistics.median(bare_s), statistics.median(dispatch_s)
+    return {
+        "channel": case.label,
+        "backend": engine.dialect.name,
+        "messages": n,
+        "bare_s": [round(x, 3) for x in bare_s],
+        "dispatch_s": [round(x, 3) for x in dispatch_s],
+        "bare_msgs_per_s": round(n / b),
+        "dispatch_msgs_per_s": round(n / d),
+        "ratio": round(b / d, 3),
+        "target_ratio": TARGET,
+        "meets_target": b / d >= TARGET,
+        "stand_in_received": case.received(),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--messages", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--channel-messages", type=int, default=300)
     ap.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    ap.add_argument("--smoke", action="store_true", help="small and quick (< 30 s)")
     args = ap.parse_args()
+    if args.smoke:
+        args.messages, args.channel_messages, args.repeat = 300, 100, 1
+        args.backend = args.backend or ["sqlite"]
     with tempfile.TemporaryDirectory() as tmp:
         results = [
             run(b, args.messages, args.repeat, args.batch, Path(tmp))
             for b in backends(args.backend)
+        ]
+        channel_results = [
+            row
+            for b in backends(args.backend)
+            for row in run_channels(b, args.channel_messages, args.repeat, args.batch, Path(tmp))
         ]
     emit(
         {
@@ -204,6 +274,7 @@ def main() -> None:
             "machine": machine(),
             "peak_rss_mb": round(peak_rss_mb(), 1),
             "results": results,
+            "channels": channel_results,
         }
     )
 

@@ -21,10 +21,31 @@ app = typer.Typer(
 )
 
 # Command groups, each in its own module, in the order `pingan --help` lists them.
-from pingan.cli import assess, award, campaign, delivery, deploy, portal, report, ticking  # noqa: E402
+from pingan.cli import (  # noqa: E402
+    assess,
+    award,
+    campaign,
+    channels,
+    delivery,
+    deploy,
+    portal,
+    report,
+    ticking,
+)
 from pingan.cli import demo as demo_commands  # noqa: E402
 
-for group in (campaign, ticking, delivery, assess, award, report, portal, deploy, demo_commands):
+for group in (
+    campaign,
+    ticking,
+    delivery,
+    channels,
+    assess,
+    award,
+    report,
+    portal,
+    deploy,
+    demo_commands,
+):
     group.register(app)
 
 

@@ -81,7 +81,11 @@ class Container:
 
     def delivery(self, *extra: SecretResolver) -> Delivery:
         """The channels messages go out on: the real ones, or the demo's file sink."""
-        from pingan.adapters.channels.registry import build_channels, file_channels
+        from pingan.adapters.channels.registry import (
+            build_channels,
+            file_channels,
+            personal_channels,
+        )
 
         quiet_apprise_logger()
         s = self.settings
@@ -94,10 +98,11 @@ class Container:
         channels = build_channels(
             resolver,
             smtp_ref=s.smtp_ref,
+            smtp=s.smtp_settings(),
             wecom_base_url=s.wecom_base_url,
             dingtalk_base_url=s.dingtalk_base_url,
         )
-        return Delivery(channels, None)
+        return Delivery(channels, None, lambda config: personal_channels(resolver, config))
 
     def intake_stores(self) -> IntakeStores:
         s = self.settings

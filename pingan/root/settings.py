@@ -11,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pingan.adapters.channels.smtp_settings import SmtpSettings
 from pingan.adapters.intake.store import QUARANTINE_KEEP_BYTES
 from pingan.core.links import MIN_SECRET_LENGTH
 from pingan.core.problems import InputError, Problem
@@ -43,8 +44,16 @@ class Settings(BaseSettings):
     quarantine_keep_bytes: int = Field(default=QUARANTINE_KEEP_BYTES, ge=0, le=GIB)
     # Delivery. Secrets are never here: only references resolved at send time.
     smtp_ref: str | None = Field(
-        default=None, description="secret reference of the SMTP URL, e.g. secret:smtp"
+        default=None, description="old form: secret reference of an apprise mailto:// URL"
     )
+    # The mail server, typed (these win over smtp_ref); the password by secret reference.
+    smtp_from: str | None = Field(default=None, description="sender address")
+    smtp_from_name: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password_ref: str | None = Field(default=None, description="e.g. secret:smtp-password")
     wecom_base_url: str = "https://qyapi.weixin.qq.com"
     dingtalk_base_url: str = "https://oapi.dingtalk.com"
     channel_override: ChannelOverride | None = Field(
@@ -77,6 +86,11 @@ class Settings(BaseSettings):
     @field_validator(
         "channel_override",
         "smtp_ref",
+        "smtp_host",
+        "smtp_user",
+        "smtp_password_ref",
+        "smtp_from",
+        "smtp_from_name",
         "mirror_mail_to",
         "portal_base_url",
         "portal_trusted_proxies",
@@ -85,6 +99,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _smtp_host_needs_sender(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not info.data.get("smtp_from"):
+            raise ValueError("已设置邮件服务器，还须设置发件地址 PINGAN_SMTP_FROM")
+        return value
 
     @field_validator("portal_secret", "award_secret", mode="before")
     @classmethod
@@ -112,6 +133,20 @@ class Settings(BaseSettings):
     def trusted_proxy_list(self) -> list[str]:
         return [e.strip() for e in (self.portal_trusted_proxies or "").split(",") if e.strip()]
 
+    def smtp_settings(self) -> SmtpSettings | None:
+        """The typed mail server, when PINGAN_SMTP_HOST is set."""
+        if self.smtp_host is None or self.smtp_from is None:
+            return None
+        return SmtpSettings(
+            host=self.smtp_host,
+            from_address=self.smtp_from,
+            port=self.smtp_port,
+            security=self.smtp_security,
+            user=self.smtp_user,
+            password_ref=self.smtp_password_ref,
+            from_name=self.smtp_from_name,
+        )
+
     def resolved_outbox_file(self) -> Path:
         return self.outbox_file or self.home / "outbox.jsonl"
 
@@ -138,6 +173,8 @@ _FIELD_HINTS = {
     "portal_quota_stored_bytes": "应为 0（不限）至 1 TB 之间的字节数",
     "portal_quota_quarantined_bytes": "应为 0（不限）至 1 TB 之间的字节数",
     "portal_max_uploads": "应为 1 至 256 之间的整数",
+    "smtp_security": "可选值：starttls、ssl、none",
+    "smtp_port": "应为 1 至 65535 之间的端口号",
 }
 
 

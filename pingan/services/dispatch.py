@@ -11,9 +11,11 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from pingan.adapters.channels.base import Channel, ChannelName
+from pingan.adapters.channels.registry import release
 from pingan.adapters.db.base import utcnow
 from pingan.adapters.db.campaigns import WorkdayRow
 from pingan.adapters.outbox import DispatchReport, dispatch
+from pingan.core.campaign.channels import ChannelsConfig
 from pingan.core.delivery import DispatchPolicy
 from pingan.core.links import PortalSettings
 from pingan.core.progress import Progress, nothing
@@ -39,13 +41,25 @@ def working_day_lookup(engine: Engine, campaign_id: int) -> Callable[[date], boo
     return is_working
 
 
+# Builds a campaign's personal channels (SMS, WeCom app, DingTalk work) from its config.
+PersonalChannels = Callable[[ChannelsConfig], Mapping[ChannelName, Channel]]
+
+
 @dataclass(frozen=True)
 class Delivery:
     """The channels built by the composition root, and the one every message is forced onto
-    (the demo's ``file`` sink) when set."""
+    (the demo's ``file`` sink) when set. ``personal`` builds the campaign's own channels
+    for each run (its YAML configures the vendor accounts)."""
 
     channels: Mapping[ChannelName, Channel]
     override: ChannelName | None = None
+    personal: PersonalChannels | None = None
+
+    def for_campaign(self, config: ChannelsConfig) -> dict[str, Channel]:
+        by_name: dict[str, Channel] = {str(k): v for k, v in self.channels.items()}
+        if self.personal is not None and self.override is None:
+            by_name |= {str(k): v for k, v in self.personal(config).items()}
+        return by_name
 
 
 def quiet_policy(engine: Engine, handle: CampaignHandle) -> QuietPolicy | None:
@@ -95,16 +109,19 @@ def run_dispatch(
         engine, handle, respect_quiet_hours=respect_quiet_hours, wait_up_to_s=wait_up_to_s
     )
     templates = handle.campaign.templates_dir
-    by_name: dict[str, Channel] = {str(k): v for k, v in delivery.channels.items()}
-    return dispatch(
-        engine,
-        handle.campaign,
-        handle.campaign_id,
-        by_name,
-        policy,
-        channel_override=delivery.override,
-        templates_dir=Path(templates) if templates else None,
-        portal=portal,
-        now_fn=now_fn or utcnow,
-        progress=progress,
-    )
+    by_name = delivery.for_campaign(handle.campaign.channels)
+    try:
+        return dispatch(
+            engine,
+            handle.campaign,
+            handle.campaign_id,
+            by_name,
+            policy,
+            channel_override=delivery.override,
+            templates_dir=Path(templates) if templates else None,
+            portal=portal,
+            now_fn=now_fn or utcnow,
+            progress=progress,
+        )
+    finally:
+        release(by_name.values())  # one SMTP connection served the run; close it

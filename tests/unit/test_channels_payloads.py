@@ -8,9 +8,9 @@ import pytest
 
 from pingan.adapters.channels.base import DeliveryError, Message, Target
 from pingan.adapters.channels.dingtalk import dingtalk_payloads, parse_credentials, sign
-from pingan.adapters.channels.email import mail_url, safe_filename
 from pingan.adapters.channels.fake import RecordingChannel
-from pingan.adapters.channels.registry import build_channels, file_channels
+from pingan.adapters.channels.registry import ALL_CHANNELS, build_channels, file_channels
+from pingan.adapters.channels.smtp_settings import settings_from_url
 from pingan.adapters.channels.wecom import WeComRobot, parse_key, wecom_payloads
 from pingan.adapters.secrets import MappingSecretResolver
 
@@ -75,41 +75,50 @@ def test_dingtalk_text_carries_an_empty_at_until_the_last_part() -> None:
     }
 
 
-def test_mail_url_sets_recipient_and_text_format_and_keeps_the_rest() -> None:
-    url = mail_url(
-        "mailtos://u:p%2Fw@smtp.example.org:587/old@x.cn?from=a@b.cn&to=old@x.cn&format=html&+X-Tag=1",
-        "张@学校.cn",
-        15,
-    )
-
-    assert url == (
-        "mailtos://u:p%2Fw@smtp.example.org:587?from=a@b.cn&+X-Tag=1&cto=15"
-        "&to=%E5%BC%A0@%E5%AD%A6%E6%A0%A1.cn&format=text"
-    )
-
-
-def test_mail_url_keeps_an_explicit_timeout() -> None:
-    assert "cto=3&" in mail_url("mailto://127.0.0.1:25?cto=3", "a@b.cn", 30) + "&"
-
-
-def test_mail_url_rejects_other_schemes() -> None:
-    with pytest.raises(ValueError, match="mailto"):
-        mail_url("smtp://host", "a@b.cn", 15)
-
-
 @pytest.mark.parametrize(
-    ("name", "safe"),
+    ("url", "host", "port", "security", "user", "password", "sender"),
     [
-        ("report.xlsx", "report.xlsx"),
-        ("整改报告.xlsx", "attachment-3.xlsx"),
-        ("2017年自查表.xlsx", "2017.xlsx"),
-        ("café menu.pdf", "cafe_menu.pdf"),
-        ("../../etc/passwd", "etc_passwd"),
-        ("报告", "attachment-3"),
+        ("mailto://127.0.0.1:2525?from=a@b.cn", "127.0.0.1", 2525, "none", None, None, "a@b.cn"),
+        (
+            "mailtos://u:p%2Fw@smtp.example.org:587?from=a@b.cn",
+            "smtp.example.org",
+            587,
+            "starttls",
+            "u",
+            "p/w",
+            "a@b.cn",
+        ),
+        (
+            "mailtos://u@x.cn:pw@mail.x.cn?mode=ssl&from=n@x.cn",
+            "mail.x.cn",
+            None,
+            "ssl",
+            "u@x.cn",
+            "pw",
+            "n@x.cn",
+        ),
+        ("mailtos://bot:pw@x.cn", "x.cn", None, "starttls", "bot", "pw", "bot@x.cn"),
     ],
 )
-def test_attachment_names_become_ascii(name: str, safe: str) -> None:
-    assert safe_filename(name, 3) == safe
+def test_old_apprise_mail_urls_become_typed_smtp_settings(
+    url: str,
+    host: str,
+    port: int | None,
+    security: str,
+    user: str | None,
+    password: str | None,
+    sender: str,
+) -> None:
+    settings, secret = settings_from_url(url)
+
+    assert (settings.host, settings.port, settings.security) == (host, port, security)
+    assert (settings.user, secret, settings.from_address) == (user, password, sender)
+
+
+@pytest.mark.parametrize("url", ["smtp://host", "mailto://?from=a@b.cn", "mailto://host"])
+def test_what_is_not_a_usable_mail_url_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="SMTP"):
+        settings_from_url(url)
 
 
 def test_recording_channel_fails_the_first_n_sends_then_records() -> None:
@@ -146,7 +155,8 @@ def test_registry_builds_channels_by_name(tmp_path: Path) -> None:
     assert sorted(build_channels(resolver)) == ["dingtalk", "webhook", "wecom"]
 
     demo = file_channels(tmp_path / "sent.jsonl")
-    assert sorted(demo) == ["dingtalk", "email", "file", "webhook", "wecom"]
+    assert sorted(demo) == sorted(ALL_CHANNELS)
+    assert {"sms", "wecom-app", "dingtalk-work"} <= set(demo)
 
 
 class UnreachableStore:

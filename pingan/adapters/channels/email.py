@@ -1,107 +1,66 @@
-"""Email through apprise's ``mailto://`` / ``mailtos://`` plugin.
+"""Email on the standard library: smtplib + email.message.EmailMessage.
 
-The SMTP account is one secret (``smtp_ref``) holding an apprise mail URL; the recipient is
-``target.address``. Found by experiment against aiosmtpd with apprise 2.0:
-
-- A plain local server (no TLS, no AUTH): ``mailto://127.0.0.1:PORT?from=noreply@example.org``.
-  ``mailto://`` means no TLS at all and the port in the URL is used as is; ``from=`` is
-  needed whenever the host is not a mail domain (apprise would make ``user@host``).
-- With AUTH over plain SMTP (e.g. an internal relay):
-  ``mailto://USER:PASSWORD@relay.example:25?from=noreply@example.org`` — apprise logs in
-  whenever both user and password are present. Special characters in the password must be
-  percent-encoded in the URL.
-- STARTTLS on 587: ``mailtos://USER:PASSWORD@smtp.example.org:587?from=…``; implicit TLS on
-  465: add ``&mode=ssl``. ``smtp=HOST`` sets the server when the URL host is a mail domain.
-- Whatever the URL says, we set ``to=`` (the recipient), drop any recipients in its path, and
-  force ``format=text``; we also pass ``body_format=text``, because text converted to HTML
-  loses its line breaks. ``cto=`` (socket timeout) defaults to our ``timeout``.
-
-Attachments are written to a temporary directory under ASCII-safe names (non-ASCII names are
-mangled by some mail clients) and handed to apprise by path. Apprise only reports a boolean,
-so every failure — refusal, bad login, no connection — is one retryable ``smtp`` error; the
-outbox's attempt limit turns a persistent one into ``dead``. Apprise's DEBUG log masks the
-password, but the ``apprise`` logger is kept at INFO+ anyway (it prints robot keys).
+- The server is typed (``SmtpSettings``: host, port, security starttls | ssl | none, user,
+  password by secret reference, from address and name); an old ``smtp_ref`` apprise URL is
+  read into the same settings (pingan.adapters.channels.smtp_settings).
+- One SMTP connection serves a batch: it is opened at the first send, kept across sends, and
+  closed by ``close()`` at the end of a dispatch run. A connection the server dropped
+  meanwhile is reopened once, transparently; any other failure closes it, and the next send
+  opens a fresh one.
+- Replies decide: 5xx is permanent (``550 no such mailbox`` is dead after one attempt), 4xx
+  retryable, and so are connection errors and timeouts. A refused login (535) is permanent.
+- Attachments keep their (Chinese) names, encoded per RFC 2231 (``filename*=utf-8''…``).
+- ``message.html`` (already escaped by its author) goes as the HTML alternative; with a
+  personal link and no html, a small one is built here, every line escaped.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
-import tempfile
-import unicodedata
-from pathlib import Path
+import smtplib
+import socket
+import ssl
+import threading
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
 from typing import Final
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
-
-import apprise
-from apprise.attachment.file import AttachFile
 
 from pingan.adapters.channels import _http
-from pingan.adapters.channels.base import (
-    Attachment,
-    ChannelName,
-    DeliveryError,
-    Message,
-    Receipt,
-    Target,
-)
+from pingan.adapters.channels.base import ChannelName, DeliveryError, Message, Receipt, Target
+from pingan.adapters.channels.limits import RateLimit
+from pingan.adapters.channels.smtp_settings import SmtpSettings, settings_from_url
 from pingan.adapters.redaction import masked_snippet
-from pingan.adapters.secrets import SecretResolver, quiet_apprise_logger
+from pingan.adapters.secrets import SecretResolver
+from pingan.core.markup import html_text
 
 # Same shape the roster accepts (pingan/adapters/intake/roster/rules.py).
 _EMAIL: Final = re.compile(
     r"[^@\s\x00-\x1f\x7f]+@(?:[^@\s\x00-\x1f\x7f.]+\.)+[^@\s\x00-\x1f\x7f.]+"
 )
-_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
-_OVERRIDDEN: Final = {"to", "format"}
-
-
-def safe_filename(name: str, index: int) -> str:
-    """An ASCII name keeping what it can of ``name`` (accents dropped, the rest ``_``).
-
-    "整改报告.xlsx" has nothing readable left, so it becomes "attachment-1.xlsx": the
-    extension is what lets the recipient's client open it.
-    """
-    stem, suffix = os.path.splitext(name)
-    safe_stem = _ascii(stem).strip("._-")
-    safe_suffix = _ascii(suffix.lstrip(".")).strip("._-")
-    stem_part = safe_stem or f"attachment-{index}"
-    return f"{stem_part}.{safe_suffix}" if safe_suffix else stem_part
-
-
-def _ascii(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return _UNSAFE.sub("_", folded)
-
-
-def mail_url(smtp_url: str, recipient: str, timeout: float) -> str:
-    """The operator's SMTP URL addressed to ``recipient`` in plain-text format."""
-    parts = urlsplit(smtp_url.strip())
-    if parts.scheme.lower() not in ("mailto", "mailtos"):
-        raise ValueError("SMTP 地址应以 mailto:// 或 mailtos:// 开头")
-    # Edit the query textually: re-encoding it would mangle apprise's "+Header=" keys.
-    kept = [
-        pair
-        for pair in parts.query.split("&")
-        if pair and unquote(pair.partition("=")[0]).lower() not in _OVERRIDDEN
-    ]
-    if not any(unquote(p.partition("=")[0]).lower() == "cto" for p in kept):
-        kept.append(f"cto={timeout:g}")
-    kept += [f"to={quote(recipient, safe='@')}", "format=text"]
-    return urlunsplit((parts.scheme, parts.netloc, "", "&".join(kept), ""))
+ACTION_LABEL: Final = "立即报送"
 
 
 class EmailChannel:
     name: ChannelName = "email"
 
-    def __init__(self, resolver: SecretResolver, smtp_ref: str, timeout: float = 30) -> None:
-        quiet_apprise_logger()
+    def __init__(
+        self, resolver: SecretResolver, smtp: SmtpSettings | str, timeout: float = 30
+    ) -> None:
+        """``smtp``: typed settings, or the secret reference of an old apprise mail URL."""
         self._resolver = resolver
-        self._smtp_ref = smtp_ref
+        self._smtp = smtp
         self._timeout = timeout
+        self._lock = threading.Lock()
+        self._conn: smtplib.SMTP | None = None
+        self._secrets: tuple[str, ...] = ()
+        self.connections = 0  # connections opened (tests, bench)
 
     def __repr__(self) -> str:
-        return f"EmailChannel({self._smtp_ref})"
+        return f"EmailChannel({self._smtp!r})"
+
+    def limits(self) -> tuple[RateLimit, ...]:
+        return ()
 
     def parts(self, target: Target, message: Message) -> int:
         return 1
@@ -110,68 +69,149 @@ class EmailChannel:
         # Hashed, so a rate-limit key or log line does not carry the address itself.
         return _http.endpoint_key(self.name, target.address.strip().lower())
 
+    def close(self) -> None:
+        with self._lock:
+            self._drop(quit_=True)
+
+    def release(self) -> None:
+        """End of a dispatch run: QUIT the batch's connection (the next send reconnects)."""
+        self.close()
+
     def send(self, target: Target, message: Message) -> Receipt:
         recipient = target.address.strip()
         if not _EMAIL.fullmatch(recipient):
             raise DeliveryError("收件地址不是有效的电子邮件地址", False, "address")
-        smtp_url = _http.resolve(self._resolver, Target("email", self._smtp_ref))
-        try:
-            url = mail_url(smtp_url, recipient, self._timeout)
-        except ValueError as exc:
-            # The ValueError's text is ours and secret-free.
-            raise DeliveryError(f"{exc}（密钥引用 {self._smtp_ref}）", False, "config") from None
-        secrets = _url_secrets(smtp_url)
-        asset = apprise.AppriseAsset(app_id="pingan", storage_mode="memory")
-        notifier = apprise.Apprise(asset=asset)
-        if not notifier.add(url):
-            raise DeliveryError(
-                f"apprise 无法解析密钥引用 {self._smtp_ref} 中的 SMTP 地址", False, "config"
-            )
-        failure: str | None = None
-        with tempfile.TemporaryDirectory(prefix="pingan-mail-") as tmp:
-            attach = _write_attachments(Path(tmp), message.attachments, asset)
-            try:
-                ok = bool(
-                    notifier.notify(
-                        body=message.body,
-                        title=message.subject,
-                        body_format=apprise.NotifyFormat.TEXT,
-                        attach=attach,
-                    )
-                )
-            except Exception as exc:  # apprise is a black box; its message may hold the URL
-                ok, failure = False, masked_snippet(f"{type(exc).__name__}: {exc}", secrets, 500)
-        if not ok:
-            detail = "邮件发送失败" + (f"（{failure}）" if failure else "")
-            raise DeliveryError(detail, True, "smtp")
+        with self._lock:
+            settings, password = self._settings()
+            mail = build_message(settings, recipient, message)
+            error = self._deliver(settings, password, mail, recipient)
+        if error is not None:
+            raise error
         return Receipt(parts=1)
 
+    def _settings(self) -> tuple[SmtpSettings, str | None]:
+        smtp = self._smtp
+        if isinstance(smtp, SmtpSettings):
+            password = None
+            if smtp.password_ref:
+                password = _http.resolve(self._resolver, Target("email", smtp.password_ref))
+            self._secrets = tuple(filter(None, (password,)))
+            return smtp, password
+        url = _http.resolve(self._resolver, Target("email", smtp))
+        try:
+            settings, password = settings_from_url(url)
+        except ValueError as exc:  # our own, secret-free text
+            raise DeliveryError(f"{exc}（密钥引用 {smtp}）", False, "config") from None
+        self._secrets = tuple(filter(None, (url, password)))
+        return settings, password
 
-def _write_attachments(
-    directory: Path, attachments: tuple[Attachment, ...], asset: apprise.AppriseAsset
-) -> apprise.AppriseAttachment | None:
-    if not attachments:
-        return None
-    attach = apprise.AppriseAttachment(asset=asset)
-    used: set[str] = set()
-    for index, item in enumerate(attachments, 1):
-        name = safe_filename(item.filename, index)
-        if name.lower() in used:
-            name = f"{index}-{name}"
-        used.add(name.lower())
-        path = directory / name
-        path.write_bytes(item.content)
-        # The generic default would override apprise's better guess from the extension.
-        mime = None if item.mime == "application/octet-stream" else item.mime
-        # AttachFile.__init__ is unannotated in apprise 2.0.
-        attach.add(AttachFile(path=str(path), mimetype=mime, asset=asset))  # type: ignore[no-untyped-call]
-    return attach
+    def _deliver(
+        self, settings: SmtpSettings, password: str | None, mail: EmailMessage, rcpt: str
+    ) -> DeliveryError | None:
+        """Send on the open connection (reopened once if the server dropped it)."""
+        for fresh in (self._conn is None, True):
+            try:
+                conn = self._connection(settings, password)
+                conn.send_message(mail, settings.from_address, [rcpt])
+                return None
+            except smtplib.SMTPServerDisconnected:
+                self._drop(quit_=False)
+                if fresh:
+                    return DeliveryError("邮件服务器断开了连接", True, "smtp:disconnected")
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, text = next(iter(exc.recipients.values()), (550, b""))
+                return self._reply_error(code, text, "收件人被拒绝")
+            except smtplib.SMTPNotSupportedError:
+                self._drop(quit_=True)
+                detail = "邮件服务器不支持所需功能（如 STARTTLS 或登录），请检查加密方式设置"
+                return DeliveryError(detail, False, "smtp:config")
+            except smtplib.SMTPResponseException as exc:
+                self._drop(quit_=True)
+                return self._reply_error(exc.smtp_code, exc.smtp_error, "邮件服务器拒绝")
+            except (OSError, smtplib.SMTPException) as exc:
+                self._drop(quit_=False)
+                what = "超时" if isinstance(exc, socket.timeout | TimeoutError) else "网络错误"
+                return DeliveryError(f"邮件发送{what}（{type(exc).__name__}）", True, "network")
+        return None  # not reached: the second round always returns
+
+    def _connection(self, s: SmtpSettings, password: str | None) -> smtplib.SMTP:
+        if self._conn is not None:
+            return self._conn
+        context = ssl.create_default_context()
+        conn: smtplib.SMTP
+        if s.security == "ssl":
+            conn = smtplib.SMTP_SSL(s.host, s.resolved_port, timeout=self._timeout, context=context)
+        else:
+            conn = smtplib.SMTP(s.host, s.resolved_port, timeout=self._timeout)
+        try:
+            conn.ehlo()
+            if s.security == "starttls":
+                conn.starttls(context=context)
+                conn.ehlo()
+            if s.user and password:
+                conn.login(s.user, password)
+        except BaseException:
+            _quietly_close(conn)
+            raise
+        self._conn = conn
+        self.connections += 1
+        return conn
+
+    def _drop(self, *, quit_: bool) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if quit_:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                conn.quit()
+        _quietly_close(conn)
+
+    def _reply_error(self, code: int, text: bytes | str, what: str) -> DeliveryError:
+        raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+        snippet = masked_snippet(raw, self._secrets, 200)
+        detail = f"{what}：{code} {snippet}".rstrip()
+        if code == 535:
+            detail = f"邮件服务器拒绝登录（{code}），请检查用户名和密码引用"
+        return DeliveryError(detail, not 500 <= code < 600, f"smtp:{code}")
 
 
-def _url_secrets(smtp_url: str) -> tuple[str, ...]:
-    parts = urlsplit(smtp_url.strip())
-    password = parts.password
-    found = [smtp_url.strip()]
-    if password:
-        found += [password, unquote(password)]
-    return tuple(found)
+def _quietly_close(conn: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError):
+        conn.close()
+
+
+def build_message(settings: SmtpSettings, recipient: str, message: Message) -> EmailMessage:
+    """The MIME message (pure): text, an HTML alternative, attachments by their own names."""
+    mail = EmailMessage()
+    mail["Subject"] = message.subject
+    mail["From"] = formataddr((settings.from_name or "", settings.from_address))
+    mail["To"] = recipient
+    mail["Date"] = formatdate(localtime=False)
+    domain = settings.from_address.rpartition("@")[2] or "pingan.local"
+    mail["Message-ID"] = make_msgid(domain=domain)
+    if message.dedupe_key:
+        mail["X-Pingan-Dedupe"] = message.dedupe_key
+    body = message.body
+    if message.action_url and message.action_url not in body:
+        body += f"\n\n{message.action_label or ACTION_LABEL}：{message.action_url}"
+    mail.set_content(body, charset="utf-8")
+    html = message.html or (action_html(message) if message.action_url else None)
+    if html is not None:
+        mail.add_alternative(html, subtype="html", charset="utf-8")
+    for item in message.attachments:
+        maintype, _, subtype = item.mime.partition("/")
+        mail.add_attachment(
+            item.content,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=item.filename,
+        )
+    return mail
+
+
+def action_html(message: Message) -> str:
+    """A minimal HTML alternative: the body's lines escaped, and the personal link's button."""
+    lines = "".join(f"<p>{html_text(x)}</p>" for x in message.body.splitlines() if x.strip())
+    url = html_text(message.action_url or "")
+    label = html_text(message.action_label or ACTION_LABEL)
+    return f'<html><body>{lines}<p><a href="{url}">{label}</a></p></body></html>'

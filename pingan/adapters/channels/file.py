@@ -67,6 +67,12 @@ class FileChannel:
             ],
             "dedupe_key": message.dedupe_key,
             "parts": parts,
+            # What personal channels use: the kind (an SMS template), its facts, and the
+            # personal link a robot must never carry (dry runs and tests check it here).
+            "kind": message.kind,
+            "params": dict(message.params),
+            "action_url": message.action_url,
+            "action_label": message.action_label,
         }
         line = json.dumps(record, ensure_ascii=False) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,12 @@ class MirrorChannel:
     def __repr__(self) -> str:
         return f"MirrorChannel({self._primary!r} + mail to {self._address})"
 
+    def release(self) -> None:
+        """End of a dispatch run: let the mail channel close its SMTP connection."""
+        closer = getattr(self._mail, "release", None)
+        if callable(closer):
+            closer()
+
     def endpoint(self, target: Target) -> str:
         return self._primary.endpoint(target)
 

@@ -26,11 +26,18 @@ WINDOW = timedelta(seconds=RATE_WINDOW_S)
 
 
 def take_slot(
-    conn: Connection, endpoint: str, limit: int, now: datetime, need: int = 1
+    conn: Connection,
+    endpoint: str,
+    limit: int,
+    now: datetime,
+    need: int = 1,
+    window: timedelta = WINDOW,
 ) -> tuple[bool, datetime]:
     """``need`` sends (a message's parts) on ``endpoint`` within its shared sliding window:
     (granted, reopens_at). ``reopens_at`` is when enough sends leave the window (``now`` if
-    granted). Slots taken before a lost race stay taken: wasted, never one too many."""
+    granted). Slots taken before a lost race stay taken: wasted, never one too many.
+    ``window``: a minute unless a channel keeps longer limits (an SMS hour or day), each
+    under its own ``endpoint`` key."""
     need = max(1, min(need, limit))
     for _ in range(limit + 2):  # each lost race means another worker was granted a slot
         used = conn.execute(
@@ -40,9 +47,9 @@ def take_slot(
         ).all()
         taken = {row.slot for row in used}
         missing = [s for s in range(limit) if s not in taken]
-        stale = [row for row in used if row.used_at <= now - WINDOW]
+        stale = [row for row in used if row.used_at <= now - window]
         if len(missing) + len(stale) < need:
-            return False, used[need - len(missing) - 1].used_at + WINDOW
+            return False, used[need - len(missing) - 1].used_at + window
         for slot in missing[:need]:
             need -= _insert_slot(conn, endpoint, slot, now)
         for row in stale[: max(need, 0)]:

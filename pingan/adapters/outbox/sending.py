@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pingan.adapters.channels.base import Channel, DeliveryError, Message, Target
+from pingan.adapters.channels.limits import RateLimit
 from pingan.adapters.outbox.context import DispatchRun
 from pingan.adapters.outbox.freeze import FrozenBatch, frozen_messages
 from pingan.adapters.outbox.leases import Claimed, mark, renew
@@ -78,7 +79,8 @@ def _deliver(run: DispatchRun, batch: _Batch, frozen: FrozenBatch, row: Claimed)
     if not _keep_lease(run, batch, row, now):
         run.report.lost_leases += 1
         return
-    wait = _rate_gate(run, batch, row.channel, endpoint, now, _parts(channel, target, message))
+    windows = _windows(run, channel, row.channel)
+    wait = _rate_gate(run, batch, windows, endpoint, now, _parts(channel, target, message))
     if wait is not None:
         _settle(run, row, wait, endpoint)
         return
@@ -135,23 +137,42 @@ def _parts(channel: Channel, target: Target, message: Message) -> int:
     return int(counter(target, message)) if callable(counter) else 1
 
 
+def _windows(run: DispatchRun, channel: Channel, name: str) -> tuple[RateLimit, ...]:
+    """The channel's own per-endpoint limits (SMS, app messages), else the policy's
+    per-minute rate for its name (robots), shortest window first."""
+    own = getattr(channel, "limits", None)
+    if callable(own):
+        found: tuple[RateLimit, ...] = tuple(own())
+        if found:
+            return tuple(sorted(found, key=lambda w: w.window_s))
+    limit = run.policy.rate_per_minute.get(name)
+    return () if limit is None else (RateLimit(limit),)
+
+
 def _rate_gate(
-    run: DispatchRun, batch: _Batch, channel: str, endpoint: str, now: datetime, parts: int
+    run: DispatchRun,
+    batch: _Batch,
+    windows: tuple[RateLimit, ...],
+    endpoint: str,
+    now: datetime,
+    parts: int,
 ) -> RateLimited | None:
-    """Slots for every part in the endpoint's window, or when to try again (wait rather
-    than fail)."""
-    limit = run.policy.rate_per_minute.get(channel)
-    if limit is None:
-        return None
-    reopens = batch.full.get(endpoint)
-    if reopens is None or now >= reopens:
-        granted, reopens = take_slot(run.conn, endpoint, limit, now, parts)
-        if granted:
-            batch.full.pop(endpoint, None)
-        else:
-            batch.full[endpoint] = reopens
-    until = batch.full.get(endpoint)
-    return None if until is None else RateLimited(until)
+    """Slots for every part in each of the endpoint's windows, or when to try again (wait
+    rather than fail). A window known to be full is honoured before any slot is taken, so
+    the shorter windows' slots are not spent on a send a longer one refuses."""
+    keys = [w.slot_key(endpoint) for w in windows]
+    for key in keys:
+        until = batch.full.get(key)
+        if until is not None and now < until:
+            return RateLimited(until)
+    for w, key in zip(windows, keys, strict=True):
+        span = timedelta(seconds=w.window_s)
+        granted, reopens = take_slot(run.conn, key, w.limit, now, parts, span)
+        if not granted:
+            batch.full[key] = reopens
+            return RateLimited(reopens)
+        batch.full.pop(key, None)
+    return None
 
 
 def _send(run: DispatchRun, channel: Channel, target: Target, message: Message) -> Outcome:

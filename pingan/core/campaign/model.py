@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from pingan.core.campaign.channels import ChannelsConfig
 from pingan.core.campaign.codes import CODE_PATTERN, KEY_PATTERN
 from pingan.core.campaign.organisation import Organisation, Wording, wording
 from pingan.core.timeofday import HHMM, QuietHours, QuietHoursText
@@ -270,6 +271,7 @@ class Campaign(_Model):
     delivery: DeliverySettings = DeliverySettings()
     schedule: ScheduleConfig = ScheduleConfig()
     mail_intake: MailIntake | None = None
+    channels: ChannelsConfig = ChannelsConfig()  # personal channels (docs/channels.md)
 
     # -- lookups used everywhere else -------------------------------------------------------
     def domain(self, key: str) -> Domain:

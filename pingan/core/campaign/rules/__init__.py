@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pingan.core.campaign.model import Campaign
 from pingan.core.campaign.rules import (
     award,
+    channels,
     domains,
     gates,
     identity,
@@ -39,6 +40,7 @@ _RULES: tuple[Callable[[Campaign], Findings], ...] = (
     award.issued_on,
     award.ceremonies,
     mail.mail_intake,
+    channels.channels,
 )
 
 

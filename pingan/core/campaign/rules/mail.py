@@ -8,14 +8,14 @@ from pingan.core.campaign.model import Campaign
 from pingan.core.campaign.rules.common import Findings
 
 # The shape pingan.adapters.secrets resolves (kept in step with it).
-_REFERENCE = re.compile(r"(secret|env):[A-Za-z0-9_.-]{1,100}", re.IGNORECASE)
+REFERENCE = re.compile(r"(secret|env):[A-Za-z0-9_.-]{1,100}", re.IGNORECASE)
 
 
 def mail_intake(c: Campaign) -> Findings:
     m = c.mail_intake
     if m is None:
         return
-    if _REFERENCE.fullmatch(m.password) is None:
+    if REFERENCE.fullmatch(m.password) is None:
         # Never echoed: what was written here may be the password itself.
         yield (
             "mail_intake.password",
