@@ -296,6 +296,7 @@ def test_every_message_reaches_each_person_and_group_exactly_once(delivered: Run
     assert len(dead_only) == 1
     # What the stand-ins received matches what the database counts as sent, one each.
     sent = Counter(r.channel for r in rows if r.state == "sent")
+    print(f"cells={CELLS} deliveries={len(rows)} sent by channel={dict(sent)}")
     s = delivered.s
     assert len(s.wecom.messages) == sent["wecom-app"]
     assert len(s.dingtalk.messages) == sent["dingtalk-work"] > 0

@@ -19,7 +19,6 @@ from sqlalchemy import and_, case, literal, null, or_
 
 from pingan.adapters.db.base import table
 from pingan.adapters.db.units import ContactRow
-from pingan.core.campaign.model import DEFAULT_PREFERENCE
 
 CT = table(ContactRow)
 CC = CT.c
@@ -112,10 +111,6 @@ class Ladder:
             if self.ranked
             else literal(False)
         )
-
-
-def default_ladder(channels: Collection[str] | None) -> Ladder:
-    return Ladder.of(DEFAULT_PREFERENCE, channels)
 
 
 def any_address() -> Any:
