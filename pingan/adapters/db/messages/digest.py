@@ -134,18 +134,23 @@ def _overdue_items(session: Session, scope: _Scope) -> list[Any]:
 
 
 def _told(scope: _Scope) -> Any:
-    """Per unit, when its latest reminder or escalation up to the digest's day was sent."""
+    """Per unit, when its latest reminder or escalation up to the digest's day was sent;
+    for a lead unit's digest only the units it supervises are looked at."""
+    terms = [
+        NotificationRow.campaign_id == scope.campaign_id,
+        NotificationRow.kind.in_(("reminder", "escalation")),
+        NotificationRow.state == "sent",
+        NotificationRow.planned_on <= scope.as_of,
+    ]
+    if not scope.is_coordinator:
+        supervised = select(UnitRow.id).where(UnitRow.supervisor_id == scope.recipient_id)
+        terms.append(NotificationRow.recipient_unit_id.in_(supervised))
     return (
         select(
             NotificationRow.recipient_unit_id.label("unit_id"),
             func.max(NotificationRow.sent_at).label("sent_at"),
         )
-        .where(
-            NotificationRow.campaign_id == scope.campaign_id,
-            NotificationRow.kind.in_(("reminder", "escalation")),
-            NotificationRow.state == "sent",
-            NotificationRow.planned_on <= scope.as_of,
-        )
+        .where(*terms)
         .group_by(NotificationRow.recipient_unit_id)
         .subquery()
     )
