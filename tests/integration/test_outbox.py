@@ -256,7 +256,7 @@ def test_expand_limited_to_enabled_channels_kills_units_reachable_only_elsewhere
     assert {r.channel for r in deliveries(db)} == {"wecom"}
     cell = escalated_cell(db)
     row = db.rows("SELECT state, last_error FROM notification WHERE id = :i", i=cell.id)[0]
-    assert (row.state, row.last_error) == ("dead", NO_ENABLED)
+    assert row.state == "dead" and row.last_error.startswith(NO_ENABLED)
 
 
 def test_channel_override_makes_one_demo_delivery_per_notification(db: Loaded) -> None:

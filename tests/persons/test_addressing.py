@@ -66,7 +66,10 @@ def test_a_unit_whose_persons_use_only_disabled_channels_is_dead_with_the_reason
         "ON u.id = n.recipient_unit_id WHERE u.code = :k",
         k=SECOND,
     )
-    assert (row.state, row.last_error) == ("dead", "收件单位登记的联系方式均不属于已启用的渠道")
+    assert (row.state, row.last_error) == (
+        "dead",
+        "收件单位登记的联系方式均不属于已启用的渠道（已登记：钉钉工作通知）",
+    )
 
 
 def test_a_named_persons_email_is_personal_and_an_unnamed_one_a_shared_mailbox(

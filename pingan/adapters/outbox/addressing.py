@@ -39,6 +39,19 @@ GROUP_COLUMNS: Mapping[str, Any] = {
 }
 
 
+# How a person reads each channel's name (dry runs, reasons for dead notifications).
+CHANNEL_LABELS: Mapping[str, str] = {
+    "wecom-app": "企业微信应用消息",
+    "dingtalk-work": "钉钉工作通知",
+    "sms": "短信",
+    "email": "邮件",
+    "wecom": "企业微信群机器人",
+    "dingtalk": "钉钉群机器人",
+    "webhook": "推送地址",
+    "file": "文件",
+}
+
+
 def usable(col: Any) -> Any:
     return and_(col.is_not(None), col != "")
 
@@ -116,6 +129,13 @@ class Ladder:
 def any_address() -> Any:
     """The contact row gives any address at all (personal or group)."""
     return or_(*(usable(c) for c in (*PERSON_COLUMNS.values(), *GROUP_COLUMNS.values())))
+
+
+def registered() -> list[tuple[str, Any]]:
+    """(channel, condition) for every way a contact row can be addressed, personal first."""
+    return [(name, reaches_person(name)) for name in PERSON_COLUMNS] + [
+        (name, reaches_group(name)) for name in GROUP_COLUMNS
+    ]
 
 
 def enabled_address(ladder: Ladder, channels: Collection[str] | None) -> Any:

@@ -10,19 +10,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, cast, exists, literal, null, select, union, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    literal,
+    null,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from pingan.adapters.channels.base import ChannelName
 from pingan.adapters.db.bulk import insert_or_ignore, rowcount
 from pingan.adapters.outbox.addressing import (
     CC,
+    CHANNEL_LABELS,
     CT,
     GROUP_COLUMNS,
     Ladder,
     any_address,
     enabled_address,
     reaches_group,
+    registered,
 )
 from pingan.adapters.outbox.tables import DC, NC, D, N
 from pingan.core.campaign.model import DEFAULT_PREFERENCE
@@ -138,6 +152,11 @@ def _source(
     ).where(u.c.nid.is_not(None))
 
 
+def _has(cond: Any) -> Any:
+    """The recipient unit has a contact row meeting ``cond``."""
+    return exists().where(CC.unit_id == NC.recipient_unit_id, cond)
+
+
 def _bury_unreachable(
     session: Session, fresh: Any, channels: Collection[str] | None, ladder: Ladder
 ) -> int:
@@ -145,17 +164,29 @@ def _bury_unreachable(
 
     Dead only for a reason the contacts themselves show — not merely "no delivery yet" —
     so a notification a concurrent tick commits after our INSERT is left for next time."""
+    res = session.execute(
+        update(N).where(fresh, ~_has(any_address())).values(state="dead", last_error=NO_CONTACT),
+        execution_options={"preserve_rowcount": True},
+    )
+    dead = rowcount(res)
+    unreachable = and_(fresh, _has(any_address()), ~_has(enabled_address(ladder, channels)))
+    return dead + _bury_naming_channels(session, unreachable)
 
-    def has(cond: Any) -> Any:
-        return exists().where(CC.unit_id == NC.recipient_unit_id, cond)
 
+def _bury_naming_channels(session: Session, unreachable: Any) -> int:
+    """Kill ``unreachable`` notifications, naming the channels their unit registered: one
+    UPDATE per distinct set of channels (a bit mask over addressing.registered())."""
+    ways = registered()
+    mask = sum(
+        (case((_has(cond), literal(1 << i)), else_=literal(0)) for i, (_, cond) in enumerate(ways)),
+        literal(0),
+    )
     dead = 0
-    for cond, reason in (
-        (~has(any_address()), NO_CONTACT),
-        (and_(has(any_address()), ~has(enabled_address(ladder, channels))), NO_ENABLED),
-    ):
+    for m in session.scalars(select(mask).where(unreachable).distinct()).all():
+        names = dict.fromkeys(CHANNEL_LABELS[n] for i, (n, _) in enumerate(ways) if m >> i & 1)
+        reason = f"{NO_ENABLED}（已登记：{'、'.join(names)}）"
         res = session.execute(
-            update(N).where(fresh, cond).values(state="dead", last_error=reason),
+            update(N).where(unreachable, mask == m).values(state="dead", last_error=reason),
             execution_options={"preserve_rowcount": True},
         )
         dead += rowcount(res)

@@ -13,21 +13,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pingan.adapters.outbox.addressing import CC, CT
+from pingan.adapters.outbox.addressing import CC, CHANNEL_LABELS, CT
 from pingan.adapters.outbox.expansion import expand
 from pingan.adapters.outbox.tables import DC, D
 from pingan.core.campaign.model import DEFAULT_PREFERENCE
 
-CHANNEL_LABELS = {
-    "wecom-app": "企业微信应用消息",
-    "dingtalk-work": "钉钉工作通知",
-    "sms": "短信",
-    "email": "邮件",
-    "wecom": "企业微信群机器人",
-    "dingtalk": "钉钉群机器人",
-    "webhook": "推送地址",
-    "file": "文件",
-}
 CHUNK = 5000
 UNNAMED = "未署名联系人"
 
