@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from pingan.adapters.channels.file import FileChannel
 from pingan.adapters.db.links import record_view
 from pingan.adapters.db.status import status_report
+from pingan.adapters.render.status_table import status_tables
 from pingan.services.dispatch import Delivery, run_dispatch
 from pingan.services.tick import ItemFilter, status_items
 from tests.factories import Loaded, load_seed
@@ -128,3 +129,11 @@ def test_the_status_report_counts_units_that_saw_their_latest_message(db: Loaded
     assert got["seen"] == 1 and got["unseen"] == got["told"] - 1 >= len(codes) - 1
     unseen = {u["code"] for u in got["unseen_units"]}
     assert codes[0] not in unseen and set(codes[1:]) <= unseen
+
+
+def test_the_status_table_says_how_many_units_signed(db: Loaded) -> None:
+    with Session(db.engine) as session:
+        report = status_report(session, db.handle.campaign, db.cid, DAY)
+    (table,) = [t for t in status_tables(report) if t.title == "通知"]
+    told = report["receipts"]["told"]
+    assert table.caption == f"最近一条提醒或督办：已签收 0 个单位，未签收 {told} 个"
