@@ -58,6 +58,20 @@ def upgrade() -> None:
             ["notification_id", "contact_id"],
             unique=False,
         )
+    # Emails still waiting to be sent were addressed to the unit's contacts before persons
+    # existed: one to a named contact's own address is that person's (and keeps its link).
+    op.execute(
+        sa.text(
+            "UPDATE delivery SET contact_id = ("
+            " SELECT min(c.id) FROM contact c JOIN notification n"
+            " ON n.recipient_unit_id = c.unit_id"
+            " WHERE n.id = delivery.notification_id AND c.email = delivery.address"
+            " AND c.name IS NOT NULL AND c.name <> '')"
+            " WHERE channel = 'email' AND state IN ('queued', 'leased', 'failed')"
+        )
+    )
+    # Email's place in the default preference: a fallback after it finds nothing further.
+    op.execute(sa.text("UPDATE delivery SET rank = 3 WHERE contact_id IS NOT NULL"))
 
 
 def downgrade() -> None:
