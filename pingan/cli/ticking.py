@@ -89,7 +89,7 @@ def _tick_here(
         engine, handle, resolve_as_of(handle, day), dry_run=dry_run, portal=c.settings
     )
     if dry_run and not as_json:
-        _print_previews(result.previews)
+        _print_previews(result.previews, result.routes)
     delivery = None
     if dispatch and not dry_run:
         report = run_dispatch(engine, handle, c.delivery(), c.settings, now_fn=c.clock)
@@ -105,13 +105,15 @@ def _tick_here(
     )
 
 
-def _print_previews(previews: Any) -> None:
+def _print_previews(previews: Any, routes: Any) -> None:
     current = None
     for m in previews:
         if m.recipient_unit_id != current:
             current = m.recipient_unit_id
             out.rule(f"{m.recipient_name}（{m.recipient_code}）", style="dim")
         out.print(f"[{label(MESSAGE_KINDS, m.kind)}] {m.subject}", markup=False)
+        for route in routes.get(m.notification_id, []):
+            out.print(f"  发送给：{route.describe()}", markup=False)
         out.print(m.body, markup=False, soft_wrap=True)
     out.print(f"（试运行，未写入数据库）共 {len(previews)} 条通知", markup=False)
 

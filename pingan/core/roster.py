@@ -29,6 +29,59 @@ class RosterRow:
     wecom: str | None  # "secret:<name>" or "env:<NAME>", never the key itself
     dingtalk: str | None
     webhook: str | None
+    # The first person's other columns, then persons 2 and 3 (contact, role, mobile, email,
+    # WeCom userid, DingTalk userid each); see docs/roster.md.
+    role: str | None = None
+    wecom_user: str | None = None
+    dingtalk_user: str | None = None
+    contact2: str | None = None
+    role2: str | None = None
+    mobile2: str | None = None
+    email2: str | None = None
+    wecom_user2: str | None = None
+    dingtalk_user2: str | None = None
+    contact3: str | None = None
+    role3: str | None = None
+    mobile3: str | None = None
+    email3: str | None = None
+    wecom_user3: str | None = None
+    dingtalk_user3: str | None = None
+
+    def persons(self) -> list[Person]:
+        """The row's persons in roster order (groups left empty are skipped)."""
+        groups = (
+            (self.contact, self.role, self.mobile, self.email, self.wecom_user, self.dingtalk_user),
+            (
+                self.contact2,
+                self.role2,
+                self.mobile2,
+                self.email2,
+                self.wecom_user2,
+                self.dingtalk_user2,
+            ),
+            (
+                self.contact3,
+                self.role3,
+                self.mobile3,
+                self.email3,
+                self.wecom_user3,
+                self.dingtalk_user3,
+            ),
+        )
+        return [Person(seq, *g) for seq, g in enumerate(groups, start=1) if any(g)]
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One person of a unit as the roster gives them."""
+
+    seq: int  # 1, 2, 3: the roster's column group
+    name: str | None
+    role: str | None
+    mobile: str | None
+    email: str | None
+    wecom_userid: str | None
+    dingtalk_userid: str | None
 
 
 @dataclass

@@ -32,7 +32,7 @@ from pingan.portal.signoff import add_signoff_routes
 from pingan.portal.submission import Submission
 from pingan.portal.uploads import sweep_spool
 from pingan.portal.verify import add_verify_routes
-from pingan.portal.visits import Visit, unit_items
+from pingan.portal.visits import Visit, note_view, unit_items
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,10 @@ class Portal:
         return cls(engine, config, pages, admission, submission)
 
     def unit_page(self, request: Request, visit: Visit) -> HTMLResponse:
-        today = visit.info.local(self.config.now()).date()
+        now = self.config.now()
+        today = visit.info.local(now).date()
         with self.engine.connect() as conn:
+            note_view(conn, visit, now)
             items = unit_items(conn, visit.info, visit.unit.id, today)
         return self.pages.unit(request, visit, items, today, self.config.max_file_bytes)
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, func, select
 
 from pingan.adapters.db.campaigns import CampaignRow, GateRow, WorkdayRow
-from pingan.adapters.db.links import FIRST_VERSION, PortalLinkRow
+from pingan.adapters.db.links import FIRST_VERSION, PortalLinkRow, record_view
 from pingan.adapters.db.obligations import ObligationRow, SubmissionFileRow, SubmissionRow
 from pingan.adapters.db.units import UnitRow
 from pingan.core.campaign import Campaign
@@ -140,6 +140,13 @@ def find_unit(conn: Connection, campaign_id: int, code: str) -> UnitRef | None:
     if row is None:
         return None
     return UnitRef(row.id, row.code, row.name, row.kind, row.status, int(row.version))
+
+
+def note_view(conn: Connection, visit: Visit, now: datetime) -> None:
+    """A read receipt (签收): someone of the unit opened the personal link a message
+    carried. Committed at once, whatever the page does next."""
+    record_view(conn, visit.info.id, visit.unit.id, now.astimezone(UTC).replace(tzinfo=None))
+    conn.commit()
 
 
 def unit_items(conn: Connection, info: CampaignInfo, unit_id: int, today: date) -> list[ItemView]:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pingan.adapters.db.audit import AuditEventRow
+from pingan.adapters.db.base import utcnow
 from pingan.adapters.db.campaigns import CampaignRow, GateRow
 from pingan.adapters.db.evaluate import CalendarNotLoaded, evaluate
 from pingan.adapters.db.locks import LeaseLost, LockHeld, campaign_lock
@@ -29,6 +30,7 @@ from pingan.adapters.db.session import ensure_schema
 from pingan.adapters.db.status import status_report
 from pingan.adapters.db.status_items import ItemFilter, iter_items, overdue_by_level
 from pingan.adapters.db.units import UnitRow
+from pingan.adapters.outbox.routes import Route, planned_routes
 from pingan.core.calendar import today_in
 from pingan.core.campaign import Campaign, is_code, is_key
 from pingan.core.links import PortalSettings
@@ -104,6 +106,8 @@ class TickResult:
     # for the tick's artifact: bounded whatever the number of cells.
     worst: list[dict[str, Any]] = field(default_factory=list)
     overdue_by_level: dict[int, int] = field(default_factory=dict)
+    # A dry run's routes: by notification id, who would get it on which channel.
+    routes: dict[int, list[Route]] = field(default_factory=dict)
 
 
 def evaluate_and_plan(
@@ -147,6 +151,7 @@ def evaluate_and_plan(
             worst = list(iter_items(session, campaign, cid, worst=WORST_ITEMS))
             by_level = overdue_by_level(session, cid)
             previews: list[RenderedMessage] = []
+            routes: dict[int, list[Route]] = {}
             if dry_run:
                 ids = list(
                     session.scalars(
@@ -161,11 +166,14 @@ def evaluate_and_plan(
                 previews = render_notifications(
                     session, campaign, cid, ids, as_of, templates, portal=portal
                 )
+                routes = planned_routes(
+                    session, cid, ids, utcnow(), preference=campaign.delivery.preference
+                )
                 session.rollback()
             else:
                 lease.check(session.connection())  # fenced: the lease is ours at commit
                 session.commit()
-    return TickResult(as_of, dry_run, plan, status, previews, worst, by_level)
+    return TickResult(as_of, dry_run, plan, status, previews, worst, by_level, routes)
 
 
 def _evaluate_for(session: Session, handle: CampaignHandle, as_of: date) -> None:

@@ -149,9 +149,15 @@ def run(
     )
 
 
+# The channels of these tests: the group ones and email (SMS and the app channels have
+# tests of their own in tests/persons/).
+CHANNELS = {"email", "wecom", "dingtalk", "webhook"}
+
+
 def do_expand(db: Loaded, **kw: Any) -> Any:
     from sqlalchemy.orm import Session
 
+    kw.setdefault("channels", CHANNELS)
     with Session(db.engine) as session:
         result = expand(session, db.cid, T0, **kw)
         session.commit()
@@ -250,7 +256,7 @@ def test_expand_limited_to_enabled_channels_kills_units_reachable_only_elsewhere
     assert {r.channel for r in deliveries(db)} == {"wecom"}
     cell = escalated_cell(db)
     row = db.rows("SELECT state, last_error FROM notification WHERE id = :i", i=cell.id)[0]
-    assert (row.state, row.last_error) == ("dead", NO_ENABLED)
+    assert row.state == "dead" and row.last_error.startswith(NO_ENABLED)
 
 
 def test_channel_override_makes_one_demo_delivery_per_notification(db: Loaded) -> None:

@@ -83,7 +83,7 @@ def test_an_open_item_would_first_reach_rung_one_the_working_day_after_its_due_d
     assert item["next_rung"]["on"] == CAL.add_working_days(due, 1).isoformat()
 
 
-def test_the_last_message_is_the_latest_that_reached_someone_and_its_seen_is_unknown(
+def test_the_last_message_is_the_latest_that_reached_someone_and_unseen_until_opened(
     db: Loaded, tmp_path: Path
 ) -> None:
     db.tick(date(2017, 5, 16))  # one working day overdue: the unit's own escalation
@@ -97,7 +97,7 @@ def test_the_last_message_is_the_latest_that_reached_someone_and_its_seen_is_unk
         "escalation",
         first["unit"]["code"],
         ["file"],
-        None,
+        False,
     )
     db.tick(date(2017, 5, 18))  # three working days: the lead unit's digest lists it
     deliver(db, tmp_path)

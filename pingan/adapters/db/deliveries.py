@@ -25,6 +25,7 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("notification_id", "channel", "address"),
         Index("ix_delivery_campaign_state", "campaign_id", "state", "next_attempt_at"),
+        Index("ix_delivery_notification_contact", "notification_id", "contact_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,6 +51,12 @@ class DeliveryRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     parts: Mapped[int] = mapped_column(default=0)  # messages actually sent (robots split)
+    # The person this delivery reaches on a personal channel (None: a group address). No
+    # FK: a roster reload replaces contact rows, and the delivery's history stays.
+    contact_id: Mapped[int | None]
+    # Position of the channel in the campaign's delivery preference: a dead delivery falls
+    # back to the person's next usable channel of a higher rank.
+    rank: Mapped[int | None]
 
 
 class EndpointSlotRow(Base):

@@ -5,7 +5,7 @@ from pingan.adapters.db.audit import AuditEventRow, CampaignLockRow
 from pingan.adapters.db.base import Base
 from pingan.adapters.db.campaigns import CampaignRow, DomainRow, GateRow, PhaseRow, WorkdayRow
 from pingan.adapters.db.deliveries import DeliveryRow, EndpointSlotRow
-from pingan.adapters.db.links import PortalLinkRow
+from pingan.adapters.db.links import LinkViewRow, PortalLinkRow
 from pingan.adapters.db.mail import MailItemRow
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow, SubmissionFileRow, SubmissionRow
@@ -27,6 +27,7 @@ __all__ = [
     "DomainUnitRow",
     "EndpointSlotRow",
     "GateRow",
+    "LinkViewRow",
     "MailItemRow",
     "NotificationRow",
     "ObligationRow",

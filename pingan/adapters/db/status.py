@@ -20,6 +20,7 @@ from pingan.adapters.db.campaigns import DomainRow, GateRow
 from pingan.adapters.db.deliveries import delivery_counts
 from pingan.adapters.db.notifications import NOTIFICATION_STATES, NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
+from pingan.adapters.db.receipts import receipts
 from pingan.adapters.db.units import DomainUnitRow, UnitRow
 from pingan.core.campaign import Campaign, Targets
 from pingan.core.gates import COLOURS, STATUSES
@@ -251,4 +252,5 @@ def status_report(
         "obligations_by_colour": by_colour,
         "notifications": notif,
         "deliveries": delivery_counts(session, campaign_id),
+        "receipts": receipts(session, campaign_id),
     }

@@ -12,7 +12,7 @@ from typing import Any
 from pingan.core.gates import Ladder
 
 # The channel names of pingan.adapters.channels (which the database layer may not import).
-CHANNELS = ("email", "wecom", "dingtalk", "webhook", "file")
+CHANNELS = ("email", "wecom", "dingtalk", "webhook", "file", "sms", "wecom-app", "dingtalk-work")
 PENDING = ("not_open", "open", "due_soon", "overdue")
 
 
@@ -39,10 +39,24 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
+def seen(sent_at: datetime | None, viewed_at: datetime | None) -> bool | None:
+    """Read receipt (签收): whether the recipient unit opened its personal link at or after
+    the message was sent; None while nothing was sent."""
+    if sent_at is None:
+        return None
+    return viewed_at is not None and viewed_at >= sent_at
+
+
 def message_of(
-    kind: str, level: int, on: date, sent_at: datetime | None, code: str, name: str, ch: list[str]
+    kind: str,
+    level: int,
+    on: date,
+    sent_at: datetime | None,
+    code: str,
+    name: str,
+    ch: list[str],
+    viewed_at: datetime | None = None,
 ) -> dict[str, Any]:
-    # No read receipts exist yet: whether a message was seen is unknown, never "no".
     return {
         "kind": kind,
         "level": level,
@@ -50,7 +64,7 @@ def message_of(
         "sent_at": _iso(sent_at),
         "to": {"code": code, "name": name},
         "channels": ch,
-        "seen": None,
+        "seen": seen(sent_at, viewed_at),
     }
 
 
@@ -123,6 +137,7 @@ def _last_message(shared: Shared, r: Any) -> dict[str, Any] | None:
                 r.msg_to_code,
                 r.msg_to_name,
                 channels_of(r),
+                r.msg_viewed_at,
             )
         )
     if len(found) < 2:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from pingan.adapters.db.campaigns import DomainRow, GateRow, WorkdayRow
 from pingan.adapters.db.deliveries import DeliveryRow
+from pingan.adapters.db.links import LinkViewRow
 from pingan.adapters.db.messages.rungs import Rungs
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
@@ -159,6 +160,7 @@ def _items_query(cid: int, terms: list[Any], only: list[int] | None = None) -> A
             NotificationRow.sent_at.label("msg_sent_at"),
             recipient.code.label("msg_to_code"),
             recipient.name.label("msg_to_name"),
+            LinkViewRow.last_at.label("msg_viewed_at"),
             *(getattr(chans.c, f"ch_{c}") for c in CHANNELS),
         )
         .select_from(ObligationRow)
@@ -170,6 +172,7 @@ def _items_query(cid: int, terms: list[Any], only: list[int] | None = None) -> A
         .outerjoin(last, last.c.oid == ObligationRow.id)
         .outerjoin(NotificationRow, NotificationRow.id == last.c.nid)
         .outerjoin(recipient, recipient.id == NotificationRow.recipient_unit_id)
+        .outerjoin(LinkViewRow, LinkViewRow.unit_id == NotificationRow.recipient_unit_id)
         .outerjoin(chans, chans.c.nid == last.c.nid)
         .where(ObligationRow.campaign_id == cid, UnitRow.status == "active", *terms)
     )
@@ -212,9 +215,11 @@ def _latest_digests(session: Session, cid: int) -> dict[int, dict[str, Any]]:
             NotificationRow.sent_at,
             UnitRow.code,
             UnitRow.name,
+            LinkViewRow.last_at,
             *(getattr(chans.c, f"ch_{c}") for c in CHANNELS),
         )
         .join(UnitRow, UnitRow.id == NotificationRow.recipient_unit_id)
+        .outerjoin(LinkViewRow, LinkViewRow.unit_id == NotificationRow.recipient_unit_id)
         .outerjoin(chans, chans.c.nid == NotificationRow.id)
         .where(NotificationRow.id.in_(latest))
     )
@@ -222,7 +227,14 @@ def _latest_digests(session: Session, cid: int) -> dict[int, dict[str, Any]]:
         r.recipient_unit_id: {
             "day": r.planned_on,
             "message": message_of(
-                "digest", r.level, r.planned_on, r.sent_at, r.code, r.name, channels_of(r)
+                "digest",
+                r.level,
+                r.planned_on,
+                r.sent_at,
+                r.code,
+                r.name,
+                channels_of(r),
+                r.last_at,
             ),
         }
         for r in rows

@@ -44,17 +44,26 @@ class UnitRow(Base):
 
 
 class ContactRow(Base):
+    """One person of a unit (负责人, 联络员 …), or — without a name — the unit's shared
+    addresses. Group addresses (robots, webhook) ride on whichever row the roster gave them;
+    a row without a name is never a person, so its email is a shared mailbox."""
+
     __tablename__ = "contact"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(default=1, server_default="1")  # the roster's order
     name: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str | None] = mapped_column(String(32))  # 负责人, 联络员 …
     mobile: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     # References such as "secret:campus-wecom", never the secret itself.
     wecom_ref: Mapped[str | None] = mapped_column(String(128))
     dingtalk_ref: Mapped[str | None] = mapped_column(String(128))
     webhook_ref: Mapped[str | None] = mapped_column(String(128))
+    # The person's own accounts: WeCom app messages and DingTalk work notices go to these.
+    wecom_userid: Mapped[str | None] = mapped_column(String(64))
+    dingtalk_userid: Mapped[str | None] = mapped_column(String(64))
 
 
 class DomainUnitRow(Base):

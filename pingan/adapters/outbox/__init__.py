@@ -1,7 +1,10 @@
 """The outbox dispatcher: expand → claim → render → rate-limit → send → mark → roll up.
 
-* ``expand`` (expansion) turns each queued notification into deliveries, one per
-  (channel, address) of the recipient unit's contacts.
+* ``expand`` (expansion) turns each queued notification into deliveries: one per person of
+  the recipient unit on their preferred personal channel, and one per group address (robot,
+  webhook, shared mailbox) — addressing says who is reached how. A person whose delivery
+  dies gets one on their next channel (fallback); personal links go only to persons
+  (personal).
 * ``claim`` (leases) leases due deliveries, so two dispatchers never hold the same row; a
   dead worker's lease runs out and its rows come back.
 * ``dispatch`` (run, sending) sends each claimed delivery and marks it in its own short

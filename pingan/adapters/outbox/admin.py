@@ -119,7 +119,8 @@ def outbox_counts(engine: Engine, campaign_id: int) -> dict[str, int]:
 class RetryResult:
     deliveries: int = 0
     notifications: int = 0  # notifications without deliveries sent back to expansion
-    not_found: list[int] = field(default_factory=list)  # ids not dead/failed (or unknown)
+    # ids not dead/failed (or unknown), or whose person another channel already reached
+    not_found: list[int] = field(default_factory=list)
 
 
 def _requeue(now: datetime) -> dict[str, Any]:
@@ -143,7 +144,15 @@ def _requeue_deliveries(
         conds.append(DC.state == "dead")
     if not conds:
         return []
-    where = or_(*conds)
+    # A person already reached (or being reached) on another channel is not sent it again.
+    other = D.alias("other")
+    reached = exists().where(
+        other.c.notification_id == DC.notification_id,
+        other.c.contact_id == DC.contact_id,
+        other.c.id != DC.id,
+        other.c.state != "dead",
+    )
+    where = and_(or_(*conds), ~reached)
     if campaign_id is not None:
         where = and_(where, DC.campaign_id == campaign_id)
     stmt = update(D).where(where).values(**_requeue(now)).returning(DC.id, DC.notification_id)

@@ -6,7 +6,7 @@ holds a placeholder, and each send signs the link again (pingan.adapters.db.mess
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from pingan.adapters.channels.base import Attachment, Message
 from pingan.adapters.db.awarding.signoff_links import fill_signoff_links
 from pingan.adapters.db.base import table
-from pingan.adapters.db.messages import digest_context, fill_links, render_notifications
+from pingan.adapters.db.messages import digest_context, render_notifications
+from pingan.adapters.db.messages.facts import Facts, message_facts
+from pingan.adapters.db.messages.links import signed_links
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import ContactRow
 from pingan.adapters.outbox.context import DispatchRun
@@ -35,9 +37,12 @@ class FrozenBatch:
     """A batch's notifications: their messages, why some could not be rendered, and which
     are no longer owed."""
 
-    messages: dict[int, Message]
+    messages: dict[int, Message]  # stored text: the link placeholder is still in the body
     errors: dict[int, str]
     cancelled: set[int]
+    # The recipient unit's signed link, for messages that have a place for one (None: no
+    # portal settings); pingan.adapters.outbox.personal puts it in personal messages only.
+    links: dict[int, str | None] = field(default_factory=dict)
 
 
 def _load(run: DispatchRun, ids: Sequence[int], today: date) -> list[Any]:
@@ -105,27 +110,36 @@ def frozen_messages(run: DispatchRun, nids: Sequence[int], today: date) -> Froze
         rows = [fresh.get(r.id, r) for r in rows]
     live = [r for r in rows if not r.done and r.subject is not None and r.body is not None]
     with Session(bind=run.conn) as session:
-        extras = _extras(session, run.campaign, run.campaign_id, [r.id for r in live], today)
+        ids = [r.id for r in live]
+        extras = _extras(session, run.campaign, run.campaign_id, ids, today)
+        facts = message_facts(session, ids)
         # Stored texts hold a placeholder for the personal link: sign it now, for this send.
-        bodies = fill_links(session, run.campaign, {r.id: r.body for r in live}, run.portal)
-        # An approver's sign-off link, likewise signed for each send (issue 14).
-        bodies, actions = fill_signoff_links(session, run.campaign, bodies, run.portal)
+        stored = {r.id: r.body for r in live}
+        links = signed_links(session, run.campaign, stored, run.portal)
+        # An approver's sign-off link, signed for each send like a unit's (issue 14); its
+        # notification goes to that one approver, so the link is in the body and the button.
+        bodies, actions = fill_signoff_links(session, run.campaign, stored, run.portal)
     messages = {
-        r.id: Message(
-            subject=r.subject,
-            body=bodies[r.id],
-            markdown=_markdown(r.subject, bodies[r.id]),
-            dedupe_key=r.dedupe_key,
-            **{**extras.get(r.id, {}), **actions.get(r.id, {})},
+        r.id: _message(
+            r, bodies[r.id], facts.get(r.id), {**extras.get(r.id, {}), **actions.get(r.id, {})}
         )
         for r in live
     }
-    return FrozenBatch(messages, errors, cancelled)
+    return FrozenBatch(messages, errors, cancelled, links)
 
 
-def _markdown(subject: str, body: str) -> str:
-    """Robots render markdown: a bold title, then the body with its line breaks kept."""
-    return f"**{subject}**\n\n" + "\n".join(line.strip() for line in body.splitlines())
+def _message(r: Any, body: str, facts: Facts | None, extra: dict[str, Any]) -> Message:
+    """A notification's stored text with its facts and extras (mentions, attachments)."""
+    kind, params = facts if facts is not None else (None, ())
+    more = {k: v for k, v in extra.items() if k != "params"}
+    return Message(
+        subject=r.subject,
+        body=body,
+        dedupe_key=r.dedupe_key,
+        kind=kind,
+        params=params + extra.get("params", ()),
+        **more,
+    )
 
 
 def _extras(
@@ -157,6 +171,7 @@ def _extras(
         if kind == "digest":
             ctx = digest_context(session, campaign_id, ladder, unit_id, day, campaign.wording)
             title = f"{campaign.short_name or campaign.name} 逾期事项清单（截至 {day}）"
+            extra["params"] = (("count", str(ctx["total"])),)
             extra["attachments"] = (
                 Attachment(
                     f"late-items-{day.isoformat()}.xlsx",

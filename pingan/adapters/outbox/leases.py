@@ -30,6 +30,7 @@ class Claimed:
     endpoint: str | None
     attempts: int
     lease_until: datetime
+    contact_id: int | None = None  # the person reached (None: a group address)
 
 
 def default_owner() -> str:
@@ -73,6 +74,7 @@ def _claim_one(
             DC.endpoint,
             DC.attempts,
             DC.lease_until,
+            DC.contact_id,
         )
     )
     return [Claimed(*r) for r in conn.execute(stmt)]

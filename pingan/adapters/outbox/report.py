@@ -18,6 +18,7 @@ class DispatchReport:
     rate_limited: int = 0  # put back until their endpoint's window reopens
     expanded: int = 0  # deliveries created
     no_contact: int = 0  # notifications dead for want of a contact
+    fallbacks: int = 0  # notifications re-sent to a person on their next channel
     lost_leases: int = 0  # rows another worker took over before we sent them
     batches: int = 0
     quiet_until: datetime | None = None  # naive UTC: when sending may start
@@ -39,6 +40,8 @@ class DispatchReport:
         )
         if self.no_contact:
             text += f"，无联系方式 {self.no_contact} 条"
+        if self.fallbacks:
+            text += f"，改用其他渠道重发 {self.fallbacks} 条"
         if self.quiet_until:
             until = self.quiet_until.replace(tzinfo=UTC).astimezone(ZoneInfo(tz))
             text += f"；当前为免打扰时段，{self.deferred} 条待发，{until:%m月%d日 %H:%M} 后发送"

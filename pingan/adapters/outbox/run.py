@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,6 +16,7 @@ from pingan.adapters.channels.base import Channel, ChannelName
 from pingan.adapters.db.base import utcnow
 from pingan.adapters.outbox.context import DispatchRun
 from pingan.adapters.outbox.expansion import expand
+from pingan.adapters.outbox.fallback import fall_back
 from pingan.adapters.outbox.leases import claim_on, default_owner, fast_commits
 from pingan.adapters.outbox.report import DispatchReport
 from pingan.adapters.outbox.rollup import (
@@ -58,7 +59,10 @@ def dispatch(
     personal portal links signed with ``portal`` (none without it).
     """
     policy = policy or DispatchPolicy()
-    report = _expand_all(engine, campaign_id, now_fn(), list(channels), channel_override)
+    preference = campaign.delivery.preference
+    report = _expand_all(
+        engine, campaign_id, now_fn(), list(channels), channel_override, preference
+    )
     with engine.connect() as conn:
         # Autocommit: every statement below is atomic on its own (a claim, a mark, a
         # rate slot, a roll-up), and a commit per message is one round trip, not three.
@@ -93,11 +97,19 @@ def _expand_all(
     now: datetime,
     channels: list[str],
     channel_override: ChannelName | None,
+    preference: Sequence[str],
 ) -> DispatchReport:
     """Expand every queued notification in its own transaction; the run's report so far."""
     enabled = [channel_override] if channel_override else channels
     with Session(engine) as session:
-        ex = expand(session, campaign_id, now, channels=enabled, channel_override=channel_override)
+        ex = expand(
+            session,
+            campaign_id,
+            now,
+            channels=enabled,
+            channel_override=channel_override,
+            preference=preference,
+        )
         session.commit()
     return DispatchReport(expanded=ex.deliveries, no_contact=ex.dead)
 
@@ -117,6 +129,8 @@ def _batches(run: DispatchRun, sleep_fn: Callable[[float], None], progress: Prog
         if _quiet(run, now):
             break
         rows = claim_on(conn, cid, run.owner, now, policy.batch, policy.lease_s)
+        if not rows and _fall_back(run, now):
+            continue
         if not rows:
             nap = _nap(run, now, waited)
             if nap is None:
@@ -132,6 +146,25 @@ def _batches(run: DispatchRun, sleep_fn: Callable[[float], None], progress: Prog
             again_on_deadlock(rollup_notifications, conn, sorted(unrolled))
             unrolled.clear()
             rolled_at = time.monotonic()
+
+
+def _fall_back(run: DispatchRun, now: datetime) -> bool:
+    """Persons whose deliveries all died get one on their next channel; whether any did."""
+    if not run.channels:
+        return False
+    with Session(run.engine) as session:
+        nids = fall_back(
+            session,
+            run.campaign_id,
+            now,
+            channels=list(run.channels),
+            preference=run.campaign.delivery.preference,
+        )
+        session.commit()
+    if nids:
+        run.report.fallbacks += len(nids)
+        again_on_deadlock(rollup_notifications, run.conn, nids)
+    return bool(nids)
 
 
 def _quiet(run: DispatchRun, now: datetime) -> bool:

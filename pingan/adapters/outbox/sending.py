@@ -16,6 +16,7 @@ from pingan.adapters.channels.limits import RateLimit
 from pingan.adapters.outbox.context import DispatchRun
 from pingan.adapters.outbox.freeze import FrozenBatch, frozen_messages
 from pingan.adapters.outbox.leases import Claimed, finish_mark, mark, renew
+from pingan.adapters.outbox.personal import for_delivery, is_personal
 from pingan.adapters.outbox.quota import take_slot
 from pingan.adapters.outbox.tables import ERROR_LIMIT
 from pingan.core.delivery import (
@@ -107,7 +108,8 @@ def _ready(
     message = frozen.messages.get(nid)
     if message is None:  # rendering produced nothing (say, its recipient unit is gone)
         return Unsendable(NO_MESSAGE)
-    return channel, message
+    personal = is_personal(row.channel, row.contact_id)
+    return channel, for_delivery(message, frozen.links.get(nid), personal=personal)
 
 
 def _endpoint(run: DispatchRun, channel: Channel, row: Claimed, target: Target) -> str | Unsendable:

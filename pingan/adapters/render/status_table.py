@@ -79,6 +79,10 @@ def _notification_table(report: dict[str, Any]) -> Table:
     for state in report["notifications"]:
         nt.add_column(NOTIFICATION_LABELS.get(state, state), justify="right")
     nt.add_row(*(str(n) for n in report["notifications"].values()))
+    r = report.get("receipts")
+    if r and r["told"]:
+        # Read receipts: a unit signs by opening the personal link its message carried.
+        nt.caption = f"最近一条提醒或督办：已签收 {r['seen']} 个单位，未签收 {r['unseen']} 个"
     return nt
 
 

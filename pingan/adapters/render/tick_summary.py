@@ -101,4 +101,9 @@ def summary_markdown(
         f"- 通知：待发 {n.get('queued', 0)}，已发 {n.get('sent', 0)}，"
         f"失败待重试 {n.get('failed', 0)}，放弃 {n.get('dead', 0)}",
     ]
+    r = s.get("receipts")
+    if r and r["told"]:
+        lines.append(
+            f"- 签收：最近一条提醒或督办已签收 {r['seen']} 个单位，未签收 {r['unseen']} 个"
+        )
     return "\n".join(lines) + "\n"

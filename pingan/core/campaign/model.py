@@ -11,7 +11,7 @@ import json
 from datetime import date, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from pingan.core.campaign.channels import ChannelsConfig
 from pingan.core.campaign.codes import CODE_PATTERN, KEY_PATTERN
@@ -172,6 +172,26 @@ class NotificationSettings(_Model):
     robot_rate_per_minute: int = Field(default=20, ge=1, le=1000)
 
 
+PersonalChannel = Literal["wecom-app", "dingtalk-work", "sms", "email"]
+DEFAULT_PREFERENCE: tuple[PersonalChannel, ...] = ("wecom-app", "dingtalk-work", "sms", "email")
+
+
+def _distinct(channels: list[PersonalChannel]) -> list[PersonalChannel]:
+    if len(set(channels)) != len(channels):
+        raise ValueError("渠道不能重复")
+    return channels
+
+
+class DeliverySettings(_Model):
+    """How a message reaches a person (docs/channels.md): the personal channels in order of
+    preference; a person gets the first one they have an address for, and the next one when
+    a delivery on it dies."""
+
+    preference: Annotated[list[PersonalChannel], Field(min_length=1), AfterValidator(_distinct)] = (
+        Field(default=list(DEFAULT_PREFERENCE), description="personal channels, first first")
+    )
+
+
 class CalendarConfig(_Model):
     mode: Literal["cn", "weekdays", "calendar"] = "cn"
     overrides_dir: str = "../calendars"
@@ -265,6 +285,7 @@ class Campaign(_Model):
     award: AwardConfig = AwardConfig()
     acceptance: AcceptanceConfig = AcceptanceConfig()
     notifications: NotificationSettings = NotificationSettings()
+    delivery: DeliverySettings = DeliverySettings()
     schedule: ScheduleConfig = ScheduleConfig()
     mail_intake: MailIntake | None = None
     channels: ChannelsConfig = ChannelsConfig()  # personal channels (docs/channels.md)

@@ -214,54 +214,75 @@ def _withdraw(session: Session, known: _Known, present: set[str]) -> list[str]:
     return [code for code, _ in gone]
 
 
-_CONTACT_FIELDS = ("contact", "mobile", "email", "wecom", "dingtalk", "webhook")
+# A contact row's values, in the order _contact_rows builds and _current reads them.
+_CONTACT_COLUMNS = (
+    "seq",
+    "name",
+    "role",
+    "mobile",
+    "email",
+    "wecom_userid",
+    "dingtalk_userid",
+    "wecom_ref",
+    "dingtalk_ref",
+    "webhook_ref",
+)
+
+
+def _contact_rows(r: RosterRow) -> tuple[tuple[Any, ...], ...]:
+    """The contact rows a roster row asks for: one per person, the unit's robot and webhook
+    references on the first row (a row of its own when the roster names no person)."""
+    robots = (r.wecom, r.dingtalk, r.webhook)
+    persons = r.persons()
+    rows = [
+        (p.seq, p.name, p.role, p.mobile, p.email, p.wecom_userid, p.dingtalk_userid)
+        + (robots if i == 0 else (None, None, None))
+        for i, p in enumerate(persons)
+    ]
+    if not rows and any(robots):
+        rows.append((1, None, None, None, None, None, None, *robots))
+    return tuple(rows)
+
+
+def _current(session: Session, campaign_id: int) -> dict[int, tuple[tuple[Any, ...], ...]]:
+    """Each unit's contact rows as _contact_rows gives them, in roster order."""
+    cols = [getattr(ContactRow, c) for c in _CONTACT_COLUMNS]
+    current: dict[int, list[tuple[Any, ...]]] = {}
+    for r in session.execute(
+        select(ContactRow.unit_id, *cols)
+        .join(UnitRow, UnitRow.id == ContactRow.unit_id)
+        .where(UnitRow.campaign_id == campaign_id)
+        .order_by(ContactRow.unit_id, ContactRow.seq, ContactRow.id)
+    ):
+        current.setdefault(r[0], []).append(tuple(r[1:]))
+    return {uid: tuple(rows) for uid, rows in current.items()}
 
 
 def _write_contacts(session: Session, campaign_id: int, rows: Sequence[RosterRow]) -> int:
-    """Replace the contact of every roster unit whose contact details changed."""
+    """Replace the contact rows (persons) of every roster unit whose contacts changed."""
     ids = dict(
         session.execute(
             select(UnitRow.code, UnitRow.id).where(UnitRow.campaign_id == campaign_id)
         ).all()
     )
-    current: dict[int, tuple[Any, ...]] = {
-        r[0]: tuple(r[1:])
-        for r in session.execute(
-            select(
-                ContactRow.unit_id,
-                ContactRow.name,
-                ContactRow.mobile,
-                ContactRow.email,
-                ContactRow.wecom_ref,
-                ContactRow.dingtalk_ref,
-                ContactRow.webhook_ref,
-            )
-            .join(UnitRow, UnitRow.id == ContactRow.unit_id)
-            .where(UnitRow.campaign_id == campaign_id)
-        )
-    }
-    replace, fresh = [], []
+    current = _current(session, campaign_id)
+    replace: list[int] = []
+    fresh: list[dict[str, Any]] = []
+    touched: set[int] = set()
     for r in rows:
-        wanted = tuple(getattr(r, f) for f in _CONTACT_FIELDS)
+        wanted = _contact_rows(r)
         uid = ids[r.code]
+        if current.get(uid, ()) == wanted:
+            continue
         if uid in current:
-            if current[uid] != wanted:
-                replace.append(uid)
-            else:
-                continue
-        if any(wanted):
-            fresh.append(
-                {
-                    "unit_id": uid,
-                    "name": r.contact,
-                    "mobile": r.mobile,
-                    "email": r.email,
-                    "wecom_ref": r.wecom,
-                    "dingtalk_ref": r.dingtalk,
-                    "webhook_ref": r.webhook,
-                }
+            replace.append(uid)
+        if wanted:
+            touched.add(uid)
+            fresh.extend(
+                {"unit_id": uid, **dict(zip(_CONTACT_COLUMNS, values, strict=True))}
+                for values in wanted
             )
     for part in chunks(replace):
         session.execute(delete(ContactRow).where(ContactRow.unit_id.in_(list(part))))
     bulk_insert(session, table(ContactRow), fresh)
-    return len(fresh) + len([u for u in replace if u not in {f["unit_id"] for f in fresh}])
+    return len(touched) + len([u for u in replace if u not in touched])

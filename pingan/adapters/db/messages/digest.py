@@ -1,5 +1,6 @@
 """A digest's content: every overdue item that has reached the recipient's rung, grouped by
-domain and village."""
+domain and village, each marked when its unit has not seen (签收) its latest reminder or
+escalation."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from pingan.adapters.db.campaigns import DomainRow, GateRow, WorkdayRow
+from pingan.adapters.db.links import LinkViewRow
+from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import UnitRow
 from pingan.core.campaign import Wording
@@ -87,6 +90,11 @@ def _overdue_items(session: Session, scope: _Scope) -> list[Any]:
         conditions.append(offset >= ladder.threshold(coord_level))
     if not conditions:
         conditions.append(unit.id == -1)
+    told = _told(scope)
+    unseen = and_(
+        told.c.sent_at.is_not(None),
+        or_(LinkViewRow.last_at.is_(None), LinkViewRow.last_at < told.c.sent_at),
+    )
     rows = session.execute(
         select(
             DomainRow.name.label("domain"),
@@ -97,8 +105,11 @@ def _overdue_items(session: Session, scope: _Scope) -> list[Any]:
             offset.label("days_overdue"),
             unit.id.label("unit_id"),
             unit.kind.label("unit_kind"),
+            case((unseen, True), else_=False).label("unseen"),
         )
         .join(unit, unit.id == ObligationRow.unit_id)
+        .outerjoin(told, told.c.unit_id == unit.id)
+        .outerjoin(LinkViewRow, LinkViewRow.unit_id == unit.id)
         .join(GateRow, GateRow.id == ObligationRow.gate_id)
         .join(
             due_wd,
@@ -122,6 +133,29 @@ def _overdue_items(session: Session, scope: _Scope) -> list[Any]:
     return [_Item(**r._mapping, level=ladder.level_for(int(r.days_overdue))) for r in rows]
 
 
+def _told(scope: _Scope) -> Any:
+    """Per unit, when its latest reminder or escalation up to the digest's day was sent;
+    for a lead unit's digest only the units it supervises are looked at."""
+    terms = [
+        NotificationRow.campaign_id == scope.campaign_id,
+        NotificationRow.kind.in_(("reminder", "escalation")),
+        NotificationRow.state == "sent",
+        NotificationRow.planned_on <= scope.as_of,
+    ]
+    if not scope.is_coordinator:
+        supervised = select(UnitRow.id).where(UnitRow.supervisor_id == scope.recipient_id)
+        terms.append(NotificationRow.recipient_unit_id.in_(supervised))
+    return (
+        select(
+            NotificationRow.recipient_unit_id.label("unit_id"),
+            func.max(NotificationRow.sent_at).label("sent_at"),
+        )
+        .where(*terms)
+        .group_by(NotificationRow.recipient_unit_id)
+        .subquery()
+    )
+
+
 @dataclass(frozen=True)
 class _Item:
     domain: str | None
@@ -132,6 +166,7 @@ class _Item:
     days_overdue: int
     unit_id: int
     unit_kind: str
+    unseen: bool  # its unit's latest reminder or escalation was sent and not yet seen
     level: int
 
 
@@ -151,6 +186,7 @@ def _entry(r: Any) -> dict[str, Any]:
         "due_on": r.due_on,
         "days_overdue": r.days_overdue,
         "level": r.level,
+        "unseen": bool(r.unseen),
     }
 
 

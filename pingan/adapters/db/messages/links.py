@@ -28,6 +28,12 @@ def has_placeholder(body: str) -> bool:
     return LINK_PLACEHOLDER in body
 
 
+# What a group channel (robot, webhook, a unit's shared mailbox) shows instead of the line
+# with the personal link: anyone in a group could use a link posted there.
+GROUP_NOTE = "网上报送：专用报送链接已单独发送给各单位联系人，请查看个人消息"
+ACTION_LABEL = "立即报送"
+
+
 def fill_links(
     session: Session,
     campaign: Campaign,
@@ -36,16 +42,40 @@ def fill_links(
 ) -> dict[int, str]:
     """``bodies`` (by notification id) with each placeholder replaced by the recipient's
     signed link for the message's day; bodies without a placeholder are left alone."""
+    links = signed_links(session, campaign, bodies, portal)
+    return {nid: with_link(body, links.get(nid)) for nid, body in bodies.items()}
+
+
+def signed_links(
+    session: Session,
+    campaign: Campaign,
+    bodies: dict[int, str],
+    portal: PortalSettings | None,
+) -> dict[int, str | None]:
+    """The recipient's signed link for the message's day, for each body (by notification
+    id) that has a placeholder; None where no link can be made (no portal settings)."""
     todo = [nid for nid, body in bodies.items() if has_placeholder(body)]
-    out = dict(bodies)
+    out: dict[int, str | None] = {}
     for i in range(0, len(todo), CHUNK):
         for r in _heads(session, todo[i : i + CHUNK]):
             link = None
             if portal is not None:
                 moment = link_moment(r.planned_on, campaign.timezone)
                 link = personal_link(campaign.code, r.code, r.version, moment, portal)
-            out[r.id] = out[r.id].replace(LINK_PLACEHOLDER, link or UNAVAILABLE)
+            out[r.id] = link
     return out
+
+
+def with_link(body: str, link: str | None) -> str:
+    """A stored body for one person: the placeholder becomes their unit's link."""
+    return body.replace(LINK_PLACEHOLDER, link or UNAVAILABLE)
+
+
+def without_link(body: str) -> str:
+    """A stored body for a group: each line holding the placeholder becomes GROUP_NOTE."""
+    if not has_placeholder(body):
+        return body
+    return "\n".join(GROUP_NOTE if LINK_PLACEHOLDER in line else line for line in body.split("\n"))
 
 
 def _heads(session: Session, ids: Sequence[int]) -> Sequence[Any]:

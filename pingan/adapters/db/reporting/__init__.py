@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from pingan.adapters.db.receipts import receipts
 from pingan.adapters.db.reporting.common import workday_ordinals
 from pingan.adapters.db.reporting.failed import failed_cells
 from pingan.adapters.db.reporting.kpis import (
@@ -35,6 +36,7 @@ def gather(
     domains, total = domain_reports(session, campaign, campaign_id, as_of)
     burn = burndown(session, campaign, campaign_id, as_of, ords)
     channels, kinds = notification_counts(session, campaign_id, as_of)
+    seen = receipts(session, campaign_id)
     office = campaign.coordinator.office
     return ReportData(
         campaign_code=campaign.code,
@@ -67,6 +69,8 @@ def gather(
         notification_kinds=kinds,
         red_items=red_items(session, campaign, campaign_id, as_of, ords),
         failed_cells=failed_cells(session, campaign, campaign_id, as_of),
+        told_units=seen["told"],
+        seen_units=seen["seen"],
     )
 
 

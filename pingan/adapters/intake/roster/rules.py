@@ -15,12 +15,10 @@ from typing import Any, Final
 
 from pingan.adapters.intake.roster.columns import (
     CODE,
-    CONTACT,
     DINGTALK,
-    EMAIL,
     KINDS,
-    MOBILE,
     NAME,
+    PERSONS,
     TYPE,
     WEBHOOK,
     WECOM,
@@ -32,6 +30,7 @@ MAX_NAME_CHARS: Final = 200
 # Sizes of the contact table's columns.
 MAX_CONTACT_CHARS: Final = 100
 MAX_EMAIL_CHARS: Final = 254
+MAX_ROLE_CHARS: Final = 32
 
 RAW_SECRET_MESSAGE: Final = "不得在名册中直接填写机器人密钥或地址，请改用 secret:名称 引用"
 
@@ -50,6 +49,8 @@ _EMAIL = re.compile(
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
     r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59}))"
 )
+# WeCom and DingTalk userids: letters, digits and _ . @ -, at most 64 characters.
+_USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _REFERENCE = re.compile(r"(secret|env):([A-Za-z0-9_.-]{1,100})", re.IGNORECASE)
 # WeCom and Feishu keys are UUIDs, DingTalk tokens 64 hex digits; a long unbroken run of
 # letters and digits is treated the same because no sensible secret name looks like that.
@@ -216,6 +217,51 @@ _REFERENCE_CHECKS = (
     ),
 )
 
+
+def _userid(label: str) -> Check:
+    return _shaped(
+        _USERID,
+        lambda v: f"{label} {quote(v)} 格式不符：只能由字母、数字和 _ . @ - 组成，最长 64 个字符",
+    )
+
+
+def _person_rules(number: int, columns: tuple[int, ...]) -> tuple[Rule, ...]:
+    """The rules of one person's columns (contact, role, mobile, email, WeCom and DingTalk
+    userids); the labels of persons 2 and 3 carry their number (联系人2 …)."""
+    contact, role, mobile, email, wecom_user, dingtalk_user = columns
+    n = "" if number == 1 else str(number)
+    return (
+        Rule(contact, None, (too_long(f"联系人{n}", MAX_CONTACT_CHARS), _no_control(f"联系人{n}"))),
+        Rule(role, None, (too_long(f"职务{n}", MAX_ROLE_CHARS), _no_control(f"职务{n}"))),
+        Rule(
+            mobile,
+            None,
+            (
+                Check(
+                    lambda v: _mobile(v) is not None,
+                    lambda v: f"{quote(v)} 不是有效的 11 位大陆手机号",
+                    # Typed as plain digits, the usual case, a value needs no clean-up first.
+                    lambda col: all(map(_MOBILE.fullmatch, filter(None, col))),
+                ),
+            ),
+            _mobile,
+            _mobiles,
+        ),
+        Rule(
+            email,
+            None,
+            (
+                _shaped(_EMAIL, lambda v: f"{quote(v)} 不是有效的邮箱地址"),
+                too_long("邮箱地址", MAX_EMAIL_CHARS),
+            ),
+            _email,
+            _emails,
+        ),
+        Rule(wecom_user, None, (_userid(f"企业微信账号{n}"),)),
+        Rule(dingtalk_user, None, (_userid(f"钉钉账号{n}"),)),
+    )
+
+
 RULES: Final[Sequence[Rule]] = (
     Rule(
         CODE,
@@ -246,31 +292,7 @@ RULES: Final[Sequence[Rule]] = (
         kind_of,
         _kinds,
     ),
-    Rule(CONTACT, None, (too_long("联系人", MAX_CONTACT_CHARS), _no_control("联系人"))),
-    Rule(
-        MOBILE,
-        None,
-        (
-            Check(
-                lambda v: _mobile(v) is not None,
-                lambda v: f"{quote(v)} 不是有效的 11 位大陆手机号",
-                # Typed as plain digits, the usual case, a value needs no clean-up first.
-                lambda col: all(map(_MOBILE.fullmatch, filter(None, col))),
-            ),
-        ),
-        _mobile,
-        _mobiles,
-    ),
-    Rule(
-        EMAIL,
-        None,
-        (
-            _shaped(_EMAIL, lambda v: f"{quote(v)} 不是有效的邮箱地址"),
-            too_long("邮箱地址", MAX_EMAIL_CHARS),
-        ),
-        _email,
-        _emails,
-    ),
+    *(rule for n, person in enumerate(PERSONS, start=1) for rule in _person_rules(n, person)),
     *(Rule(column, None, _REFERENCE_CHECKS, _reference) for column in (WECOM, DINGTALK, WEBHOOK)),
 )
 RULE: Final = {rule.column: rule for rule in RULES}

@@ -127,6 +127,10 @@ class ReportData:
     notification_kinds: Mapping[str, int]
     red_items: tuple[RedItem, ...]
     failed_cells: tuple[FailedCell, ...]
+    # Read receipts (签收): units whose latest reminder or escalation was sent, and of
+    # those the ones that opened their personal link since (pingan.adapters.db.receipts).
+    told_units: int = 0
+    seen_units: int = 0
 
     @property
     def acceptance(self) -> str:

@@ -187,6 +187,12 @@ def _notes(data: ReportData) -> dict[str, str]:
     more = len(data.late_by_village) - TOP_VILLAGES
     return {
         "kinds": f"已安排通知：{kinds}" if kinds else "尚未安排任何通知",
+        "receipts": (
+            f"最近一条提醒或督办已送达的 {data.told_units:,} 个单位中，{data.seen_units:,} 个已签收"
+            f"（打开过本单位专用报送链接），{data.told_units - data.seen_units:,} 个未签收。"
+            if data.told_units
+            else ""
+        ),
         "villages_note": (
             f"图中列出逾期事项最多的 {TOP_VILLAGES} 处，另有 {more} 处见 XLSX 工作簿"
             "“逾期分布”工作表。"

@@ -136,7 +136,7 @@ footer ol { padding-left: 20px; margin: 6px 0; }
 <figure>
   <img src="data:image/png;base64,{{ charts.notifications }}" alt="通知投递情况（按渠道和状态）">
 </figure>
-<p class="note">{{ kinds }}。每条通知按收件单位登记的联系方式逐一投递；“未能投递”为收件单位未登记可用联系方式的通知。</p>
+<p class="note">{{ kinds }}。每条通知按收件单位登记的联系方式逐一投递；“未能投递”为收件单位未登记可用联系方式的通知。{{ receipts }}</p>
 
 <h2 id="red">五、逾期未报事项清单（共 {{ red_total }} 项）</h2>
 {% if red_rows %}
