@@ -26,6 +26,10 @@ from pingan.cli.common import (
     progress_bar,
 )
 
+REVOKE_NOT_RECORDED = (
+    "（撤销命名直接执行，未记入 Prefect 运行历史；如需记录，请在界面运行 pingan-award 撤销）"
+)
+
 if TYPE_CHECKING:
     from pingan.services.award import AwardRun
     from pingan.services.documents import Documents
@@ -185,6 +189,7 @@ def _revoke(
     db: str | None,
     actor: str | None,
 ) -> None:
+    from pingan.cli.through_prefect import api_url, say_not_recorded
     from pingan.root import container
     from pingan.services import award as awarding
     from pingan.services.documents import write_documents
@@ -203,10 +208,14 @@ def _revoke(
     )
     if as_json:
         revoked = {"number": a.number, "cell": a.cell_name, "reason": a.revoked_reason}
-        emit_json({"revoked": revoked, "documents": _documents_json(docs)})
+        emit_json({"revoked": revoked, "documents": _documents_json(docs), "flow_run": None})
         return
     out.print(f"已撤销 {a.number}（{a.cell_name}）：{a.revoked_reason}", markup=False)
     out.print(f"公示名单已重新生成：{docs.public_list_pdf}", markup=False)
+    if api_url():
+        err.print(REVOKE_NOT_RECORDED, style="dim", markup=False, soft_wrap=True)
+    else:
+        say_not_recorded(as_json)
 
 
 def _documents_json(docs: Documents) -> dict[str, Any]:

@@ -216,3 +216,19 @@ def test_award_json_has_the_same_fields_with_or_without_a_server(
     assert again["flow_run"] is None and again["awarded"] == 0  # nobody awarded twice
     assert first.keys() == again.keys()
     assert first["documents"].keys() == again["documents"].keys()
+
+
+def test_a_revocation_runs_directly_and_says_it_was_not_recorded(
+    signed_off: str, through_prefect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL")
+    granted = json.loads(run("award", SEED_CODE, "--as-of", "2017-11-20", "--json").stdout)
+    assert granted["awarded"] == 1
+    [award] = json.loads(run("awards", SEED_CODE, "--json").stdout)
+    monkeypatch.setenv("PREFECT_API_URL", through_prefect)
+
+    result = run("award", SEED_CODE, "--revoke", award["number"], "--reason", "发生事故")
+
+    assert result.exit_code == 0, result.output
+    assert "已撤销" in result.stdout
+    assert "撤销命名直接执行，未记入 Prefect 运行历史" in result.output
