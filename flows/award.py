@@ -49,7 +49,9 @@ def award(
     publish_awards_task(handle, len(new_ids), documents)
     return AwardOutput(
         as_of=day,
+        issued_on=run.issued_on if run else None,
         awarded=len(new_ids),
+        by_domain=run.by_domain if run else {},
         waiting=run.waiting if run else 0,
         excluded=run.excluded if run else 0,
         notices=run.notices if run else 0,

@@ -68,7 +68,9 @@ class ReportOutput(BaseModel):
 
 class AwardOutput(BaseModel):
     as_of: date
+    issued_on: date | None = None  # the award date, when the run granted
     awarded: int
+    by_domain: dict[str, int] = Field(default_factory=dict)
     waiting: int
     excluded: int
     notices: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -21,13 +21,9 @@ from pingan.cli.common import (
     err,
     friendly,
     out,
-    progress_bar,
 )
+from pingan.cli.granting import award
 from pingan.core.problems import InputError, Problem
-
-if TYPE_CHECKING:
-    from pingan.services.award import AwardRun
-    from pingan.services.documents import Documents
 
 acceptance_app = typer.Typer(help="考核验收：查看结果、综治委签批。", no_args_is_help=True)
 
@@ -158,116 +154,6 @@ def _resume(
         raise InputError(
             [Problem("--flow-run", flow_run, f"无法恢复该流程运行：{reason}")]
         ) from None
-
-
-@friendly
-def award(
-    campaign: CampaignArg,
-    as_of: AsOfOption = None,
-    notify: Annotated[bool, typer.Option("--notify/--no-notify", help="通知获评单位")] = True,
-    regenerate: Annotated[bool, typer.Option("--regenerate", help="重新生成全部证书")] = False,
-    revoke: Annotated[
-        str | None,
-        typer.Option("--revoke", metavar="证书编号或单位编码", help="撤销命名：证书编号或单位编码"),
-    ] = None,
-    reason: Annotated[
-        str | None, typer.Option("--reason", metavar="理由", help="撤销理由（撤销时必填）")
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", min=1, metavar="进程数", help="生成证书的进程数，默认按 CPU 核数"
-        ),
-    ] = None,
-    as_json: JsonOption = False,
-    db: DbOption = None,
-    actor: ActorOption = None,
-) -> None:
-    """命名挂牌：为签批通过的达标单位编号、生成证书与公示名单、安排通知；或撤销一项命名。"""
-    from pingan.root import container
-    from pingan.services import award as awarding
-    from pingan.services.documents import write_documents
-    from pingan.services.tick import open_campaign, resolve_as_of
-
-    engine, c = _engine(db), container()
-    handle = open_campaign(engine, campaign)
-    out_dir, font = c.output_dir(handle.campaign.code), c.settings.font_path
-    if revoke is not None:
-        a = awarding.revoke(engine, handle, target=revoke, reason=reason or "", actor=_actor(actor))
-        docs = write_documents(
-            engine, handle, out_dir=out_dir, font_path=font, award_ids=[], workers=workers
-        )
-        if as_json:
-            emit_json(
-                {
-                    "revoked": {
-                        "number": a.number,
-                        "cell": a.cell_name,
-                        "reason": a.revoked_reason,
-                    },
-                    "documents": _documents_json(docs),
-                }
-            )
-            return
-        out.print(f"已撤销 {a.number}（{a.cell_name}）：{a.revoked_reason}", markup=False)
-        out.print(f"公示名单已重新生成：{docs.public_list_pdf}", markup=False)
-        return
-    run = awarding.grant(
-        engine,
-        handle,
-        key=c.award_key(engine, warn=lambda line: err.print(line, markup=False)),
-        as_of=resolve_as_of(handle, _as_of(as_of)),
-        actor=_actor(actor),
-        notify=notify,
-    )
-    with progress_bar("生成证书（份）") as progress:
-        docs = write_documents(
-            engine,
-            handle,
-            out_dir=out_dir,
-            font_path=font,
-            award_ids=None if regenerate else run.new_award_ids,
-            workers=workers,
-            progress=progress,
-            verify_base_url=c.settings.portal_base_url,
-        )
-    if as_json:
-        emit_json(
-            {
-                "issued_on": run.issued_on,
-                "awarded": len(run.new_award_ids),
-                "by_domain": run.by_domain,
-                "notices": run.notices,
-                "waiting": run.waiting,
-                "excluded": run.excluded,
-                "documents": _documents_json(docs),
-            }
-        )
-        return
-    _print_grant(run, docs)
-
-
-def _documents_json(docs: Documents) -> dict[str, Any]:
-    return {
-        "certificates": docs.certificates,
-        "certificates_dir": docs.certificates_dir,
-        "public_list_pdf": docs.public_list_pdf,
-        "public_list_xlsx": docs.public_list_xlsx,
-    }
-
-
-def _print_grant(run: AwardRun, docs: Documents) -> None:
-    out.print(
-        f"本次命名 {len(run.new_award_ids)} 个单位，生成证书 {docs.certificates} 份，"
-        f"安排通知 {run.notices} 条",
-        markup=False,
-    )
-    if run.waiting:
-        out.print(f"另有 {run.waiting} 个单位在签批之后才达标（复查），待下次签批", markup=False)
-    if run.excluded:
-        out.print(f"签批暂缓命名 {run.excluded} 个单位", markup=False)
-    for label, value in docs.as_dict().items():
-        out.print(f"{label}：{value}", markup=False)
 
 
 @friendly

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -23,6 +24,10 @@ from pingan.cli.common import (
 )
 from pingan.core.labels import CHANNELS, DELIVERY_STATES, MESSAGE_KINDS, label
 from pingan.core.problems import InputError, Problem
+
+if TYPE_CHECKING:
+    from pingan.adapters.outbox.report import DispatchReport
+    from pingan.cli.through_prefect import FlowRun
 
 
 class OutboxGroup(TyperGroup):
@@ -61,7 +66,30 @@ def dispatch(
 ) -> None:
     """投递待发通知：按收件单位登记的渠道发送，失败按退避重试，超过上限放弃。
 
-    有待发通知却一条也未能发出（全部失败、放弃或缺少联系方式）时退出码为 1。"""
+    有待发通知却一条也未能发出（全部失败、放弃或缺少联系方式）时退出码为 1。
+    设置了 PREFECT_API_URL 时以 pingan-dispatch 流程运行的方式执行，记入 Prefect 运行历史。"""
+    from pingan.cli.through_prefect import api_url, run_flow
+
+    if api_url():
+        from flows.dispatch import dispatch as dispatch_flow
+
+        run = run_flow(
+            dispatch_flow,
+            db,
+            campaign=campaign,
+            respect_quiet_hours=not ignore_quiet_hours,
+            wait_up_to_s=wait,
+        )
+        _report_dispatch(campaign, _report_of(run.output), as_json, run, db)
+        return
+    _report_dispatch(
+        campaign, _dispatch_here(campaign, ignore_quiet_hours, wait, db), as_json, None, db
+    )
+
+
+def _dispatch_here(
+    campaign: str, ignore_quiet_hours: bool, wait: float, db: str | None
+) -> DispatchReport:
     from pingan.root import container
     from pingan.services.dispatch import run_dispatch
     from pingan.services.tick import open_campaign
@@ -69,7 +97,7 @@ def dispatch(
     engine, c = _engine(db), container()
     handle = open_campaign(engine, campaign)
     with progress_bar("投递通知（条）") as progress:
-        report = run_dispatch(
+        return run_dispatch(
             engine,
             handle,
             c.delivery(),
@@ -79,11 +107,43 @@ def dispatch(
             wait_up_to_s=wait,
             progress=progress,
         )
+
+
+def _report_of(output: Any) -> DispatchReport:
+    """The dispatch flow's output (flows.outputs.DeliveryOutput) as the report it was made of."""
+    from pingan.adapters.outbox.report import DispatchReport
+
+    fields = output.model_dump()
+    for k in ("quiet_until", "next_due_at"):
+        fields[k] = datetime.fromisoformat(fields[k]) if fields[k] else None
+    return DispatchReport(**fields)
+
+
+def _timezone(campaign: str, db: str | None = None) -> str:
+    """The campaign's time zone, for the times a person reads in the summary line."""
+    from pingan.services.tick import open_campaign
+
+    return open_campaign(_engine(db), campaign).campaign.timezone
+
+
+def _report_dispatch(
+    campaign: str,
+    report: DispatchReport,
+    as_json: bool,
+    run: FlowRun | None = None,
+    db: str | None = None,
+) -> None:
+    """The run's figures (JSON or a Chinese line), where it was recorded, and exit code 1
+    when there was something to send and nothing went out."""
+    from pingan.cli.through_prefect import flow_run_json, say_where
+
     nothing_sent = report.sent == 0 and (report.failed + report.dead + report.no_contact) > 0
     if as_json:
-        emit_json({"campaign": campaign, **report.as_dict(), "nothing_sent": nothing_sent})
+        doc = {"campaign": campaign, **report.as_dict(), "nothing_sent": nothing_sent}
+        emit_json({**doc, "flow_run": flow_run_json(run)})
     else:
-        out.print(report.summary_zh(handle.campaign.timezone), markup=False)
+        out.print(report.summary_zh(_timezone(campaign, db)), markup=False)
+    say_where(run, as_json)
     if nothing_sent:
         err.print("没有一条通知发送成功，请用 pingan outbox 查看失败原因。", markup=False)
         raise typer.Exit(1)

@@ -1,7 +1,7 @@
-"""CLI commands as Prefect flow runs: when PREFECT_API_URL is set, `pingan tick` and
-`pingan collect` call the same flows the deployments run, so the Prefect UI's history holds
-the work done from a terminal too. Without it they run the same services directly and say
-that no run was recorded.
+"""CLI commands as Prefect flow runs: when PREFECT_API_URL is set, `pingan tick`, `collect`,
+`dispatch`, `report` and `award` call the same flows the deployments run, so the Prefect
+UI's history holds the work done from a terminal too. Without it they run the same services
+directly and say that no run was recorded.
 
 Prefect's own console lines (English, and a traceback for a failed run) are silenced for the
 call: the run's logs still go to the server, and the command prints its own Chinese lines.
@@ -20,7 +20,7 @@ from pingan.cli.common import err
 
 NOT_RECORDED = (
     "（未设置 PREFECT_API_URL：本次直接运行，未记入 Prefect 运行历史；"
-    "设置后 pingan tick/collect 以流程运行的方式执行）"
+    "设置后 pingan tick/collect/dispatch/report/award 以流程运行的方式执行）"
 )
 
 
@@ -39,6 +39,10 @@ class FlowRun:
     name: str
     id: str
     output: Any
+
+    def ref(self) -> dict[str, str]:
+        """The run as the commands' JSON output names it (``"flow_run"``)."""
+        return {"name": self.name, "id": self.id}
 
 
 @contextmanager
@@ -110,3 +114,17 @@ def _run_name(run_id: str) -> str:
 
 def recorded_line(run: FlowRun) -> str:
     return f"已记入 Prefect 运行历史：流程运行“{run.name}”（{run.id}）"
+
+
+def flow_run_json(run: FlowRun | None) -> dict[str, str] | None:
+    """The ``"flow_run"`` value of a command's JSON output: null when nothing was recorded."""
+    return None if run is None else run.ref()
+
+
+def say_where(run: FlowRun | None, as_json: bool) -> None:
+    """After a command's own lines (on stderr, so --json keeps stdout clean): the flow run
+    that recorded the work, or that nothing was recorded."""
+    if run is None:
+        say_not_recorded(as_json)
+    elif not as_json:
+        err.print(recorded_line(run), markup=False, soft_wrap=True)
