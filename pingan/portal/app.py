@@ -28,6 +28,7 @@ from pingan.portal.headers import SecurityHeaders
 from pingan.portal.leader import add_leader_routes
 from pingan.portal.pages import Pages, add_fixed_routes
 from pingan.portal.refusals import BUSY, add_error_pages, error_page, static_refusal
+from pingan.portal.short import add_short_routes
 from pingan.portal.signoff import add_signoff_routes
 from pingan.portal.submission import Submission
 from pingan.portal.uploads import sweep_spool
@@ -70,6 +71,7 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
     add_verify_routes(app, engine, portal.admission, portal.pages)
     add_leader_routes(app, engine, portal.admission, portal.pages)
     add_signoff_routes(app, portal.admission, portal.pages)
+    add_short_routes(app, portal.admission)
     add_error_pages(app, portal.pages)
     app.add_middleware(
         UploadGate,
