@@ -28,7 +28,7 @@ class ShortLinks:
         limited = self.admission.limited(request, fp)
         if limited is not None:
             return limited
-        extra = {"page": "short"}
+        extra: dict[str, object] = {"page": "short"}
         code = parse_code(text)
         with self.admission.engine.connect() as conn:
             hit = None if code is None else find_short_link(conn, code_fingerprint(code))
@@ -45,9 +45,7 @@ class ShortLinks:
             # Relative: the personal page is on this same portal, whatever its address.
             location = link_url("", sign(claims, self.admission.secret))
             return RedirectResponse(location, status_code=303)
-        return self.admission.refuse(
-            request, refusal, fp=fp, claims=claims, info=info, extra=extra
-        )
+        return self.admission.refuse(request, refusal, fp=fp, claims=claims, info=info, extra=extra)
 
 
 def add_short_routes(app: FastAPI, admission: Admission) -> None:

@@ -43,7 +43,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("fingerprint", name=op.f("pk_short_link")),
     )
     with op.batch_alter_table("short_link", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_short_link_campaign_id"), ["campaign_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_short_link_campaign_id"), ["campaign_id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_short_link_unit_id"), ["unit_id"], unique=False)
 
 
