@@ -4,7 +4,8 @@ Routes: ``GET /u/<token>`` shows what the unit owes; ``POST /u/<token>`` takes o
 (multipart, field ``file``, plus ``gate`` and an optional ``submitted_by``) through the
 inbox's intake and answers with a receipt; ``/static/portal.css``; ``/healthz`` (answered
 in front of the routes, pingan.portal.gate); the public certificate check ``/v``
-(pingan.portal.verify) and the leaders' read-only view ``/l/<token>`` (pingan.portal.leader).
+(pingan.portal.verify), the leaders' read-only view ``/l/<token>`` (pingan.portal.leader)
+and the SMS short links ``/k/<code>`` (pingan.portal.short).
 Nothing
 else: no directory listing, no API docs, and no part of any URL ever names a file.
 
