@@ -25,7 +25,7 @@ from pingan.core.campaign import Campaign
 from pingan.core.links import PortalSettings, secret_of
 from pingan.core.short_links import ShortLink, ShortLinkRequest, short_link, short_url
 
-# Rows per statement: 7 parameters a row stays well under SQLite's 32,766.
+# Rows per round of minting and per IN (…) list.
 CHUNK = 1000
 K = TypeVar("K", bound=Hashable)
 
@@ -80,9 +80,12 @@ def mint(session: Session, campaign_id: int, links: Mapping[str, tuple[ShortLink
         }
         for fp, (link, unit_id) in sorted(links.items())
     ]
+    stmt = insert_or_ignore(session, table(ShortLinkRow)).on_conflict_do_nothing(
+        index_elements=["fingerprint"]
+    )
     for chunk in _chunks(rows):
-        stmt = insert_or_ignore(session, table(ShortLinkRow)).values(list(chunk))
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["fingerprint"]))
+        # One statement compiled once; the driver sends it as multi-row INSERTs.
+        session.execute(stmt, list(chunk))
 
 
 def stored_claims(session: Session, fingerprints: Sequence[str]) -> dict[str, tuple[Any, ...]]:
