@@ -24,23 +24,25 @@ class ShortLinks:
         self.admission = admission
 
     def open(self, request: Request, text: str) -> Response:
-        fp = fingerprint(text)
+        code = parse_code(text)
+        # Keyed by the code as read, so typing it in capitals is no way round the limit.
+        fp = fingerprint(code or text)
         limited = self.admission.limited(request, fp)
         if limited is not None:
             return limited
         extra: dict[str, object] = {"page": "short"}
-        code = parse_code(text)
         with self.admission.engine.connect() as conn:
             hit = None if code is None else find_short_link(conn, code_fingerprint(code))
         if hit is None:
             return self.admission.refuse(request, BAD_TOKEN, fp=fp, extra=extra)
         claims = LinkClaims(hit.campaign, hit.unit, hit.version, hit.expires_at)
         info = self.admission.campaign(hit.campaign)
-        if hit.version != hit.current_version:
+        # In the order /u/ checks a token: expiry first, then the unit's current version.
+        if self.admission.config.now() >= hit.expires_at:
+            refusal = TOKEN_EXPIRED
+        elif hit.version != hit.current_version:
             extra = {**extra, "version": hit.version}
             refusal = TOKEN_REVOKED
-        elif self.admission.config.now() >= hit.expires_at:
-            refusal = TOKEN_EXPIRED
         else:
             # Relative: the personal page is on this same portal, whatever its address.
             location = link_url("", sign(claims, self.admission.secret))
