@@ -4,7 +4,8 @@ Routes: ``GET /u/<token>`` shows what the unit owes; ``POST /u/<token>`` takes o
 (multipart, field ``file``, plus ``gate`` and an optional ``submitted_by``) through the
 inbox's intake and answers with a receipt; ``/static/portal.css``; ``/healthz`` (answered
 in front of the routes, pingan.portal.gate); the public certificate check ``/v``
-(pingan.portal.verify) and the leaders' read-only view ``/l/<token>`` (pingan.portal.leader).
+(pingan.portal.verify), the leaders' read-only view ``/l/<token>`` (pingan.portal.leader)
+and the SMS short links ``/k/<code>`` (pingan.portal.short).
 Nothing
 else: no directory listing, no API docs, and no part of any URL ever names a file.
 
@@ -28,6 +29,7 @@ from pingan.portal.headers import SecurityHeaders
 from pingan.portal.leader import add_leader_routes
 from pingan.portal.pages import Pages, add_fixed_routes
 from pingan.portal.refusals import BUSY, add_error_pages, error_page, static_refusal
+from pingan.portal.short import add_short_routes
 from pingan.portal.signoff import add_signoff_routes
 from pingan.portal.submission import Submission
 from pingan.portal.uploads import sweep_spool
@@ -72,6 +74,7 @@ def create_app(engine: Engine, config: PortalConfig) -> FastAPI:
     add_verify_routes(app, engine, portal.admission, portal.pages)
     add_leader_routes(app, engine, portal.admission, portal.pages)
     add_signoff_routes(app, portal.admission, portal.pages)
+    add_short_routes(app, portal.admission)
     add_error_pages(app, portal.pages)
     app.add_middleware(
         UploadGate,

@@ -10,6 +10,7 @@ from pingan.adapters.db.mail import MailItemRow
 from pingan.adapters.db.notifications import NotificationRow
 from pingan.adapters.db.obligations import ObligationRow, SubmissionFileRow, SubmissionRow
 from pingan.adapters.db.portal_usage import PortalUsageRow
+from pingan.adapters.db.short_links import ShortLinkRow
 from pingan.adapters.db.signoff_links import SignoffLinkRow
 from pingan.adapters.db.units import ContactRow, DomainUnitRow, UnitRow
 
@@ -34,6 +35,7 @@ __all__ = [
     "PhaseRow",
     "PortalLinkRow",
     "PortalUsageRow",
+    "ShortLinkRow",
     "SignOffRow",
     "SignoffLinkRow",
     "SubmissionFileRow",
