@@ -44,6 +44,7 @@ from pingan.core.campaign.channels import (
     WeComAppConfig,
 )
 from pingan.core.delivery import DispatchPolicy
+from pingan.core.short_links import code_fingerprint
 from pingan.services.synth import write_roster
 from pingan.services.tick import evaluate_and_plan
 from tests.channels.standins import aliyun, dingtalk, tencent, wecom
@@ -192,7 +193,11 @@ def channels(s: StandIns, robot_refs: set[str]) -> dict[str, Channel]:
             access_key_id="secret:sms-id",
             access_key_secret="secret:sms-key",
             endpoint=s.sms.endpoint,
-            templates={"escalation": SmsTemplate(code="SMS_1", params=["unit", "item", "days"])},
+            templates={
+                "escalation": SmsTemplate(
+                    code="SMS_1", params=["unit", "item", "days", "link"], link_prefix=BASE + "/k/"
+                )
+            },
         )
     else:
         secrets |= {"secret:sms-id": tencent.SECRET_ID, "secret:sms-key": tencent.SECRET_KEY}
@@ -317,6 +322,15 @@ def test_no_robot_payload_carries_a_personal_link(delivered: Run) -> None:
     # Personal app messages do carry it, on their button.
     cards = [m for m in delivered.s.wecom.messages if m["msgtype"] == "textcard"]
     assert cards and all(m["textcard"]["url"].startswith(BASE + "/u/") for m in cards)
+
+
+def test_an_sms_carries_its_unit_link_as_a_short_code(delivered: Run) -> None:
+    if not isinstance(delivered.s.sms, AliyunSmsAPI):
+        pytest.skip("the Tencent template here has no link variable")
+    codes = [x[3]["link"] for x in delivered.s.sms.sent]
+    assert codes and all(len(c) == 10 and c.isalnum() for c in codes)
+    stored = {r.fingerprint for r in delivered.db.rows("SELECT fingerprint FROM short_link")}
+    assert {code_fingerprint(c) for c in codes} <= stored
 
 
 def raw(content: bytes | str | None) -> bytes:

@@ -32,6 +32,7 @@ COMMANDS = [
     ["db", "upgrade"],
     ["load"],
     ["roster", "synth"],
+    ["roster", "template"],
     ["units"],
     ["tick"],
     ["status"],
@@ -52,6 +53,7 @@ COMMANDS = [
     ["links"],
     ["leader-link"],
     ["campaign", "init"],
+    ["channels"],
 ]
 # Commands left out, and why: each would run for minutes, wait for ever or need a server.
 NOT_FUZZED = {

@@ -5,7 +5,7 @@ holds a placeholder, and each send signs the link again (pingan.adapters.db.mess
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -18,7 +18,7 @@ from pingan.adapters.db.awarding.signoff_links import fill_signoff_links
 from pingan.adapters.db.base import table
 from pingan.adapters.db.messages import digest_context, render_notifications
 from pingan.adapters.db.messages.facts import Facts, message_facts
-from pingan.adapters.db.messages.links import signed_links
+from pingan.adapters.db.messages.links import has_placeholder, short_signed_links, signed_links
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import ContactRow
 from pingan.adapters.outbox.context import DispatchRun
@@ -43,6 +43,9 @@ class FrozenBatch:
     # The recipient unit's signed link, for messages that have a place for one (None: no
     # portal settings); pingan.adapters.outbox.personal puts it in personal messages only.
     links: dict[int, str | None] = field(default_factory=dict)
+    # The same link made short (<portal>/k/<code>) for SMS deliveries, which carry it in a
+    # template variable of limited length.
+    short_links: dict[int, str | None] = field(default_factory=dict)
 
 
 def _load(run: DispatchRun, ids: Sequence[int], today: date) -> list[Any]:
@@ -94,8 +97,13 @@ def _render_and_store(run: DispatchRun, missing: Sequence[int], today: date) -> 
     return errors
 
 
-def frozen_messages(run: DispatchRun, nids: Sequence[int], today: date) -> FrozenBatch:
+def frozen_messages(
+    run: DispatchRun, nids: Sequence[int], today: date, short_for: Collection[int] = ()
+) -> FrozenBatch:
     """The messages of a batch's notifications, rendered and stored first where needed.
+
+    ``short_for``: notifications with an SMS delivery in the batch; their personal link is
+    also made short (``short_links``), committed before anything is sent.
 
     Cancelled: the obligation behind a reminder or escalation was done or waived by
     ``today``. One query for the common case (already rendered).
@@ -109,6 +117,8 @@ def frozen_messages(run: DispatchRun, nids: Sequence[int], today: date) -> Froze
         fresh = {r.id: r for r in _load(run, missing, today)}
         rows = [fresh.get(r.id, r) for r in rows]
     live = [r for r in rows if not r.done and r.subject is not None and r.body is not None]
+    wanted = [r.id for r in live if r.id in short_for and has_placeholder(r.body)]
+    short = _short_links(run, wanted) if wanted else {}
     with Session(bind=run.conn) as session:
         ids = [r.id for r in live]
         extras = _extras(session, run.campaign, run.campaign_id, ids, today)
@@ -125,7 +135,15 @@ def frozen_messages(run: DispatchRun, nids: Sequence[int], today: date) -> Froze
         )
         for r in live
     }
-    return FrozenBatch(messages, errors, cancelled, links)
+    return FrozenBatch(messages, errors, cancelled, links, short)
+
+
+def _short_links(run: DispatchRun, nids: list[int]) -> dict[int, str | None]:
+    """Short links for SMS, committed at once: a code must resolve before its SMS goes."""
+    with Session(run.engine) as session:
+        out = short_signed_links(session, run.campaign, nids, run.portal)
+        session.commit()
+    return out
 
 
 def _message(r: Any, body: str, facts: Facts | None, extra: dict[str, Any]) -> Message:

@@ -56,7 +56,8 @@ class _Batch:
 
 def send_batch(run: DispatchRun, rows: list[Claimed], today: date) -> None:
     """Send and mark every row of a claimed batch (``today``: the campaign's local date)."""
-    frozen = frozen_messages(run, sorted({r.notification_id for r in rows}), today)
+    sms = {r.notification_id for r in rows if r.channel == "sms"}
+    frozen = frozen_messages(run, sorted({r.notification_id for r in rows}), today, sms)
     batch = _Batch(rows, min(r.lease_until for r in rows), {r.id for r in rows})
     try:
         for row in rows:
@@ -109,7 +110,8 @@ def _ready(
     if message is None:  # rendering produced nothing (say, its recipient unit is gone)
         return Unsendable(NO_MESSAGE)
     personal = is_personal(row.channel, row.contact_id)
-    return channel, for_delivery(message, frozen.links.get(nid), personal=personal)
+    links = frozen.short_links if row.channel == "sms" else frozen.links
+    return channel, for_delivery(message, links.get(nid), personal=personal)
 
 
 def _endpoint(run: DispatchRun, channel: Channel, row: Claimed, target: Target) -> str | Unsendable:

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from pingan.adapters.db.links import FIRST_VERSION, PortalLinkRow
 from pingan.adapters.db.messages.common import link_moment
 from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.short_links import short_links
 from pingan.adapters.db.units import UnitRow
 from pingan.core.campaign import Campaign
 from pingan.core.links import PortalSettings, personal_link
+from pingan.core.short_links import ShortLinkRequest
 
 # What a stored body holds where the personal link goes; readable if anyone sees it.
 LINK_PLACEHOLDER = "〔本单位专用链接，发送时生成〕"
@@ -64,6 +66,23 @@ def signed_links(
                 link = personal_link(campaign.code, r.code, r.version, moment, portal)
             out[r.id] = link
     return out
+
+
+def short_signed_links(
+    session: Session,
+    campaign: Campaign,
+    nids: Sequence[int],
+    portal: PortalSettings | None,
+) -> dict[int, str | None]:
+    """For SMS: each notification's recipient link as a short ``<portal>/k/<code>`` link for
+    the message's day, minted in the session's transaction (commit it before sending); None
+    where no link can be made. A template's fixed ``link_prefix`` is ``<portal>/k/``."""
+    requests: dict[int, ShortLinkRequest] = {}
+    for i in range(0, len(nids), CHUNK):
+        for r in _heads(session, nids[i : i + CHUNK]):
+            moment = link_moment(r.planned_on, campaign.timezone)
+            requests[r.id] = ShortLinkRequest(r.code, r.version, moment)
+    return short_links(session, campaign, portal, requests)
 
 
 def with_link(body: str, link: str | None) -> str:
