@@ -22,7 +22,7 @@ SMS: dict[str, Any] = {
         "reminder": {
             "code": "SMS_100001",
             "params": ["unit", "item", "due", "link"],
-            "link_prefix": "https://pa.example.cn/u/",
+            "link_prefix": "https://pa.example.cn/k/",
         }
     },
 }
@@ -90,3 +90,9 @@ def test_tencent_needs_its_sdk_app_id(tmp_path: Path) -> None:
     text = problems(tmp_path, {"sms": SMS | {"vendor": "tencent"}})
 
     assert "channels.sms.sdk_app_id" in text
+
+
+def test_a_link_prefix_that_is_not_the_short_link_route_is_reported(tmp_path: Path) -> None:
+    template = {**SMS["templates"]["reminder"], "link_prefix": "https://pa.example.cn/u/"}
+    text = problems(tmp_path, {"sms": {**SMS, "templates": {"reminder": template}}})
+    assert "link_prefix" in text and "/k/" in text

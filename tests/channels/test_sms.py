@@ -15,7 +15,7 @@ from tests.channels.standins import aliyun, tencent
 from tests.channels.standins.aliyun import AliyunSmsAPI
 from tests.channels.standins.tencent import TencentSmsAPI
 
-LINK_PREFIX = "https://pa.example.cn/u/"
+LINK_PREFIX = "https://pa.example.cn/k/"
 LINK = LINK_PREFIX + "k7Q2"
 TO = Target("sms", "+86 138-0013-8000")
 SECRETS = {

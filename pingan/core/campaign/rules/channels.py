@@ -72,3 +72,8 @@ def _sms(sms: SmsConfig) -> Findings:
         prefix = template.link_prefix
         if prefix is not None and not prefix.lower().startswith(("https://", "http://")):
             yield f"{where}.link_prefix", "链接开头应以 https:// 或 http:// 开始"
+        elif has_link and prefix is not None and not prefix.endswith("/k/"):
+            yield (
+                f"{where}.link_prefix",
+                "短信中的专用链接是短链接：链接开头应为“门户地址/k/”（如 https://pa.example.cn/k/）",
+            )
