@@ -140,6 +140,7 @@ def _report_dispatch(
     nothing_sent = report.sent == 0 and (report.failed + report.dead + report.no_contact) > 0
     if as_json:
         doc = {"campaign": campaign, **report.as_dict(), "nothing_sent": nothing_sent}
+        doc |= report.local_times(_timezone(campaign, db))
         emit_json({**doc, "flow_run": flow_run_json(run)})
     else:
         out.print(report.summary_zh(_timezone(campaign, db)), markup=False)

@@ -192,7 +192,7 @@ def links(
     settings = current_settings()
     rows = list_links(engine, handle.campaign_id, campaign, settings, now, unit_codes=unit or None)
     if as_json:
-        emit_json([r.as_json() for r in rows])
+        emit_json([r.as_json(handle.campaign.timezone) for r in rows])
         return
     if not settings.portal_base_url or not settings.portal_secret:
         err.print(

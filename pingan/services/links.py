@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -48,9 +49,15 @@ class LinkListing:
     link: str | None
     expires_at: datetime | None
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, tz: str) -> dict[str, object]:
+        """The listing as JSON, every time in the campaign's time zone ``tz`` (with offset)."""
+        zone = ZoneInfo(tz)
+
         def iso(d: datetime | None) -> str | None:
-            return d.replace(tzinfo=UTC).isoformat() if d and d.tzinfo is None else None
+            if d is None:
+                return None
+            aware = d.replace(tzinfo=UTC) if d.tzinfo is None else d
+            return aware.astimezone(zone).isoformat(timespec="seconds")
 
         return {
             "unit": self.code,
@@ -63,7 +70,7 @@ class LinkListing:
             "portal_uploads": self.portal_uploads,
             "last_upload_at": iso(self.last_upload_at),
             "link": self.link,
-            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "expires_at": iso(self.expires_at),
         }
 
 

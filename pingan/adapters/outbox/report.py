@@ -32,6 +32,15 @@ class DispatchReport:
             out[k] = v.isoformat() if v else None
         return out
 
+    def local_times(self, tz: str) -> dict[str, str | None]:
+        """``quiet_until`` and ``next_due_at`` in the campaign's time zone, with the offset
+        (what an operator reads; the stored values are naive UTC)."""
+        zone = ZoneInfo(tz)
+        return {
+            k: v.replace(tzinfo=UTC).astimezone(zone).isoformat(timespec="seconds") if v else None
+            for k, v in (("quiet_until", self.quiet_until), ("next_due_at", self.next_due_at))
+        }
+
     def summary_zh(self, tz: str) -> str:
         """One line for the operator; times in the campaign's time zone ``tz``."""
         text = (
