@@ -86,6 +86,19 @@ def test_a_named_persons_email_is_personal_and_an_unnamed_one_a_shared_mailbox(
     }
 
 
+def test_a_persons_email_that_is_also_the_shared_mailbox_stays_a_group_address(
+    pdb: PersonsDb,
+) -> None:
+    pdb.db.execute(
+        "INSERT INTO contact (unit_id, seq, email) VALUES (:u, 4, 'wangwu@example.com')",
+        {"u": pdb.db.unit_id(FIRST)},
+    )
+    pdb.expand()
+    mail = {r for r in routes(pdb, FIRST) if r[1] == "email"}
+    # One delivery to that address, as the unit's (no person, so no personal link).
+    assert mail == {(None, "email", "wangwu@example.com", None)}
+
+
 def clock() -> Any:
     at = [T0]
 

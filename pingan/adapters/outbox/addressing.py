@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, literal, null, or_
+from sqlalchemy import and_, case, exists, literal, null, or_
 
 from pingan.adapters.db.base import table
 from pingan.adapters.db.units import ContactRow
@@ -66,8 +66,22 @@ def is_person() -> Any:
 def reaches_person(channel: str) -> Any:
     """The contact row is a person with an address on the personal ``channel``."""
     cond = usable(PERSON_COLUMNS[channel])
-    # An email on a row without a name is the unit's shared mailbox, not a person's.
-    return and_(cond, usable(CC.name)) if channel == "email" else and_(cond, is_person())
+    # An email on a row without a name is the unit's shared mailbox, not a person's; and a
+    # person's email that is also the unit's shared mailbox stays a group address (a
+    # personal link must never land in a mailbox many people read).
+    if channel == "email":
+        return and_(cond, usable(CC.name), ~_shared_mailbox(CC.email))
+    return and_(cond, is_person())
+
+
+def _shared_mailbox(email: Any) -> Any:
+    """``email`` is also a shared mailbox (a row without a name) of the same unit."""
+    shared = CT.alias("shared")
+    return exists().where(
+        shared.c.unit_id == CC.unit_id,
+        shared.c.email == email,
+        ~usable(shared.c.name),
+    )
 
 
 def reaches_group(channel: str) -> Any:
