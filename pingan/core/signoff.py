@@ -77,15 +77,26 @@ def signoff_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{SIGNOFF_PATH}{token}"
 
 
-def route(approver: Approver) -> tuple[str, str]:
-    """(channel, address) of an approver: the first personal contact given — 企业微信,
-    钉钉, then SMS — else email. Campaign rules make sure there is at least one."""
+def link_channels(wecom_app: bool, dingtalk_work: bool) -> frozenset[str]:
+    """The channels that can carry an approver's sign-off link: email always (the SMTP
+    server is a deployment setting), the app channels when the campaign configures them.
+    Never SMS: an approved SMS template cannot hold a variable sign-off link."""
+    return frozenset(
+        {"email"}
+        | ({"wecom-app"} if wecom_app else set())
+        | ({"dingtalk-work"} if dingtalk_work else set())
+    )
+
+
+def route(approver: Approver, usable: frozenset[str]) -> tuple[str, str] | None:
+    """(channel, address) of an approver: the first of 企业微信, 钉钉, then email that the
+    approver gives and that is in ``usable`` (see link_channels); None when there is none
+    (the campaign rules refuse such an approver)."""
     for channel, address in (
         ("wecom-app", approver.wecom_userid),
         ("dingtalk-work", approver.dingtalk_userid),
-        ("sms", approver.mobile),
         ("email", approver.email),
     ):
-        if address:
+        if address and channel in usable:
             return channel, address
-    raise ValueError(f"approver {approver.name!r} has no contact")
+    return None

@@ -25,6 +25,7 @@ acceptance:
     - name: 王主任
       role: 街道综治委主任
       mobile: "13800000001"
+      email: wang@example.cn
     - name: 李副主任
       email: li@example.cn
 """

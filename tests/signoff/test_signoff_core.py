@@ -9,7 +9,14 @@ import pytest
 from pingan.core.campaign.model import Approver
 from pingan.core.campaign.rules import semantic_problems
 from pingan.core.links import LinkClaims, TokenInvalid, sign
-from pingan.core.signoff import SignoffClaims, route, sign_signoff, signoff_url, verify_signoff
+from pingan.core.signoff import (
+    SignoffClaims,
+    link_channels,
+    route,
+    sign_signoff,
+    signoff_url,
+    verify_signoff,
+)
 from tests.factories import seed_campaign
 
 SECRET = "test-portal-secret-0123456789abcdef-xyz"
@@ -63,14 +70,22 @@ def test_the_url_puts_the_token_under_s() -> None:
     [
         ({"wecom_userid": "wangzr", "mobile": "13800000001"}, ("wecom-app", "wangzr")),
         ({"dingtalk_userid": "ding1", "email": "a@b.cn"}, ("dingtalk-work", "ding1")),
-        ({"mobile": "13800000001", "email": "a@b.cn"}, ("sms", "13800000001")),
+        ({"mobile": "13800000001", "email": "a@b.cn"}, ("email", "a@b.cn")),
         ({"email": "a@b.cn"}, ("email", "a@b.cn")),
+        ({"mobile": "13800000001"}, None),
     ],
 )
-def test_an_approver_is_reached_on_the_first_personal_channel_else_email(
-    contacts: dict[str, str], expected: tuple[str, str]
+def test_an_approver_is_reached_on_an_app_channel_else_email_never_by_sms(
+    contacts: dict[str, str], expected: tuple[str, str] | None
 ) -> None:
-    assert route(Approver(name="王主任", **contacts)) == expected
+    usable = link_channels(wecom_app=True, dingtalk_work=True)
+    assert route(Approver(name="王主任", **contacts), usable) == expected
+
+
+def test_an_app_channel_the_campaign_does_not_configure_is_passed_over() -> None:
+    approver = Approver(name="王主任", wecom_userid="wangzr", email="a@b.cn")
+    usable = link_channels(wecom_app=False, dingtalk_work=False)
+    assert route(approver, usable) == ("email", "a@b.cn")
 
 
 def _with(*approvers: dict[str, str]) -> list[str]:
@@ -86,8 +101,17 @@ def _with(*approvers: dict[str, str]) -> list[str]:
 
 def test_approvers_with_good_contacts_pass_the_rules() -> None:
     assert (
-        _with({"name": "王主任", "mobile": "13800000001"}, {"name": "李", "email": "l@a.cn"}) == []
+        _with(
+            {"name": "王主任", "mobile": "13800000001", "email": "w@a.cn"},
+            {"name": "李", "email": "l@a.cn"},
+        )
+        == []
     )
+
+
+def test_an_approver_reachable_only_by_sms_is_refused_with_the_reason() -> None:
+    [problem] = _with({"name": "王主任", "mobile": "13800000001"})
+    assert "王主任" in problem and "短信不能携带签批链接" in problem
 
 
 def test_an_approver_without_any_contact_is_named() -> None:
@@ -97,7 +121,7 @@ def test_an_approver_without_any_contact_is_named() -> None:
 
 def test_a_bad_mobile_a_bad_email_and_a_repeated_name_are_each_reported() -> None:
     problems = _with(
-        {"name": "王主任", "mobile": "1380000"},
+        {"name": "王主任", "mobile": "1380000", "email": "w@a.cn"},
         {"name": "王主任", "email": "not-an-address"},
     )
     assert len(problems) == 3

@@ -56,8 +56,9 @@ def test_each_approver_is_sent_a_personal_link_on_their_own_channel(scored: Scor
     assert _issue(scored) == 2
     rec = _send(scored)
     by_target = {(t.channel, t.address): m for t, m in rec.sent}
-    assert set(by_target) == {("sms", "13800000001"), ("email", "li@example.cn")}
-    wang = by_target[("sms", "13800000001")]
+    # Never by SMS (a template cannot carry the link): 王主任's email, not his mobile.
+    assert set(by_target) == {("email", "wang@example.cn"), ("email", "li@example.cn")}
+    wang = by_target[("email", "wang@example.cn")]
     assert wang.body.startswith("王主任：") and "待您签批" in wang.subject
     [token] = LINK.findall(wang.body)
     assert wang.action_url == f"{BASE_URL}/s/{token}" and wang.action_label == "查看并签批"
@@ -84,7 +85,7 @@ def test_expansion_adds_no_other_delivery_to_a_sign_off_message(scored: Scored) 
         "SELECT d.channel FROM delivery d JOIN notification n ON n.id = d.notification_id "
         "WHERE n.kind = 'signoff'"
     )
-    assert sorted(r.channel for r in rows) == ["email", "sms"]
+    assert sorted(r.channel for r in rows) == ["email", "email"]
 
 
 def test_without_a_configured_portal_no_link_is_issued(scored: Scored) -> None:

@@ -26,7 +26,14 @@ from pingan.adapters.db.signoff_links import SignoffLinkRow
 from pingan.adapters.db.units import UnitRow
 from pingan.core.campaign import Campaign
 from pingan.core.links import PortalSettings, fingerprint, secret_of
-from pingan.core.signoff import ACTION_LABEL, SignoffClaims, route, sign_signoff, signoff_url
+from pingan.core.signoff import (
+    ACTION_LABEL,
+    SignoffClaims,
+    link_channels,
+    route,
+    sign_signoff,
+    signoff_url,
+)
 
 KIND = "signoff"
 _PLACEHOLDER = "〔签批专用链接#{id}，发送时生成〕"
@@ -100,6 +107,12 @@ def _enqueue(
     return n.id
 
 
+def approver_channels(campaign: Campaign) -> frozenset[str]:
+    """The channels this campaign can carry a sign-off link on."""
+    ch = campaign.channels
+    return link_channels(ch.wecom_app is not None, ch.dingtalk_work is not None)
+
+
 def issue_links(
     session: Session,
     campaign: Campaign,
@@ -113,8 +126,12 @@ def issue_links(
     it from the approver's name and the placeholder where the link goes."""
     secret = secret_of(portal)
     rows: list[SignoffLinkRow] = []
+    usable = approver_channels(campaign)
     for approver in campaign.acceptance.approvers:
-        channel, address = route(approver)
+        routed = route(approver, usable)
+        if routed is None:  # refused by the campaign rules; never guess a channel
+            continue
+        channel, address = routed
         row = SignoffLinkRow(
             campaign_id=campaign_id,
             flow_run_id=pause.flow_run_id,
