@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from pingan.adapters.channels.base import Attachment, Message
@@ -28,6 +29,8 @@ from pingan.core.campaign import Campaign
 from pingan.core.gates import Ladder
 
 OB = table(ObligationRow).c
+# Stands for a short link that could not be stored yet: its SMS is retried later.
+SHORT_LINK_PENDING = "\x00pending"
 SUBJECT_LIMIT = 500
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -139,10 +142,16 @@ def frozen_messages(
 
 
 def _short_links(run: DispatchRun, nids: list[int]) -> dict[int, str | None]:
-    """Short links for SMS, committed at once: a code must resolve before its SMS goes."""
-    with Session(run.engine) as session:
-        out = short_signed_links(session, run.campaign, nids, run.portal)
-        session.commit()
+    """Short links for SMS, committed at once: a code must resolve before its SMS goes.
+
+    When they cannot be stored now (say, SQLite busy past its timeout), the batch's SMS
+    wait for a later run (SHORT_LINK_PENDING) and every other channel sends as usual."""
+    try:
+        with Session(run.engine) as session:
+            out = short_signed_links(session, run.campaign, nids, run.portal)
+            session.commit()
+    except SQLAlchemyError:
+        return dict.fromkeys(nids, SHORT_LINK_PENDING)
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from pingan.adapters.channels.base import Channel, DeliveryError, Message, Target
 from pingan.adapters.channels.limits import RateLimit
 from pingan.adapters.outbox.context import DispatchRun
-from pingan.adapters.outbox.freeze import FrozenBatch, frozen_messages
+from pingan.adapters.outbox.freeze import SHORT_LINK_PENDING, FrozenBatch, frozen_messages
 from pingan.adapters.outbox.leases import Claimed, finish_mark, mark, renew
 from pingan.adapters.outbox.personal import for_delivery, is_personal
 from pingan.adapters.outbox.quota import take_slot
@@ -111,7 +111,10 @@ def _ready(
         return Unsendable(NO_MESSAGE)
     personal = is_personal(row.channel, row.contact_id)
     links = frozen.short_links if row.channel == "sms" else frozen.links
-    return channel, for_delivery(message, links.get(nid), personal=personal)
+    link = links.get(nid)
+    if link == SHORT_LINK_PENDING:
+        return SendFailed("短链接暂未能保存，稍后重试", retryable=True)
+    return channel, for_delivery(message, link, personal=personal)
 
 
 def _endpoint(run: DispatchRun, channel: Channel, row: Claimed, target: Target) -> str | Unsendable:
