@@ -21,6 +21,7 @@ class DeliveryOutput(BaseModel):
     expanded: int = 0
     no_contact: int = 0
     lost_leases: int = 0
+    fallbacks: int = 0
     batches: int = 0
     quiet_until: str | None = None
     next_due_at: str | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from pingan.core.calendar.overrides import CalendarError
 from pingan.core.campaign import Campaign
 
 IsWorking = Callable[[date], bool]
@@ -24,11 +25,15 @@ def acceptance_start(campaign: Campaign) -> date | None:
 
 
 def next_working_day(d: date, is_working: IsWorking, limit_days: int = 60) -> date:
-    """``d`` itself when it is a working day, else the first working day after it."""
+    """``d`` itself when it is a working day, else the first working day after it; ``d``
+    when none can be told (the calendar ends before one is found)."""
     for n in range(limit_days):
         candidate = d + timedelta(days=n)
-        if is_working(candidate):
-            return candidate
+        try:
+            if is_working(candidate):
+                return candidate
+        except CalendarError:  # a year the working calendar does not cover
+            return d
     return d
 
 
@@ -44,10 +49,8 @@ def rest_day_warnings(campaign: Campaign, is_working: IsWorking) -> list[str]:
             out.append(f"报送事项“{g.name}”的开始日期 {_day(g.opens_on)} 不是工作日")
         if not is_working(g.due_on):
             moved = next_working_day(g.due_on, is_working)
-            out.append(
-                f"报送事项“{g.name}”的截止日期 {_day(g.due_on)} 不是工作日，"
-                f"可考虑改为 {_day(moved)}"
-            )
+            hint = f"，可考虑改为 {_day(moved)}" if moved != g.due_on else ""
+            out.append(f"报送事项“{g.name}”的截止日期 {_day(g.due_on)} 不是工作日{hint}")
     start = acceptance_start(campaign)
     if start is not None and not is_working(start):
         moved = next_working_day(start, is_working)

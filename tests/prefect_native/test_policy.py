@@ -95,3 +95,17 @@ def test_a_failure_alert_names_the_run_and_speaks_to_the_campaigns_own_office() 
     assert body.startswith("区综治中心：")
     assert "工作日历只载入到 2026-12-31" in body
     assert "街道" not in subject + body
+
+
+def test_a_rest_day_whose_next_working_day_the_calendar_cannot_tell_is_left_in_place() -> None:
+    from datetime import date
+
+    from pingan.core.calendar.overrides import CalendarError
+    from pingan.core.rest_days import next_working_day
+
+    def is_working(d: date) -> bool:
+        if d.year > 2028:
+            raise CalendarError("2029 年的工作日历未提供")
+        return d.weekday() < 5
+
+    assert next_working_day(date(2028, 12, 31), is_working) == date(2028, 12, 31)
