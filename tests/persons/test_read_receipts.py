@@ -119,6 +119,40 @@ def test_a_lead_units_digest_marks_the_items_of_units_that_have_not_seen_their_m
     assert others and all("（未签收）" in line for line in others)
 
 
+def test_the_coordinators_digest_marks_the_items_of_units_that_have_not_seen_their_message(
+    db: Loaded, tmp_path: Path
+) -> None:
+    codes = sorted(late_cells(db))
+    seen_code = codes[0]
+    with db.engine.connect() as conn:
+        record_view(conn, db.cid, db.unit_id(seen_code), datetime.now(UTC).replace(tzinfo=None))
+        conn.commit()
+    db.tick(date(2017, 5, 22))  # five working days overdue: the coordinator's digest
+    sink = tmp_path / "digests.jsonl"
+    run_dispatch(
+        db.engine,
+        db.handle,
+        Delivery({"file": FileChannel(sink)}, override="file"),
+        NoPortal(),
+        respect_quiet_hours=False,
+    )
+    ((coordinator,),) = db.rows(
+        "SELECT name FROM unit WHERE campaign_id = :c AND kind = 'coordinator'", c=db.cid
+    )
+    [body] = [
+        r["body"]
+        for r in map(json.loads, sink.read_text("utf-8").splitlines())
+        if "督办汇总" in r["subject"] and r["body"].splitlines()[0] == f"{coordinator}："
+    ]
+    names = dict(
+        db.rows("SELECT code, name FROM unit WHERE campaign_id = :c AND kind = 'cell'", c=db.cid)
+    )
+    lines = {c: [x for x in body.splitlines() if f"· {names[c]}——" in x] for c in codes}
+    assert all(lines.values())
+    assert not any("（未签收）" in x for x in lines[seen_code])
+    assert all("（未签收）" in x for c in codes[1:] for x in lines[c])
+
+
 def test_the_status_report_counts_units_that_saw_their_latest_message(db: Loaded) -> None:
     codes = sorted(late_cells(db))
     with db.engine.connect() as conn:

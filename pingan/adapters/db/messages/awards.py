@@ -1,4 +1,5 @@
-"""What an awarded cell's notice names: its award, read when the notice is rendered."""
+"""What an awarded cell's notice names: its award, read when the notice is rendered, and —
+with the portal's public address — where anyone can verify its certificate."""
 
 from __future__ import annotations
 
@@ -12,14 +13,21 @@ from pingan.adapters.db.assessments import AwardRow
 from pingan.adapters.db.campaigns import DomainRow
 from pingan.core.awards import issuer_name
 from pingan.core.campaign import Campaign
+from pingan.core.verification import certificate_ref, verify_url
 
 CHUNK = 5000
 
 
 def award_fields(
-    session: Session, campaign: Campaign, campaign_id: int, unit_ids: Collection[int]
+    session: Session,
+    campaign: Campaign,
+    campaign_id: int,
+    unit_ids: Collection[int],
+    portal_base_url: str | None = None,
 ) -> dict[int, dict[str, Any]]:
-    """By awarded unit: the title, the lead unit, the number, its code and the issue date.
+    """By awarded unit: the title, the lead unit, the number, its code, the issue date and
+    ``verify_url``, the public verification page its certificate's QR code holds (None
+    without ``portal_base_url``).
 
     A cell is awarded at most once per campaign (a revoked award is never re-granted), so
     the unit names its award.
@@ -30,6 +38,7 @@ def award_fields(
     for i in range(0, len(ids), CHUNK):
         rows = session.execute(
             select(
+                AwardRow.id,
                 AwardRow.unit_id,
                 DomainRow.key,
                 AwardRow.number,
@@ -47,5 +56,10 @@ def award_fields(
                 "number": r.number,
                 "code": r.verification_code,
                 "issued_on": r.issued_on,
+                "verify_url": (
+                    verify_url(portal_base_url, certificate_ref(r.id, r.verification_code))
+                    if portal_base_url
+                    else None
+                ),
             }
     return out

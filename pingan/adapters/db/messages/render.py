@@ -72,10 +72,25 @@ def render_notifications(
         message_common(campaign, today),
         str(templates_dir) if templates_dir else None,
         portal,
-        award_fields(session, campaign, campaign_id, awarded) if awarded else {},
+        _awards(session, campaign, campaign_id, awarded, portal),
         stored,
     )
     return [_render(batch, r) for r in rows]
+
+
+def _awards(
+    session: Session,
+    campaign: Campaign,
+    campaign_id: int,
+    awarded: set[int],
+    portal: PortalSettings | None,
+) -> dict[int, Context]:
+    """The awarded units' awards; the verification URL needs only the portal's public
+    address (no secret: it is the certificate's public page, not a personal link)."""
+    if not awarded:
+        return {}
+    base = portal.portal_base_url if portal is not None else None
+    return award_fields(session, campaign, campaign_id, awarded, base)
 
 
 def _rows(session: Session, ids: Sequence[int]) -> Sequence[Any]:
