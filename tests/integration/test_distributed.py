@@ -306,7 +306,7 @@ class Cluster:
 
         params = {"campaign": SEED_CODE, "as_of": as_of.isoformat(), "respect_quiet_hours": False}
         with self.settings():
-            run = run_deployment(TICK, parameters={"params": params}, timeout=0)
+            run = run_deployment(TICK, parameters=params, timeout=0)
         return run.id
 
     def flow_run(self, run_id: UUID) -> Any:
