@@ -406,11 +406,14 @@ OBLIGATIONS = """
            o.notified_level
     FROM obligation o JOIN gate g ON g.id = o.gate_id JOIN unit u ON u.id = o.unit_id
 """
+# Alerts are left out: the shipped automation tells the coordinator's office of the crashed
+# run (issue 16), which an uninterrupted run has no reason to do.
 NOTIFICATIONS = """
     SELECT n.kind, n.level, r.code, g.key, u.code, n.planned_on
     FROM notification n JOIN unit r ON r.id = n.recipient_unit_id
     LEFT JOIN obligation o ON o.id = n.obligation_id
     LEFT JOIN gate g ON g.id = o.gate_id LEFT JOIN unit u ON u.id = o.unit_id
+    WHERE n.kind <> 'alert'
 """
 
 
