@@ -5,7 +5,10 @@ and one Chinese line — no traceback — when every try has failed."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 STARTUP_TIMEOUT_S = 90
 ATTEMPTS = 3
@@ -43,7 +46,8 @@ def ensure_prefect_server(
     for attempt in range(1, attempts + 1):
         server = SubprocessASGIServer()
         try:
-            server.start(timeout=timeout_s)
+            with _children_write_to_a_log():
+                server.start(timeout=timeout_s)
         except Exception:
             server.stop()  # kill a half-started process before the next try
             if attempt < attempts:
@@ -51,3 +55,25 @@ def ensure_prefect_server(
             continue
         return server.api_url
     raise ServerUnavailable(attempts, timeout_s)
+
+
+@contextmanager
+def _children_write_to_a_log() -> Iterator[None]:
+    """Processes started inside inherit a log file as stdout and stderr: the server's own
+    start-up messages and tracebacks go there, never to the operator's terminal."""
+    fd, _ = tempfile.mkstemp(prefix="pingan-prefect-server-", suffix=".log")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for copy in saved:
+            os.close(copy)

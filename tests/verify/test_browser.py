@@ -118,7 +118,7 @@ def test_on_a_phone_the_qr_code_verifies_and_the_leader_sees_progress(
         browser.get(base_url + leader_path(now=NOW))
         assert "创建进展" in browser.find_element(By.TAG_NAME, "h1").text
         assert "督办第" in browser.find_element(By.ID, "red").text
-        assert "未知" in browser.find_element(By.ID, "red").text
+        assert "未读" in browser.find_element(By.ID, "red").text
         chart = browser.find_element(By.CSS_SELECTOR, "#trend svg")
         assert chart.size["width"] > 300  # drawn, and as wide as the phone allows
         _keep(browser, tmp_path, "phone-leader.png")

@@ -53,7 +53,7 @@ def test_the_coordinator_sees_every_domain_and_each_red_item_with_its_level(
         assert d.name in r.text
     assert "逾期未报" in r.text and "督办第 1 级" in r.text
     # A message was sent, but no read receipt exists: whether it was seen is unknown.
-    assert "是否已读：<strong>未知</strong>" in r.text
+    assert "是否已读：<strong>未读</strong>" in r.text  # nobody has opened a link
     assert "<svg" in r.text and "<polyline" in r.text and "<script" not in r.text
 
 
