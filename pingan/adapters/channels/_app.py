@@ -7,7 +7,8 @@ rides along as ``__context__`` (errors are raised outside the ``except`` blocks)
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,8 @@ import httpx
 
 from pingan.adapters.channels import _http
 from pingan.adapters.channels._token import TokenCache
-from pingan.adapters.channels.base import DeliveryError
+from pingan.adapters.channels.base import DeliveryError, Message, Target
+from pingan.adapters.secrets import SecretResolver, quiet_http_loggers
 
 
 @dataclass(frozen=True)
@@ -109,3 +111,46 @@ def post_with_token(
         tokens.invalidate(token)
     assert reply is not None
     return reply
+
+
+class AppChannel:
+    """What the app-message channels (WeCom app messages, DingTalk work notices) share: a
+    send URL and a token URL under the vendor's base URL, an HTTP client they may own, a
+    cached access token, and one message per send."""
+
+    SEND_PATH: str
+    TOKEN_PATH: str
+
+    def __init__(
+        self,
+        resolver: SecretResolver,
+        base_url: str,
+        client: httpx.Client | None = None,
+        timeout: float = 10,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        quiet_http_loggers()
+        self._resolver = resolver
+        base = base_url.rstrip("/")
+        self._send_url = base + self.SEND_PATH
+        self._token_url = base + self.TOKEN_PATH
+        self._timeout = timeout
+        self._client, self._owns_client = _http.make_client(client, timeout)
+        self.tokens = TokenCache(self._fetch_token, clock)
+
+    def _fetch_token(self) -> tuple[str, float]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def release(self) -> None:
+        """End of a dispatch run: close our connection pool (a fresh one serves the next
+        run); the cached token is kept."""
+        if self._owns_client:
+            self._client.close()
+            self._client = httpx.Client(timeout=self._timeout, follow_redirects=False)
+
+    def parts(self, target: Target, message: Message) -> int:
+        return 1

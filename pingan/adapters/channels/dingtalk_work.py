@@ -25,11 +25,10 @@ from typing import Any, Final
 import httpx
 
 from pingan.adapters.channels import _app, _http
-from pingan.adapters.channels._token import TokenCache
 from pingan.adapters.channels.base import ChannelName, DeliveryError, Message, Receipt, Target
 from pingan.adapters.channels.limits import RateLimit, per_window
 from pingan.adapters.channels.split import truncate_bytes
-from pingan.adapters.secrets import SecretResolver, quiet_http_loggers
+from pingan.adapters.secrets import SecretResolver
 from pingan.core.campaign.channels import DingTalkWorkConfig
 from pingan.core.markup import markdown as md_escape
 from pingan.core.markup import plain
@@ -73,8 +72,11 @@ def dingtalk_work_payload(message: Message, userid: str, agent_id: int) -> dict[
     return {"agent_id": agent_id, "userid_list": userid, "msg": msg}
 
 
-class DingTalkWork:
+class DingTalkWork(_app.AppChannel):
     name: ChannelName = "dingtalk-work"
+
+    SEND_PATH = "/topapi/message/corpconversation/asyncsend_v2"
+    TOKEN_PATH = "/gettoken"
 
     def __init__(
         self,
@@ -84,35 +86,14 @@ class DingTalkWork:
         timeout: float = 10,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        quiet_http_loggers()
-        self._resolver = resolver
         self._config = config
-        base = config.base_url.rstrip("/")
-        self._send_url = base + "/topapi/message/corpconversation/asyncsend_v2"
-        self._token_url = base + "/gettoken"
-        self._timeout = timeout
-        self._client, self._owns_client = _http.make_client(client, timeout)
-        self.tokens = TokenCache(self._fetch_token, clock)
+        super().__init__(resolver, config.base_url, client, timeout, clock)
 
     def __repr__(self) -> str:
         return f"DingTalkWork({self._send_url}, agent_id={self._config.agent_id})"
 
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def release(self) -> None:
-        """End of a dispatch run: close our connection pool (a fresh one serves the next
-        run); the cached token is kept."""
-        if self._owns_client:
-            self._client.close()
-            self._client = httpx.Client(timeout=self._timeout, follow_redirects=False)
-
     def limits(self) -> tuple[RateLimit, ...]:
         return per_window(day=self._config.per_day)
-
-    def parts(self, target: Target, message: Message) -> int:
-        return 1
 
     def endpoint(self, target: Target) -> str:
         identity = f"{self._config.appkey}/{self._config.agent_id}/{target.address.strip()}"

@@ -28,11 +28,10 @@ from typing import Any, Final
 import httpx
 
 from pingan.adapters.channels import _app, _http
-from pingan.adapters.channels._token import TokenCache
 from pingan.adapters.channels.base import ChannelName, DeliveryError, Message, Receipt, Target
 from pingan.adapters.channels.limits import RateLimit, per_window
 from pingan.adapters.channels.split import truncate_bytes
-from pingan.adapters.secrets import SecretResolver, quiet_http_loggers
+from pingan.adapters.secrets import SecretResolver
 from pingan.core.campaign.channels import WeComAppConfig
 from pingan.core.markup import plain
 
@@ -91,8 +90,11 @@ def card_description(body: str) -> str:
     return out
 
 
-class WeComApp:
+class WeComApp(_app.AppChannel):
     name: ChannelName = "wecom-app"
+
+    SEND_PATH = "/cgi-bin/message/send"
+    TOKEN_PATH = "/cgi-bin/gettoken"
 
     def __init__(
         self,
@@ -102,35 +104,14 @@ class WeComApp:
         timeout: float = 10,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        quiet_http_loggers()
-        self._resolver = resolver
         self._config = config
-        base = config.base_url.rstrip("/")
-        self._send_url = base + "/cgi-bin/message/send"
-        self._token_url = base + "/cgi-bin/gettoken"
-        self._timeout = timeout
-        self._client, self._owns_client = _http.make_client(client, timeout)
-        self.tokens = TokenCache(self._fetch_token, clock)
+        super().__init__(resolver, config.base_url, client, timeout, clock)
 
     def __repr__(self) -> str:
         return f"WeComApp({self._send_url}, agentid={self._config.agentid})"
 
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def release(self) -> None:
-        """End of a dispatch run: close our connection pool (a fresh one serves the next
-        run); the cached token is kept."""
-        if self._owns_client:
-            self._client.close()
-            self._client = httpx.Client(timeout=self._timeout, follow_redirects=False)
-
     def limits(self) -> tuple[RateLimit, ...]:
         return per_window(minute=self._config.per_minute, hour=self._config.per_hour)
-
-    def parts(self, target: Target, message: Message) -> int:
-        return 1
 
     def endpoint(self, target: Target) -> str:
         # Per member of this app: the vendor's limits are per app and member.
