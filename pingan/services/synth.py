@@ -16,7 +16,7 @@ import csv
 import os
 import uuid
 from bisect import bisect
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -25,6 +25,15 @@ from random import Random
 from pingan.adapters.intake.roster.columns import KIND_LABELS, LABELS
 from pingan.core.campaign import Campaign, Domain
 from pingan.core.problems import InputError, Problem
+from pingan.services.synth_names import (
+    MAKERS,
+    VILLAGE_FIRST,
+    VILLAGE_SECOND,
+    Rnd,
+    cn_number,
+    generic_maker,
+    person,
+)
 
 HEADER: tuple[str, ...] = (
     "code",
@@ -61,57 +70,6 @@ _CATEGORY_WEIGHTS = {
 }
 _DEFAULT_CATEGORY_WEIGHT = 3
 
-_VILLAGE_FIRST = "东南西北上下前后大小新老高中龙凤金石青白黄马杨桃柳梅竹沙双长"
-_VILLAGE_SECOND = "岭塘湾桥山河溪庄坪岗埠口园湖滩林港圩墩坝洲泉头营店集楼寨堰浦"
-_SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
-    "彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金"
-    "石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史"
-)
-_GIVEN = (
-    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红建文"
-    "辉力志国春林海波宁斌亮婷雪琴云飞鹏俊峰莉燕凤成晨欣宇浩然子涵"
-    "梓轩佳怡雨萱"
-)
-_FIRMS = (
-    "宏达",
-    "恒信",
-    "华兴",
-    "永安",
-    "金源",
-    "鑫盛",
-    "瑞丰",
-    "嘉禾",
-    "中鼎",
-    "天成",
-    "远航",
-    "东升",
-    "振华",
-    "力通",
-    "兴业",
-    "佳和",
-    "新宇",
-    "鸿运",
-    "广利",
-    "博远",
-)
-_INDUSTRIES = (
-    "机械",
-    "食品",
-    "建材",
-    "物流",
-    "纺织",
-    "电子",
-    "五金",
-    "塑业",
-    "家具",
-    "服饰",
-    "包装",
-    "农业科技",
-)
-_CLINIC_WORDS = ("仁和", "康宁", "济民", "益康", "同济", "惠民", "仁心", "博爱", "安康", "华康")
-_KINDERGARTEN_WORDS = ("阳光", "童心", "蓝天", "小太阳", "启明星", "育才", "爱心", "金色童年")
-_CN_DIGITS = "零一二三四五六七八九"
 
 # Only row indices feed the mobile, so ten million rows exhaust the space and then wrap.
 _MOBILE_SPACE = 10_000_000
@@ -172,7 +130,7 @@ def _village_rows(villages: _Villages, rnd: Rnd) -> Iterator[tuple[str, ...]]:
             "",
             "",
             "",
-            _person(rnd),
+            person(rnd),
             f"1990{row % _MOBILE_SPACE:07d}",
             f"{lower}@example.com",
             f"secret:wecom-{lower}",
@@ -199,7 +157,7 @@ def _cell_rows(
             accumulate(_CATEGORY_WEIGHTS.get(c, _DEFAULT_CATEGORY_WEIGHT) for c in categories)
         )
         last = cum[-1]
-        makers = [_MAKERS.get(c, _generic_maker(c)) for c in categories]
+        makers = [MAKERS.get(c, generic_maker(c)) for c in categories]
         key = domain.key
         village_k = -1
         village_code = village_name = ""
@@ -276,7 +234,7 @@ class _Villages:
     def __init__(self, count: int, rng: Random, suffixes: tuple[str, str] = ("村", "社区")) -> None:
         self.count = count
         self._suffixes = suffixes
-        bases = [a + b for a in _VILLAGE_FIRST for b in _VILLAGE_SECOND]
+        bases = [a + b for a in VILLAGE_FIRST for b in VILLAGE_SECOND]
         rng.shuffle(bases)
         self._bases = bases
 
@@ -289,100 +247,7 @@ class _Villages:
         # the position so 东岭村 is followed by 东岭二村, never by 东岭二社区.
         again = k // len(self._bases)
         suffix = self._suffixes[1 if position % 10 in (2, 5, 8) else 0]
-        return self._bases[position] + (_cn_number(again + 1) if again else "") + suffix
-
-
-def _cn_number(n: int) -> str:
-    if n < 10:
-        return _CN_DIGITS[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return (_CN_DIGITS[tens] if tens > 1 else "") + "十" + (_CN_DIGITS[ones] if ones else "")
-    # Only reached beyond ~9 million cells; Arabic digits keep names unique there too.
-    return str(n)
-
-
-# --- names -------------------------------------------------------------------------------
-
-Rnd = Callable[[], float]
-Maker = Callable[[Rnd, str, str], tuple[str, str]]
-
-
-def _pick(rnd: Rnd, options: str | tuple[str, ...]) -> str:
-    # Indexing by rnd() is several times faster than Random.choice in the hot loop.
-    return options[int(rnd() * len(options))]
-
-
-def _person(rnd: Rnd) -> str:
-    surname = _pick(rnd, _SURNAMES)
-    if rnd() < 0.3:
-        return surname + _pick(rnd, _GIVEN)
-    return surname + _pick(rnd, _GIVEN) + _pick(rnd, _GIVEN)
-
-
-def _family(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
-    # The household head named in the cell is also its contact, as on a paper roster.
-    head = _person(rnd)
-    return f"{head}家庭", head
-
-
-def _enterprise(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
-    return f"{town}{_pick(rnd, _FIRMS)}{_pick(rnd, _INDUSTRIES)}有限公司", _person(rnd)
-
-
-def _middle_school(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
-    return f"{town}第{_cn_number(1 + int(rnd() * 9))}中学", _person(rnd)
-
-
-def _primary_school(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
-    kind = "中心小学" if rnd() < 0.25 else "小学"
-    return f"{village}{kind}", _person(rnd)
-
-
-def _kindergarten(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
-    if rnd() < 0.3:
-        return f"{town}{_pick(rnd, _KINDERGARTEN_WORDS)}幼儿园", _person(rnd)
-    return f"{village}幼儿园", _person(rnd)
-
-
-def _health_centre(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
-    return f"{town}卫生院{village}分院", _person(rnd)
-
-
-def _village_clinic(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
-    return f"{village}卫生室", _person(rnd)
-
-
-def _clinic(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
-    if rnd() < 0.3:
-        doctor = _person(rnd)
-        return f"{town}{doctor[0]}氏诊所", doctor
-    return f"{town}{_pick(rnd, _CLINIC_WORDS)}诊所", _person(rnd)
-
-
-def _private_hospital(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
-    return f"{town}{_pick(rnd, _CLINIC_WORDS)}医院", _person(rnd)
-
-
-def _generic_maker(category: str) -> Maker:
-    # 东岭镇宏达农贸市场: a trade name keeps several of one category in a group apart.
-    def make(rnd: Rnd, village: str, town: str) -> tuple[str, str]:
-        return f"{village}{_pick(rnd, _FIRMS)}{category}", _person(rnd)
-
-    return make
-
-
-_MAKERS: dict[str, Maker] = {
-    "家庭": _family,
-    "企业": _enterprise,
-    "中学": _middle_school,
-    "小学": _primary_school,
-    "幼儿园": _kindergarten,
-    "卫生院": _health_centre,
-    "卫生室": _village_clinic,
-    "诊所": _clinic,
-    "民营医院": _private_hospital,
-}
+        return self._bases[position] + (cn_number(again + 1) if again else "") + suffix
 
 
 def _domain_kind(domain: Domain) -> str | None:
