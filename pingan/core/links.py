@@ -19,7 +19,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
@@ -67,8 +67,30 @@ def _key(secret: str | bytes) -> bytes:
     return key
 
 
-def _signature(key: bytes, claims_part: str) -> str:
-    return _b64(hmac.new(key, _CONTEXT + claims_part.encode("ascii"), hashlib.sha256).digest())
+def _signature(key: bytes, claims_part: str, context: bytes = _CONTEXT) -> str:
+    return _b64(hmac.new(key, context + claims_part.encode("ascii"), hashlib.sha256).digest())
+
+
+def seal(payload: list[Any], secret: str | bytes, context: bytes) -> str:
+    """A compact signed token of a JSON list; ``context`` keeps each kind of link's tokens
+    from being accepted as another kind's (unit, leader, sign-off links)."""
+    claims_part = _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    return f"{claims_part}.{_signature(_key(secret), claims_part, context)}"
+
+
+def unseal(token: str, secret: str | bytes, context: bytes) -> Any:
+    """The JSON a token sealed with this secret and context holds, else TokenInvalid. The
+    signature is checked before anything in the claims is read, so a forged token never
+    gets as far as the JSON parser; the caller checks the claims' shape."""
+    if len(token) > MAX_TOKEN_LENGTH or not _TOKEN.fullmatch(token):
+        raise TokenInvalid("malformed")
+    claims_part, signature = token.split(".")
+    if not hmac.compare_digest(signature, _signature(_key(secret), claims_part, context)):
+        raise TokenInvalid("bad signature")
+    try:
+        return json.loads(_unb64(claims_part))
+    except (binascii.Error, ValueError) as exc:
+        raise TokenInvalid("undecodable claims") from exc
 
 
 def _aware(moment: datetime) -> datetime:
@@ -84,8 +106,7 @@ def sign(claims: LinkClaims, secret: str | bytes) -> str:
         claims.version,
         int(_aware(claims.expires_at).timestamp()),
     ]
-    claims_part = _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
-    return f"{claims_part}.{_signature(_key(secret), claims_part)}"
+    return seal(payload, secret, _CONTEXT)
 
 
 def verify(token: str, secret: str | bytes, now: datetime) -> LinkClaims:
@@ -94,15 +115,7 @@ def verify(token: str, secret: str | bytes, now: datetime) -> LinkClaims:
     The signature is checked before anything in the claims is read, so a forged token
     never gets as far as the JSON parser.
     """
-    if len(token) > MAX_TOKEN_LENGTH or not _TOKEN.fullmatch(token):
-        raise TokenInvalid("malformed")
-    claims_part, signature = token.split(".")
-    if not hmac.compare_digest(signature, _signature(_key(secret), claims_part)):
-        raise TokenInvalid("bad signature")
-    try:
-        payload = json.loads(_unb64(claims_part))
-    except (binascii.Error, ValueError) as exc:
-        raise TokenInvalid("undecodable claims") from exc
+    payload = unseal(token, secret, _CONTEXT)
     if not (
         isinstance(payload, list)
         and len(payload) == 4
