@@ -1,7 +1,8 @@
 """The daily tick's steps as plain functions over an engine; tasks and the CLI call these.
 
-Statuses are committed before planning, so the outbox never holds messages for a status
-that was not committed; a dry run does the same work in one transaction and rolls it back.
+The outbox never holds messages for a status that was not committed: statuses commit
+before planning on PostgreSQL, together with the plan on SQLite; a dry run does the same
+work in one transaction and rolls it back.
 """
 
 from __future__ import annotations
@@ -132,13 +133,13 @@ def evaluate_and_plan(
                 raise InputError([Problem("参数", "as_of", str(exc))]) from None
             if dry_run:
                 lease.check()  # a safe point: nothing planned yet
-            else:
+            elif engine.dialect.name == "postgresql":
                 # Statuses first, in their own commit: they follow from the date and the
                 # rows, and the outbox still never holds messages for an uncommitted status
-                # (a crash in between leaves them for the next tick). On PostgreSQL the
-                # planner's update of these rows then does not re-check their foreign keys;
-                # on SQLite the lease is renewed in between, which a writer holding the
-                # database for a whole 1M-cell tick on a loaded machine kept from happening.
+                # (a crash in between leaves them for the next tick); the planner's update
+                # of these rows then does not re-check their foreign keys. On SQLite both
+                # go in one commit, so each page the plan rewrites is written once; the
+                # lease is extended inside that transaction (see Lease.check).
                 lease.check(session.connection())
                 session.commit()
             before = session.scalar(
@@ -171,7 +172,8 @@ def evaluate_and_plan(
                 )
                 session.rollback()
             else:
-                lease.check(session.connection())  # fenced: the lease is ours at commit
+                # Fenced: the lease is ours, and extended, at commit.
+                lease.check(session.connection(), extend=True)
                 session.commit()
     return TickResult(as_of, dry_run, plan, status, previews, worst, by_level, routes)
 

@@ -82,3 +82,35 @@ def test_a_healthy_lease_passes_its_checks_past_its_ttl(engine: Engine, tmp_path
             time.sleep(0.25)
             lease.check()
         assert not lease.lost
+
+
+def test_a_sqlite_tick_that_holds_the_database_past_its_ttl_still_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+
+    import pingan.services.tick as tick_service
+    from pingan.adapters.db import locks
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    loaded = load_seed(engine, tmp_path, cells=5)
+    monkeypatch.setattr(
+        tick_service, "campaign_lock", functools.partial(locks.campaign_lock, ttl_s=0.6)
+    )
+    planner = tick_service.plan_notifications
+
+    def slow_plan(*args: object, **kwargs: object) -> object:
+        planned = planner(*args, **kwargs)  # type: ignore[arg-type]
+        # The tick's transaction now holds SQLite's write lock: the renewer cannot write
+        # for longer than the lease lives.
+        time.sleep(1.0)
+        return planned
+
+    monkeypatch.setattr(tick_service, "plan_notifications", slow_plan)
+    result = evaluate_and_plan(engine, loaded.handle, date(2017, 11, 1))
+
+    assert result.plan.total > 0
+    stored = loaded.rows("SELECT COUNT(*) FROM notification WHERE campaign_id = :c")[0][0]
+    assert stored == result.plan.total
+    assert loaded.rows("SELECT COUNT(*) FROM campaign_lock")[0][0] == 0
+    engine.dispose()

@@ -103,12 +103,34 @@ class Lease:
         before it was sent) leaves more than a sixth of the TTL as a margin."""
         return not self.lost and now < self._confirmed + self.ttl_s * 5 / 6
 
-    def check(self, conn: Connection | None = None) -> None:
+    def check(self, conn: Connection | None = None, *, extend: bool = False) -> None:
         """Raise LeaseLost unless the lease is still ours; with ``conn``, read the lock row
-        in that transaction (locked on PostgreSQL), so the commit that follows is fenced."""
-        if not self.trusted(time.monotonic()):
+        in that transaction (locked on PostgreSQL), so the commit that follows is fenced.
+
+        With ``extend`` the lease is renewed inside ``conn``'s transaction instead: the
+        UPDATE holds the row (PostgreSQL's row lock; on SQLite the database's only write
+        lock), so a row still ours cannot have been taken since, nor be taken before the
+        commit. That holds even when the renewer could not write meanwhile because this
+        very transaction held SQLite's write lock, so the time-based trust is not asked."""
+        if self.lost or (not extend and not self.trusted(time.monotonic())):
             self.lost = True
             raise LeaseLost(self.name)
+        if extend and conn is not None:
+            sent = time.monotonic()
+            extended = conn.execute(
+                update(CampaignLockRow)
+                .where(
+                    CampaignLockRow.campaign_id == self.campaign_id,
+                    CampaignLockRow.name == self.name,
+                    CampaignLockRow.holder == self.holder,
+                )
+                .values(expires_at=utcnow() + timedelta(seconds=self.ttl_s))
+            )
+            if extended.rowcount != 1:
+                self.lost = True
+                raise LeaseLost(self.name)
+            self.confirm(sent)
+            return
         query = (
             select(CampaignLockRow.holder, CampaignLockRow.expires_at)
             .where(
