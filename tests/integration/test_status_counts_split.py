@@ -122,3 +122,11 @@ def test_receipts_of_a_campaign_that_sent_nothing(engine: Engine, tmp_path: Path
     db.tick(DAY)
     with Session(db.engine) as session:
         assert receipts(session, db.cid) == {"told": 0, "seen": 0, "unseen": 0, "unseen_units": []}
+
+
+def test_status_counts_when_only_cells_owe_anything(db: Loaded) -> None:
+    db.execute("UPDATE unit SET status = 'withdrawn' WHERE domain_id IS NULL")
+    with Session(db.engine) as session:
+        new, old = status_counts(session, db.cid), _per_row(session, db.cid)
+    assert new == old and OTHER not in new
+    assert list(new) == list(old)

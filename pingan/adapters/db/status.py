@@ -81,9 +81,12 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int
         .group_by(led, ObligationRow.status)
     )
     # Filtering own on domain_id IS NOT NULL would make SQLite drive the join from unit's
-    # index, one obligation lookup per item: the domain-less group is dropped here instead.
-    rows: list[Any] = [r for r in session.execute(own) if r[0] is not None]
-    rows += session.execute(others).all()
+    # index, one obligation lookup per item: the domain-less group is dropped here instead,
+    # and without one there is nothing to resolve.
+    own_rows = session.execute(own).all()
+    rows: list[Any] = [r for r in own_rows if r[0] is not None]
+    if len(rows) < len(own_rows):
+        rows += session.execute(others).all()
     rows.sort(key=lambda r: (r[0] is not None, r[0] or 0))
     out: dict[str, dict[str, int]] = {}
     for dom_id, status, n in rows:
