@@ -8,6 +8,8 @@ GROUP BY over the whole campaign.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from pingan.adapters.db.assessments import AssessmentRow, AwardRow
 from pingan.adapters.db.campaigns import DomainRow, GateRow
-from pingan.adapters.db.deliveries import delivery_counts
+from pingan.adapters.db.deliveries import count_by_state, delivery_counts
 from pingan.adapters.db.notifications import NOTIFICATION_STATES, NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.receipts import receipts
@@ -83,10 +85,11 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int
     # Filtering own on domain_id IS NOT NULL would make SQLite drive the join from unit's
     # index, one obligation lookup per item: the domain-less group is dropped here instead,
     # and without one there is nothing to resolve.
-    own_rows = session.execute(own).all()
-    rows: list[Any] = [r for r in own_rows if r[0] is not None]
-    if len(rows) < len(own_rows):
-        rows += session.execute(others).all()
+    with _no_jit(session):
+        own_rows = session.execute(own).all()
+        rows: list[Any] = [r for r in own_rows if r[0] is not None]
+        if len(rows) < len(own_rows):
+            rows += session.execute(others).all()
     rows.sort(key=lambda r: (r[0] is not None, r[0] or 0))
     out: dict[str, dict[str, int]] = {}
     for dom_id, status, n in rows:
@@ -254,17 +257,39 @@ def _by_colour(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
 
 
 def _notification_states(session: Session, campaign_id: int) -> dict[str, int]:
-    notif = {s: 0 for s in NOTIFICATION_STATES}
-    for state, n in session.execute(
-        select(NotificationRow.state, func.count())
-        .where(NotificationRow.campaign_id == campaign_id)
-        .group_by(NotificationRow.state)
-    ):
-        notif[state] = notif.get(state, 0) + int(n)
-    return notif
+    return count_by_state(
+        session,
+        NotificationRow.state,
+        (NotificationRow.campaign_id == campaign_id,),
+        NOTIFICATION_STATES,
+    )
+
+
+@contextmanager
+def _no_jit(session: Session) -> Iterator[None]:
+    """PostgreSQL JIT-compiles a statement whose estimated cost passes jit_above_cost, and
+    these aggregates' estimates (groups of a correlated subquery, statistics of tables a
+    tick has just rewritten) pass it: 50-500 ms of compiling for a scan that takes less.
+    Off for the block, in this transaction only; the former value is put back after."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    former = session.scalar(
+        select(func.current_setting("jit"), func.set_config("jit", "off", True))
+    )
+    yield
+    # Not on an error: the transaction is then aborted, and its end restores the setting.
+    session.execute(select(func.set_config("jit", former, True)))
 
 
 def status_report(
+    session: Session, campaign: Campaign, campaign_id: int, as_of: date
+) -> dict[str, Any]:
+    with _no_jit(session):
+        return _status_report(session, campaign, campaign_id, as_of)
+
+
+def _status_report(
     session: Session, campaign: Campaign, campaign_id: int, as_of: date
 ) -> dict[str, Any]:
     kpi_counts = _counts(session, campaign, campaign_id, as_of)
