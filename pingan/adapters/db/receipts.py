@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from pingan.adapters.db.links import LinkViewRow
@@ -36,33 +36,39 @@ def _latest_sent(campaign_id: int) -> Any:
 def receipts(session: Session, campaign_id: int) -> dict[str, Any]:
     """``told``: active units sent a reminder or escalation; ``seen`` / ``unseen``: of
     those, whether the latest was seen; ``unseen_units``: the first UNSEEN_LISTED unseen
-    units by code, each with when its latest message was sent (UTC)."""
+    units by code, each with when its latest message was sent (UTC).
+
+    One statement: the counts are window totals over every told unit, computed before the
+    unseen units are sorted first and cut to the list, so the latest sendings are
+    aggregated once (two statements did it twice)."""
     latest = _latest_sent(campaign_id)
+    # sent_at is never NULL here, so a unit is either seen or unseen.
     seen = and_(LinkViewRow.last_at.is_not(None), LinkViewRow.last_at >= latest.c.sent_at)
-    base = (
-        select(UnitRow.code, UnitRow.name, latest.c.sent_at)
+    is_seen = case((seen, 1), else_=0)
+    rows = session.execute(
+        select(
+            UnitRow.code,
+            UnitRow.name,
+            latest.c.sent_at,
+            is_seen.label("seen"),
+            func.count().over().label("told"),
+            func.sum(is_seen).over().label("seen_n"),
+        )
         .join(latest, latest.c.unit_id == UnitRow.id)
         .outerjoin(LinkViewRow, LinkViewRow.unit_id == UnitRow.id)
         .where(UnitRow.status == "active")
-    )
-    told, seen_n = session.execute(
-        select(func.count(), func.count(LinkViewRow.unit_id).filter(seen))
-        .select_from(UnitRow)
-        .join(latest, latest.c.unit_id == UnitRow.id)
-        .outerjoin(LinkViewRow, LinkViewRow.unit_id == UnitRow.id)
-        .where(UnitRow.status == "active")
-    ).one()
-    unseen = session.execute(
-        base.where(or_(LinkViewRow.last_at.is_(None), LinkViewRow.last_at < latest.c.sent_at))
-        .order_by(UnitRow.code)
+        .order_by(is_seen, UnitRow.code)
         .limit(UNSEEN_LISTED)
     ).all()
+    told = int(rows[0].told) if rows else 0
+    seen_n = int(rows[0].seen_n) if rows else 0
     return {
-        "told": int(told),
-        "seen": int(seen_n),
-        "unseen": int(told) - int(seen_n),
+        "told": told,
+        "seen": seen_n,
+        "unseen": told - seen_n,
         "unseen_units": [
             {"code": r.code, "name": r.name, "sent_at": f"{r.sent_at:%Y-%m-%dT%H:%M:%S}Z"}
-            for r in unseen
+            for r in rows
+            if not r.seen
         ],
     }

@@ -8,6 +8,8 @@ GROUP BY over the whole campaign.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from pingan.adapters.db.assessments import AssessmentRow, AwardRow
 from pingan.adapters.db.campaigns import DomainRow, GateRow
-from pingan.adapters.db.deliveries import delivery_counts
+from pingan.adapters.db.deliveries import count_by_state, delivery_counts
 from pingan.adapters.db.notifications import NOTIFICATION_STATES, NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.receipts import receipts
@@ -32,32 +34,65 @@ def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
-def obligation_domain_expr() -> Any:
-    """Cells belong to their domain; a lead unit's own items to the domain it leads."""
-    led = (
+def led_domain_expr() -> Any:
+    """The domain a unit (``UnitRow``, correlated) leads, if any."""
+    return (
         select(DomainUnitRow.domain_id)
         .where(DomainUnitRow.unit_id == UnitRow.id, DomainUnitRow.role == "lead")
         .limit(1)
         .scalar_subquery()
     )
-    return func.coalesce(UnitRow.domain_id, led)
+
+
+def obligation_domain_expr() -> Any:
+    """Cells belong to their domain; a lead unit's own items to the domain it leads."""
+    return func.coalesce(UnitRow.domain_id, led_domain_expr())
 
 
 def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int]]:
-    """{domain key or "_other": {status: n}} over active units."""
-    dom = obligation_domain_expr().label("dom")
+    """{domain key or "_other": {status: n}} over active units, domains in id order after
+    "_other" (what grouping by obligation_domain_expr() gave on SQLite).
+
+    Units with a domain of their own (the cells: nearly every item) are counted in one GROUP
+    BY on unit.domain_id, a plain join that PostgreSQL hashes and runs in parallel; the few
+    units without one (organisations, villages) apart, each resolved once to the domain it
+    leads, rather than resolving every item's domain through a correlated subquery (whose
+    misestimated groups also made PostgreSQL JIT-compile the statement: half its time)."""
     keys = dict(
         session.execute(
             select(DomainRow.id, DomainRow.key).where(DomainRow.campaign_id == campaign_id)
         ).all()
     )
-    out: dict[str, dict[str, int]] = {}
-    for dom_id, status, n in session.execute(
-        select(dom, ObligationRow.status, func.count())
+    own = (
+        select(UnitRow.domain_id, ObligationRow.status, func.count())
         .join(UnitRow, UnitRow.id == ObligationRow.unit_id)
         .where(ObligationRow.campaign_id == campaign_id, UnitRow.status == "active")
-        .group_by(dom, ObligationRow.status)
-    ):
+        .group_by(UnitRow.domain_id, ObligationRow.status)
+    )
+    led = led_domain_expr().label("dom")
+    others = (
+        select(led, ObligationRow.status, func.count())
+        .select_from(UnitRow)
+        .join(ObligationRow, ObligationRow.unit_id == UnitRow.id)
+        .where(
+            UnitRow.campaign_id == campaign_id,
+            UnitRow.domain_id.is_(None),
+            UnitRow.status == "active",
+            ObligationRow.campaign_id == campaign_id,
+        )
+        .group_by(led, ObligationRow.status)
+    )
+    # Filtering own on domain_id IS NOT NULL would make SQLite drive the join from unit's
+    # index, one obligation lookup per item: the domain-less group is dropped here instead,
+    # and without one there is nothing to resolve.
+    with _no_jit(session):
+        own_rows = session.execute(own).all()
+        rows: list[Any] = [r for r in own_rows if r[0] is not None]
+        if len(rows) < len(own_rows):
+            rows += session.execute(others).all()
+    rows.sort(key=lambda r: (r[0] is not None, r[0] or 0))
+    out: dict[str, dict[str, int]] = {}
+    for dom_id, status, n in rows:
         key = keys.get(dom_id, OTHER)
         out.setdefault(key, {s: 0 for s in STATUSES})[status] += int(n)
     return out
@@ -159,19 +194,26 @@ def _counts(session: Session, campaign: Campaign, campaign_id: int, as_of: date)
     def per_domain(query: Any) -> dict[str, int]:
         return {domains[d]: int(n) for d, n in session.execute(query) if d in domains}
 
-    cells = per_domain(
-        select(UnitRow.domain_id, func.count()).where(*active_cell).group_by(UnitRow.domain_id)
-    )
     coverage_gate = session.scalar(
         select(GateRow.id).where(
             GateRow.campaign_id == campaign_id, GateRow.key == campaign.targets.coverage_gate
         )
     )
-    covered = per_domain(
-        select(UnitRow.domain_id, func.count())
-        .where(*active_cell, UnitRow.id.in_(covered_units(campaign_id, coverage_gate, as_of)))
+    # Cells and covered cells in one scan of unit: the covered set (a UNION, so one row per
+    # unit) outer-joined to the active cells.
+    reached = covered_units(campaign_id, coverage_gate, as_of).subquery()
+    cells: dict[str, int] = {}
+    covered: dict[str, int] = {}
+    for d, n, cov in session.execute(
+        select(UnitRow.domain_id, func.count(), func.count(reached.c.unit_id))
+        .outerjoin(reached, reached.c.unit_id == UnitRow.id)
+        .where(*active_cell)
         .group_by(UnitRow.domain_id)
-    )
+    ):
+        if d in domains:
+            cells[domains[d]] = int(n)
+            if cov:
+                covered[domains[d]] = int(cov)
     assessed, passed = _assessed_and_passed(session, campaign_id, as_of, domains)
     awarded = per_domain(awarded_by_domain(campaign_id, as_of))
     return _Counts(cells, covered, assessed, passed, awarded)
@@ -215,17 +257,39 @@ def _by_colour(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
 
 
 def _notification_states(session: Session, campaign_id: int) -> dict[str, int]:
-    notif = {s: 0 for s in NOTIFICATION_STATES}
-    for state, n in session.execute(
-        select(NotificationRow.state, func.count())
-        .where(NotificationRow.campaign_id == campaign_id)
-        .group_by(NotificationRow.state)
-    ):
-        notif[state] = notif.get(state, 0) + int(n)
-    return notif
+    return count_by_state(
+        session,
+        NotificationRow.state,
+        (NotificationRow.campaign_id == campaign_id,),
+        NOTIFICATION_STATES,
+    )
+
+
+@contextmanager
+def _no_jit(session: Session) -> Iterator[None]:
+    """PostgreSQL JIT-compiles a statement whose estimated cost passes jit_above_cost, and
+    these aggregates' estimates (groups of a correlated subquery, statistics of tables a
+    tick has just rewritten) pass it: 50-500 ms of compiling for a scan that takes less.
+    Off for the block, in this transaction only; the former value is put back after."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    former = session.scalar(
+        select(func.current_setting("jit"), func.set_config("jit", "off", True))
+    )
+    yield
+    # Not on an error: the transaction is then aborted, and its end restores the setting.
+    session.execute(select(func.set_config("jit", former, True)))
 
 
 def status_report(
+    session: Session, campaign: Campaign, campaign_id: int, as_of: date
+) -> dict[str, Any]:
+    with _no_jit(session):
+        return _status_report(session, campaign, campaign_id, as_of)
+
+
+def _status_report(
     session: Session, campaign: Campaign, campaign_id: int, as_of: date
 ) -> dict[str, Any]:
     kpi_counts = _counts(session, campaign, campaign_id, as_of)
