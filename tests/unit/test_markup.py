@@ -32,8 +32,10 @@ def test_plain_drops_direction_overrides() -> None:
 
 # Line breaks, invisible and markup characters, spaces and URLs, mixed at random.
 _PIECES = st.sampled_from(
-    ["甲", "a", " ", "\t", "\n", "\r\n", "\r", "\u2028", "\x0b", "\x1c", "\x85", "\u200b"]
-    + ["\u202e", "\x00", "#", "[", "](", "<b>", "&", '"', "://", "http://x.cn", "*", "\\"]
+    [
+        *("甲", "a", " ", "\t", "\n", "\r\n", "\r", "\u2028", "\x0b", "\x1c", "\x85", "\u200b"),
+        *("\u202e", "\x00", "#", "[", "](", "<b>", "&", '"', "://", "http://x.cn", "*", "\\"),
+    ]
 )
 
 
