@@ -37,3 +37,21 @@ def markdown(text: str) -> str:
 def html_text(text: str) -> str:
     """``text`` shown literally in HTML (element content or a quoted attribute)."""
     return html.escape(plain(text), quote=True)
+
+
+def _plain_lines(text: str) -> str:
+    """Every line of ``text`` as ``plain`` makes it, joined by "\\n" (one pass over the
+    whole text instead of one per line; "\\n" is neither invisible nor escaped)."""
+    lines = _INVISIBLE.sub("", "\n".join(text.splitlines())).split("\n")
+    return "\n".join(line.strip() for line in lines)
+
+
+def markdown_lines(text: str) -> str:
+    """Each line of ``text`` as ``markdown`` shows it, the line breaks kept as "\\n"."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", _plain_lines(text))
+    return escaped.replace("://", ":\u200b//")
+
+
+def html_lines(text: str, separator: str) -> str:
+    """Each line of ``text`` as ``html_text`` shows it, joined by ``separator``."""
+    return html.escape(_plain_lines(text), quote=True).replace("\n", separator)

@@ -17,18 +17,20 @@ from sqlalchemy.orm import Session
 from pingan.adapters.channels.base import Attachment, Message
 from pingan.adapters.db.awarding.signoff_links import fill_signoff_links
 from pingan.adapters.db.base import table
+from pingan.adapters.db.campaigns import GateRow
 from pingan.adapters.db.messages import digest_context, render_notifications
-from pingan.adapters.db.messages.facts import Facts, message_facts
+from pingan.adapters.db.messages.facts import Facts, facts_of
 from pingan.adapters.db.messages.links import has_placeholder, short_signed_links, signed_links
 from pingan.adapters.db.obligations import ObligationRow
-from pingan.adapters.db.units import ContactRow
+from pingan.adapters.db.units import ContactRow, UnitRow
 from pingan.adapters.outbox.context import DispatchRun
-from pingan.adapters.outbox.tables import ERROR_LIMIT, NC, N
+from pingan.adapters.outbox.tables import ERROR_LIMIT, NC, N, among
 from pingan.adapters.render.late_list import late_list_xlsx
-from pingan.core.campaign import Campaign
 from pingan.core.gates import Ladder
 
 OB = table(ObligationRow).c
+UC = table(UnitRow).c
+GC = table(GateRow).c
 # Stands for a short link that could not be stored yet: its SMS is retried later.
 SHORT_LINK_PENDING = "\x00pending"
 SUBJECT_LIMIT = 500
@@ -52,12 +54,32 @@ class FrozenBatch:
 
 
 def _load(run: DispatchRun, ids: Sequence[int], today: date) -> list[Any]:
+    """The notifications' stored texts with whatever else sending them needs (whether the
+    obligation is done, the recipient, the facts for templates), in one statement."""
     done = case((or_(OB.waived, and_(OB.done_on.is_not(None), OB.done_on <= today)), 1), else_=0)
     return list(
         run.conn.execute(
-            select(NC.id, NC.subject, NC.body, NC.dedupe_key, done.label("done"))
-            .select_from(N.outerjoin(table(ObligationRow), OB.id == NC.obligation_id))
-            .where(NC.id.in_(list(ids)))
+            select(
+                NC.id,
+                NC.subject,
+                NC.body,
+                NC.dedupe_key,
+                done.label("done"),
+                NC.recipient_unit_id,
+                NC.kind,
+                NC.planned_on,
+                UC.id.label("unit_id"),
+                UC.name.label("unit_name"),
+                GC.name.label("item"),
+                OB.due_on,
+                OB.days_overdue,
+            )
+            .select_from(
+                N.outerjoin(table(ObligationRow), OB.id == NC.obligation_id)
+                .outerjoin(table(UnitRow), UC.id == NC.recipient_unit_id)
+                .outerjoin(table(GateRow), GC.id == OB.gate_id)
+            )
+            .where(among(run.conn, NC.id, ids))
         )
     )
 
@@ -123,9 +145,7 @@ def frozen_messages(
     wanted = [r.id for r in live if r.id in short_for and has_placeholder(r.body)]
     short = _short_links(run, wanted) if wanted else {}
     with Session(bind=run.conn) as session:
-        ids = [r.id for r in live]
-        extras = _extras(session, run.campaign, run.campaign_id, ids, today)
-        facts = message_facts(session, ids)
+        extras = _extras(session, run, live, today)
         # Stored texts hold a placeholder for the personal link: sign it now, for this send.
         stored = {r.id: r.body for r in live}
         links = signed_links(session, run.campaign, stored, run.portal)
@@ -133,9 +153,7 @@ def frozen_messages(
         # notification goes to that one approver, so the link is in the body and the button.
         bodies, actions = fill_signoff_links(session, run.campaign, stored, run.portal)
     messages = {
-        r.id: _message(
-            r, bodies[r.id], facts.get(r.id), {**extras.get(r.id, {}), **actions.get(r.id, {})}
-        )
+        r.id: _message(r, bodies[r.id], _facts(r), extras.get(r.id, {}) | actions.get(r.id, {}))
         for r in live
     }
     return FrozenBatch(messages, errors, cancelled, links, short)
@@ -169,34 +187,37 @@ def _message(r: Any, body: str, facts: Facts | None, extra: dict[str, Any]) -> M
     )
 
 
+def _facts(r: Any) -> Facts | None:
+    """As pingan.adapters.db.messages.facts.message_facts gives them (none without a unit)."""
+    if r.unit_id is None:
+        return None
+    return facts_of(r.kind, r.subject, r.unit_name, r.item, r.due_on, r.days_overdue)
+
+
 def _extras(
-    session: Session, campaign: Campaign, campaign_id: int, nids: Sequence[int], today: date
+    session: Session, run: DispatchRun, rows: Sequence[Any], today: date
 ) -> dict[int, dict[str, Any]]:
     """@mentions (the recipient's registered mobiles) and, for digests, the full list of
     late items as an XLSX attachment (email carries it; robots ignore attachments)."""
-    if not nids:
+    if not rows:
         return {}
-    heads = {
-        nid: (unit_id, kind, planned_on or today)
-        for nid, unit_id, kind, planned_on in session.execute(
-            select(NC.id, NC.recipient_unit_id, NC.kind, NC.planned_on).where(NC.id.in_(list(nids)))
-        )
-    }
+    campaign = run.campaign
+    units = {r.recipient_unit_id for r in rows}
     mobiles: dict[int, set[str]] = {}
-    for unit_id, mobile in session.execute(
+    for unit_id, mobile in run.conn.execute(
         select(ContactRow.unit_id, ContactRow.mobile).where(
-            ContactRow.unit_id.in_({u for u, _, _ in heads.values()}),
-            ContactRow.mobile.is_not(None),
+            among(run.conn, ContactRow.unit_id, units), ContactRow.mobile.is_not(None)
         )
     ):
         if mobile:
             mobiles.setdefault(unit_id, set()).add(mobile)
     ladder = Ladder.of(campaign)
     out: dict[int, dict[str, Any]] = {}
-    for nid, (unit_id, kind, day) in heads.items():
+    for r in rows:
+        unit_id, day = r.recipient_unit_id, r.planned_on or today
         extra: dict[str, Any] = {"mentions": tuple(sorted(mobiles.get(unit_id, ())))}
-        if kind == "digest":
-            ctx = digest_context(session, campaign_id, ladder, unit_id, day, campaign.wording)
+        if r.kind == "digest":
+            ctx = digest_context(session, run.campaign_id, ladder, unit_id, day, campaign.wording)
             title = f"{campaign.short_name or campaign.name} 逾期事项清单（截至 {day}）"
             extra["params"] = (("count", str(ctx["total"])),)
             extra["attachments"] = (
@@ -206,5 +227,5 @@ def _extras(
                     XLSX,
                 ),
             )
-        out[nid] = extra
+        out[r.id] = extra
     return out

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select, update
 
-from pingan.adapters.outbox.tables import DC, D
+from pingan.adapters.outbox.tables import DC, D, among
 
 LEASE_EXPIRED = "上次发送未完成（进程中断或租约超时）"
 
@@ -85,6 +85,8 @@ def claim_on(
 ) -> list[Claimed]:
     """Expired leases first (a dead worker's rows), then due retries, then fresh rows."""
     lease_until = now + timedelta(seconds=lease_s)
+    if conn.dialect.name == "postgresql":
+        return _claim_pg(conn, campaign_id, owner, now, limit, lease_until)
     got: list[Claimed] = []
     for due, expired in (
         (and_(DC.state == "leased", DC.lease_until < now), True),
@@ -97,6 +99,59 @@ def claim_on(
             conn, campaign_id, owner, limit - len(got), lease_until, due, expired=expired
         )
     return got
+
+
+def _due_pg(state: str, due: str) -> str:
+    return (
+        f"SELECT id FROM delivery WHERE campaign_id = %(campaign)s AND state = '{state}' "
+        f"AND {due} ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+    )
+
+
+# The three kinds of due row in one round trip: each CTE is read only as far as the LIMIT
+# over their union needs, so a kind is locked only when the ones before it fall short.
+_CLAIM_PG = f"""
+WITH expired AS ({_due_pg("leased", "lease_until < %(now)s")}),
+failed AS ({_due_pg("failed", "next_attempt_at <= %(now)s")}),
+fresh AS ({_due_pg("queued", "next_attempt_at <= %(now)s")}),
+picked AS (
+    SELECT id, expired, row_number() OVER () AS pos FROM (
+        SELECT id, 1 AS expired FROM expired
+        UNION ALL SELECT id, 0 FROM failed
+        UNION ALL SELECT id, 0 FROM fresh
+        LIMIT %(limit)s
+    ) AS due
+)
+UPDATE delivery AS d SET state = 'leased', lease_owner = %(owner)s, lease_until = %(until)s,
+    attempts = d.attempts + picked.expired,
+    last_error = CASE WHEN picked.expired = 1 THEN %(expired_error)s ELSE d.last_error END
+FROM picked WHERE d.id = picked.id
+RETURNING d.id, d.notification_id, d.channel, d.address, d.endpoint, d.attempts,
+    d.lease_until, d.contact_id, picked.pos
+"""
+
+
+def _claim_pg(
+    conn: Connection,
+    campaign_id: int,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease_until: datetime,
+) -> list[Claimed]:
+    """``claim_on`` in one statement (see _CLAIM_PG); rows in the order they were picked."""
+    rows = conn.exec_driver_sql(
+        _CLAIM_PG,
+        {
+            "campaign": campaign_id,
+            "now": now,
+            "limit": limit,
+            "owner": owner,
+            "until": lease_until,
+            "expired_error": LEASE_EXPIRED,
+        },
+    ).all()
+    return [Claimed(*r[:-1]) for r in sorted(rows, key=lambda r: r[-1])]
 
 
 def claim(
@@ -117,7 +172,7 @@ def renew(conn: Connection, ids: Sequence[int], owner: str, until: datetime) -> 
     return set(
         conn.scalars(
             update(D)
-            .where(DC.id.in_(list(ids)), DC.state == "leased", DC.lease_owner == owner)
+            .where(among(conn, DC.id, ids), DC.state == "leased", DC.lease_owner == owner)
             .values(lease_until=until)
             .returning(DC.id)
         )
@@ -139,6 +194,7 @@ def _sqlite_value(value: Any) -> Any:
 
 
 _PENDING = "pingan_outbox_pending_mark"  # Connection.info key: the mark sent, unread
+_PREPARED = "pingan_outbox_marks"  # DBAPI connection info key: prepared marks by columns
 
 
 def _numbered(sql: str) -> str:
@@ -190,9 +246,27 @@ def mark(
     from psycopg.generators import send
 
     params = [_pg_text(values[k]) for k in keys] + [str(row_id).encode(), owner.encode()]
-    raw.pgconn.send_query_params(_numbered(_mark_sql(keys, "%s")).encode(), params)
+    raw.pgconn.send_query_prepared(_prepared(conn, raw, keys), params)
     raw.wait(send(raw.pgconn))
     conn.info[_PENDING] = settled
+
+
+def _prepared(conn: Connection, raw: Any, keys: tuple[str, ...]) -> bytes:
+    """The name of the mark's prepared statement for these columns on this connection,
+    prepared now if it is the first: the server then plans a mark once, not per message.
+    The registry lives in the pooled connection's ``info``, which a reconnect clears."""
+    names: dict[tuple[str, ...], bytes] = conn.connection.info.setdefault(_PREPARED, {})
+    name = names.get(keys)
+    if name is None:
+        import psycopg
+
+        name = f"pingan_mark_{len(names)}".encode()
+        res = raw.pgconn.prepare(name, _numbered(_mark_sql(keys, "%s")).encode())
+        if res.status != psycopg.pq.ExecStatus.COMMAND_OK:
+            message = (res.error_message or b"").decode(errors="replace")
+            raise psycopg.OperationalError(f"preparing a delivery mark failed: {message}")
+        names[keys] = name
+    return name
 
 
 def finish_mark(conn: Connection) -> None:

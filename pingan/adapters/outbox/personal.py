@@ -66,13 +66,12 @@ def for_delivery(message: Message, link: str | None, *, personal: bool) -> Messa
 def robot_markdown(subject: str, body: str) -> str:
     """Robots render markdown: a bold title, then the body with its line breaks kept, every
     character of both shown literally."""
-    lines = "\n".join(markup.markdown(line) for line in body.splitlines())
-    return f"**{markup.markdown(subject)}**\n\n{lines}"
+    return f"**{markup.markdown(subject)}**\n\n{markup.markdown_lines(body)}"
 
 
 def html_body(subject: str, body: str, action_url: str | None, action_label: str | None) -> str:
     """An HTML alternative for email: the escaped text line by line, and the button."""
-    lines = "<br>\n".join(markup.html_text(line) for line in body.splitlines())
+    lines = markup.html_lines(body, "<br>\n")
     button = ""
     if action_url and action_label:
         href, label = markup.html_text(action_url), markup.html_text(action_label)

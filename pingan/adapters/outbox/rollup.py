@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from pingan.adapters.db.bulk import rowcount
 from pingan.adapters.db.deliveries import PENDING_STATES
-from pingan.adapters.outbox.tables import DC, NC, N
+from pingan.adapters.outbox.tables import DC, NC, N, among
 
 # Notification states follow their deliveries within this many rows or seconds.
 ROLLUP_EVERY = 1000
@@ -75,7 +75,7 @@ def roll_up(conn: Connection, deliveries_of: Any) -> int:
 def rollup_notifications(conn: Connection, notification_ids: Sequence[int]) -> None:
     """Autocommit connection, or the caller commits."""
     if notification_ids:
-        roll_up(conn, DC.notification_id.in_(list(notification_ids)))
+        roll_up(conn, among(conn, DC.notification_id, notification_ids))
 
 
 def reconcile(conn: Connection, campaign_id: int) -> int:

@@ -175,7 +175,8 @@ def _rate_gate(
         until = batch.full.get(key)
         if until is not None and now < until:
             return RateLimited(until)
-    finish_mark(run.conn)  # a pipelined mark is read before the connection is reused
+    if keys:  # no window, no query: the pipelined mark stays in flight during the send
+        finish_mark(run.conn)  # a pipelined mark is read before the connection is reused
     for w, key in zip(windows, keys, strict=True):
         span = timedelta(seconds=w.window_s)
         granted, reopens = take_slot(run.conn, key, w.limit, now, parts, span)

@@ -1,6 +1,13 @@
-"""The tables every part of the outbox reads or writes, and the size of a stored error."""
+"""The tables every part of the outbox reads or writes, the size of a stored error, and how
+a statement names a batch's ids."""
 
 from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Connection, Integer, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from pingan.adapters.db.base import table
 from pingan.adapters.db.deliveries import DeliveryRow
@@ -11,3 +18,12 @@ DC = D.c
 N = table(NotificationRow)
 NC = N.c
 ERROR_LIMIT = 1000  # delivery.last_error's length
+
+
+def among(conn: Connection, column: Any, ids: Collection[int]) -> Any:
+    """``column IN ids``; on PostgreSQL ``column = ANY(ids)`` with the ids as one array
+    parameter, so the statement's text (and the plan psycopg prepares for it) is the same
+    for every batch, instead of one bound parameter per id to render, convert and plan."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(list(ids))

@@ -50,14 +50,23 @@ def message_facts(session: Session, ids: Sequence[int]) -> dict[int, Facts]:
             .where(NotificationRow.id.in_(list(ids[i : i + CHUNK])))
         )
         for r in rows:
-            params = [("unit", r.name)]
-            if r.item is not None:
-                params += [
-                    ("item", r.item),
-                    ("due", short_date(r.due_on)),
-                    ("days", str(r.days_overdue or 0)),
-                ]
-            if r.kind == "bulletin" and r.subject:
-                params.append(("title", r.subject))
-            out[r.id] = (r.kind, tuple(params))
+            out[r.id] = facts_of(r.kind, r.subject, r.name, r.item, r.due_on, r.days_overdue)
     return out
+
+
+def facts_of(
+    kind: str,
+    subject: str | None,
+    unit: str,
+    item: str | None,
+    due_on: date | None,
+    days_overdue: int | None,
+) -> Facts:
+    """(kind, params) of one notification from its columns, as ``message_facts`` reads them
+    (for a caller that selects them with its own query)."""
+    params = [("unit", unit)]
+    if item is not None and due_on is not None:
+        params += [("item", item), ("due", short_date(due_on)), ("days", str(days_overdue or 0))]
+    if kind == "bulletin" and subject:
+        params.append(("title", subject))
+    return (kind, tuple(params))
