@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,37 +53,54 @@ TARGET = 0.5
 REF = "secret:bench-sink"
 
 
+def _serve(port_out: Any, received: Any) -> None:
+    """The sink's process: always 200, counting what it received."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with received.get_lock():
+                received.value += 1
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    port_out.send(server.server_address[1])
+    server.serve_forever()
+
+
 class Sink:
+    """The receiver, in a process of its own as a real one is: in the sender's process its
+    thread and the sender's compete for one interpreter lock, and whichever holds it keeps
+    the other waiting up to a switch interval (5 ms) per post — a cost of the measurement
+    that grows with every line of Python the sender runs between posts, not of sending."""
+
     def __init__(self) -> None:
-        self.received = 0
-        lock = threading.Lock()
-        sink = self
+        ctx = multiprocessing.get_context("spawn")
+        self._received = ctx.Value("i", 0)
+        parent, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(child, self._received), daemon=True)
+        self._process.start()
+        port = parent.recv()
+        self.url = f"http://127.0.0.1:{port}/hook"
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body are two writes
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with lock:
-                    sink.received += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @property
+    def received(self) -> int:
+        return int(self._received.value)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._process.terminate()
+        self._process.join(timeout=10)
 
 
 class Resolver:
