@@ -105,7 +105,7 @@ def _plan_reminders(tick: _Tick, days_before: Any) -> int:
         .select_from(OWED)
         .where(tick.active, OB.status == "due_soon", left >= 0, left <= bands[0][2])
     )
-    return insert_planned(tick.session, source)
+    return insert_planned(tick.session, tick.planning, source)
 
 
 def _fresh_by_level(tick: _Tick) -> dict[int, int]:
@@ -138,7 +138,7 @@ def _plan_escalations(tick: _Tick, contact: list[int]) -> int:
         .select_from(OWED)
         .where(tick.fresh, OB.escalation_level >= min(contact), OB.notified_level < k)
     )
-    return insert_planned(tick.session, source)
+    return insert_planned(tick.session, tick.planning, source)
 
 
 def _plan_digests(tick: _Tick, levels: dict[str, list[int]]) -> int:
@@ -170,7 +170,7 @@ def _plan_digests(tick: _Tick, levels: dict[str, list[int]]) -> int:
     rid = lead_recipients.union(coord_recipients).subquery().c.rid
     key = sql_key(tick.campaign_id, "d", rid, tick.planning.planned_on.isoformat())
     source = select(*tick.planning.columns(key, "digest", literal(0), rid)).where(rid.is_not(None))
-    return insert_planned(tick.session, source)
+    return insert_planned(tick.session, tick.planning, source)
 
 
 def _announce(tick: _Tick) -> None:
