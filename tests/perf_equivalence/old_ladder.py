@@ -86,7 +86,7 @@ def _plan_reminders(tick: _Tick, days_before: Any) -> int:
                 tick.active, OB.status == "due_soon", -OB.wd_offset >= low, -OB.wd_offset <= high
             )
         )
-        planned += insert_planned(tick.session, source)
+        planned += insert_planned(tick.session, tick.planning, source)
     return planned
 
 
@@ -114,7 +114,7 @@ def _plan_escalations(tick: _Tick, contact: list[int]) -> int:
             .select_from(OWED)
             .where(tick.fresh, OB.escalation_level >= k, below_next, OB.notified_level < k)
         )
-        planned += insert_planned(tick.session, source)
+        planned += insert_planned(tick.session, tick.planning, source)
     return planned
 
 
@@ -147,7 +147,7 @@ def _plan_digests(tick: _Tick, levels: dict[str, list[int]]) -> int:
     rid = lead_recipients.union(coord_recipients).subquery().c.rid
     key = sql_key(tick.campaign_id, "d", rid, tick.planning.planned_on.isoformat())
     source = select(*tick.planning.columns(key, "digest", literal(0), rid)).where(rid.is_not(None))
-    return insert_planned(tick.session, source)
+    return insert_planned(tick.session, tick.planning, source)
 
 
 def _announce(tick: _Tick) -> dict[int, int]:

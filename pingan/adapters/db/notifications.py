@@ -1,28 +1,53 @@
-"""The notification outbox: one row per planned message, deduplicated by the database."""
+"""The notification outbox: one row per planned message, deduplicated by the database.
+
+What a message is about is unique, so a repeated or concurrent run plans nothing twice:
+(obligation, kind, level) for the per-item kinds the tick plans by the hundred thousand
+(reminders, escalations), and the text ``dedupe_key`` for every row without an obligation
+(digests, awards, bulletins, alerts, sign-off, receipts). Per-item rows keep their text key
+for the channels (an idempotency key for receivers) but outside that key's index: integer
+keys inserted in obligation order append to their index, where text keys land all over it
+(+0.3 s per 131k rows on SQLite, +0.8 s on PostgreSQL at 100k cells).
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pingan.adapters.db.base import Base, utcnow
 
 NOTIFICATION_STATES = ("queued", "leased", "sent", "failed", "dead", "cancelled")
+# The rows the text dedupe key's unique index covers; a lookup by key names it too, so the
+# partial index serves it.
+TEXT_KEYED = "obligation_id IS NULL"
 
 
 class NotificationRow(Base):
     __tablename__ = "notification"
     __table_args__ = (
         Index("ix_notification_campaign_state", "campaign_id", "state", "next_attempt_at"),
+        Index("uq_notification_item", "obligation_id", "kind", "level", unique=True),
+        Index(
+            "uq_notification_dedupe_key",
+            "dedupe_key",
+            unique=True,
+            sqlite_where=text(TEXT_KEYED),
+            postgresql_where=text(TEXT_KEYED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
-    # What the message is about, e.g. (campaign, obligation, ladder level) or (award): a
-    # repeated run cannot plan twice (the scheme is pingan.adapters.db.planner.rows).
-    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # No foreign key: on PostgreSQL it is a trigger call per planned row (2 s of a 5 s
+    # escalation INSERT at 100k cells). Every writer takes the id of a campaign it has
+    # opened in the same transaction (the planner also locks the row against deletion, as
+    # the key did), and deleting a campaign still deletes its rows: a trigger on campaign
+    # does (migration 0013), and their deliveries go with them.
+    campaign_id: Mapped[int]
+    # What the message is about, e.g. (campaign, obligation, ladder level) or (award), as
+    # text (the scheme is pingan.adapters.db.planner.rows); unique where TEXT_KEYED.
+    dedupe_key: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))  # reminder, escalation, digest, award, bulletin
     level: Mapped[int] = mapped_column(default=0)
     # No foreign keys on the recipient and the obligation: every writer selects them from

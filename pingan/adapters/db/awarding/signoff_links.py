@@ -182,7 +182,11 @@ def remind(
         if link.created_at.date() == day:
             continue
         key = f"signoff:{link.flow_run_id}:{link.id}:{day.isoformat()}"
-        if session.scalar(select(NotificationRow.id).where(NotificationRow.dedupe_key == key)):
+        if session.scalar(
+            select(NotificationRow.id).where(
+                NotificationRow.dedupe_key == key, NotificationRow.obligation_id.is_(None)
+            )
+        ):
             continue
         _enqueue(session, campaign_id, link, notices[link.id], key, day)
         sent += 1

@@ -27,4 +27,4 @@ def plan_alert(
     ).all()
     planning = Planning(campaign_id, on, utcnow())
     rows = [planning.rendered(text_key(KIND, code, key, u), KIND, 0, u, text) for u in coordinators]
-    return insert_planned(session, rows)
+    return insert_planned(session, planning, rows)

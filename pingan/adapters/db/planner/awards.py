@@ -59,7 +59,7 @@ def _plan_cells(session: Session, planning: Planning, award_ids: Sequence[int]) 
         .where(AwardRow.id.in_(award_ids))
         .order_by(DomainRow.key, AwardRow.seq)
     )
-    return insert_planned(session, source)
+    return insert_planned(session, planning, source)
 
 
 def _plan_lead_lists(
@@ -94,4 +94,4 @@ def _plan_lead_lists(
         text = render(KIND, ctx, campaign.templates_dir, ("lead",))
         key = text_key("award-lead", lead, min(a.id for a in items))
         rows.append(planning.rendered(key, KIND, 1, lead_ids[lead], text))
-    return insert_planned(session, rows)
+    return insert_planned(session, planning, rows)

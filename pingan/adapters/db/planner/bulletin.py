@@ -123,7 +123,8 @@ def plan_bulletin(
     planned_before = set(
         session.scalars(
             select(NotificationRow.dedupe_key).where(
-                NotificationRow.dedupe_key.in_(list(keys.values()) or [""])
+                NotificationRow.dedupe_key.in_(list(keys.values()) or [""]),
+                NotificationRow.obligation_id.is_(None),  # the key's (partial) index
             )
         )
     )
@@ -146,7 +147,7 @@ def plan_bulletin(
         }
         text = render(KIND, ctx, override, ("coordinator" if is_coordinator else "lead",))
         rows.append(planning.rendered(keys[r.id], KIND, 0, r.id, text))
-    return BulletinPlan(week, len(recipients), insert_planned(session, rows))
+    return BulletinPlan(week, len(recipients), insert_planned(session, planning, rows))
 
 
 def _recipients(

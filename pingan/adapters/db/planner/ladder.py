@@ -6,11 +6,13 @@ rules are those of pingan.core.gates.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select, update
+from sqlalchemy import and_, case, func, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from pingan.adapters.db.base import table, utcnow
@@ -65,16 +67,18 @@ def plan_notifications(
     per supervising unit per day for items at the lead and coordinator rungs."""
     tick_settings(session)
     # Assessment gates are the assessment team's work, tracked by the acceptance flow; the
-    # cell being assessed is not reminded of them.
-    file_gates = select(GateRow.id).where(
-        GateRow.campaign_id == campaign_id, GateRow.evidence == "files"
-    )
+    # cell being assessed is not reminded of them. A campaign has a handful of gates: their
+    # ids are a list, not a join the database might run once per obligation.
+    file_gates = session.scalars(
+        select(GateRow.id).where(GateRow.campaign_id == campaign_id, GateRow.evidence == "files")
+    ).all()
     active = and_(
         OB.campaign_id == campaign_id, UN.status == "active", (OB.gate_id + 0).in_(file_gates)
     )
     fresh = and_(active, OB.status == "overdue", OB.escalation_level > OB.notified_level)
     tick = _Tick(session, Planning(campaign_id, as_of, utcnow()), active, fresh)
-    by_level = _fresh_by_level(tick)
+    with _whole_campaign_joins(session):
+        by_level = _fresh_by_level(tick)
     levels = _levels_by_target(Ladder.of(campaign), max(by_level, default=0))
     summary = PlanSummary(
         reminders=_plan_reminders(tick, campaign.reminders.days_before),
@@ -84,6 +88,24 @@ def plan_notifications(
     )
     _announce(tick)
     return summary
+
+
+@contextmanager
+def _whole_campaign_joins(session: Session) -> Iterator[None]:
+    """On PostgreSQL, no nested loop for the count of fresh items per level. The tick's
+    evaluation has just changed the statuses it filters on, so the statistics still say
+    nothing is overdue: PostgreSQL then expects one row and looks up each obligation's unit
+    (and gate) by index, 131k lookups at 100k cells (0.69 s, 0.26 s with a hash join). Only
+    this read: the hash join hashes the obligations PostgreSQL expects to be one row, which
+    at 1M cells made the `notified_level` UPDATE 4× slower. The setting is the
+    transaction's and is put back afterwards."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    before = session.scalar(text("SELECT current_setting('enable_nestloop')"))
+    session.execute(text("SELECT set_config('enable_nestloop', 'off', true)"))
+    yield
+    session.execute(text("SELECT set_config('enable_nestloop', :v, true)"), {"v": before})
 
 
 def _highest_at_or_below(ks: list[int], level: Any) -> Any:
@@ -105,7 +127,7 @@ def _plan_reminders(tick: _Tick, days_before: Any) -> int:
         .select_from(OWED)
         .where(tick.active, OB.status == "due_soon", left >= 0, left <= bands[0][2])
     )
-    return insert_planned(tick.session, source)
+    return insert_planned(tick.session, tick.planning, source)
 
 
 def _fresh_by_level(tick: _Tick) -> dict[int, int]:
@@ -138,7 +160,7 @@ def _plan_escalations(tick: _Tick, contact: list[int]) -> int:
         .select_from(OWED)
         .where(tick.fresh, OB.escalation_level >= min(contact), OB.notified_level < k)
     )
-    return insert_planned(tick.session, source)
+    return insert_planned(tick.session, tick.planning, source)
 
 
 def _plan_digests(tick: _Tick, levels: dict[str, list[int]]) -> int:
@@ -170,7 +192,7 @@ def _plan_digests(tick: _Tick, levels: dict[str, list[int]]) -> int:
     rid = lead_recipients.union(coord_recipients).subquery().c.rid
     key = sql_key(tick.campaign_id, "d", rid, tick.planning.planned_on.isoformat())
     source = select(*tick.planning.columns(key, "digest", literal(0), rid)).where(rid.is_not(None))
-    return insert_planned(tick.session, source)
+    return insert_planned(tick.session, tick.planning, source)
 
 
 def _announce(tick: _Tick) -> None:

@@ -1,9 +1,11 @@
 """What every planned notification shares: one row builder, one dedupe-key scheme, and one
 INSERT that leaves alone what was planned before.
 
-A row's dedupe key is unique in the outbox and every insert is ON CONFLICT DO NOTHING, so a
-repeated or concurrent run plans nothing twice. Per-cell kinds are planned with INSERT …
-SELECT and rendered on first delivery; per-recipient kinds may be rendered when planned.
+What a row is about is unique in the outbox — (obligation, kind, level) for per-item rows,
+the dedupe key for the others (pingan.adapters.db.notifications) — and every insert is ON
+CONFLICT DO NOTHING, so a repeated or concurrent run plans nothing twice. Per-cell kinds are
+planned with INSERT … SELECT and rendered on first delivery; per-recipient kinds may be
+rendered when planned.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, cast, literal
+from sqlalchemy import ColumnElement, Select, String, cast, literal, select
 from sqlalchemy.orm import Session
 
 from pingan.adapters.db.base import table
 from pingan.adapters.db.bulk import insert_or_ignore, rowcount
+from pingan.adapters.db.campaigns import CampaignRow
 from pingan.adapters.db.notifications import NotificationRow
 
 KEY_SEPARATOR = ":"
@@ -109,9 +112,24 @@ class Planning:
         }
 
 
-def insert_planned(session: Session, source: Select[Any] | Sequence[Mapping[str, Any]]) -> int:
-    """Insert the rows of ``source`` (a SELECT of Planning.columns, or rendered rows) whose
-    dedupe key is new; how many were."""
+def hold_campaign(session: Session, campaign_id: int) -> None:
+    """What the outbox's foreign key to campaign did, once per statement instead of once per
+    row: the campaign must exist, and on PostgreSQL it cannot be deleted before this
+    transaction ends (FOR KEY SHARE, the lock the key's check took)."""
+    found = session.scalar(
+        select(CampaignRow.id)
+        .where(CampaignRow.id == campaign_id)
+        .with_for_update(read=True, key_share=True)
+    )
+    if found is None:
+        raise LookupError(f"campaign {campaign_id} does not exist")
+
+
+def insert_planned(
+    session: Session, planning: Planning, source: Select[Any] | Sequence[Mapping[str, Any]]
+) -> int:
+    """Insert the rows of ``source`` (a SELECT of Planning.columns, or rendered rows) that
+    are new, whichever key says so; how many were."""
     stmt = insert_or_ignore(session, table(NotificationRow))
     if isinstance(source, Select):
         stmt = stmt.from_select(COLUMNS, source)
@@ -119,5 +137,7 @@ def insert_planned(session: Session, source: Select[Any] | Sequence[Mapping[str,
         stmt = stmt.values(list(source))
     else:
         return 0
-    stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    hold_campaign(session, planning.campaign_id)
+    # No conflict target: a row is left alone when either unique key already holds it.
+    stmt = stmt.on_conflict_do_nothing()
     return rowcount(session.execute(stmt, execution_options={"preserve_rowcount": True}))

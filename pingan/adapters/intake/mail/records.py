@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from pingan.adapters.db.base import table
 from pingan.adapters.db.bulk import insert_or_ignore
 from pingan.adapters.db.deliveries import DeliveryRow
 from pingan.adapters.db.intake import durable_transaction
 from pingan.adapters.db.mail import MailItemRow
-from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.notifications import TEXT_KEYED, NotificationRow
 from pingan.adapters.db.planner.rows import SUBJECT_LIMIT, text_key
 from pingan.adapters.db.units import ContactRow, UnitRow
 
@@ -145,7 +145,7 @@ def record(engine: Engine, rec: Recording) -> None:
         }
         conn.execute(
             insert_or_ignore(conn, table(NotificationRow)).on_conflict_do_nothing(
-                index_elements=["dedupe_key"]
+                index_elements=["dedupe_key"], index_where=text(TEXT_KEYED)
             ),
             [_notification(rec, keys[r.message_key], r) for r in rec.receipts],
         )
@@ -153,7 +153,8 @@ def record(engine: Engine, rec: Recording) -> None:
             str(key): int(nid)
             for key, nid in conn.execute(
                 select(NotificationRow.dedupe_key, NotificationRow.id).where(
-                    NotificationRow.dedupe_key.in_(list(keys.values()))
+                    NotificationRow.dedupe_key.in_(list(keys.values())),
+                    NotificationRow.obligation_id.is_(None),  # the key's (partial) index
                 )
             )
         }
