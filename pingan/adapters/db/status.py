@@ -53,48 +53,43 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int
     """{domain key or "_other": {status: n}} over active units, domains in id order after
     "_other" (what grouping by obligation_domain_expr() gave on SQLite).
 
-    Units with a domain of their own (the cells: nearly every item) are counted in one GROUP
-    BY on unit.domain_id, a plain join that PostgreSQL hashes and runs in parallel; the few
-    units without one (organisations, villages) apart, each resolved once to the domain it
-    leads, rather than resolving every item's domain through a correlated subquery (whose
-    misestimated groups also made PostgreSQL JIT-compile the statement: half its time)."""
-    keys = dict(
+    Each item carries its domain (obligation.domain_id, kept in step by the load), so the
+    count is one GROUP BY over the campaign's obligations, without a join to unit; the items
+    of withdrawn units (few) are then taken off: those units found in unit, their items by
+    ix_obligation_unit_id."""
+    keys: dict[int | None, str] = dict(
         session.execute(
             select(DomainRow.id, DomainRow.key).where(DomainRow.campaign_id == campaign_id)
         ).all()
     )
-    own = (
-        select(UnitRow.domain_id, ObligationRow.status, func.count())
-        .join(UnitRow, UnitRow.id == ObligationRow.unit_id)
-        .where(ObligationRow.campaign_id == campaign_id, UnitRow.status == "active")
-        .group_by(UnitRow.domain_id, ObligationRow.status)
+    per = (ObligationRow.domain_id, ObligationRow.status)
+    every = (
+        select(*per, func.count()).where(ObligationRow.campaign_id == campaign_id).group_by(*per)
     )
-    led = led_domain_expr().label("dom")
-    others = (
-        select(led, ObligationRow.status, func.count())
+    gone = (
+        select(*per, func.count())
         .select_from(UnitRow)
         .join(ObligationRow, ObligationRow.unit_id == UnitRow.id)
         .where(
             UnitRow.campaign_id == campaign_id,
-            UnitRow.domain_id.is_(None),
-            UnitRow.status == "active",
+            UnitRow.status != "active",
             ObligationRow.campaign_id == campaign_id,
         )
-        .group_by(led, ObligationRow.status)
+        .group_by(*per)
     )
-    # Filtering own on domain_id IS NOT NULL would make SQLite drive the join from unit's
-    # index, one obligation lookup per item: the domain-less group is dropped here instead,
-    # and without one there is nothing to resolve.
+    totals: dict[tuple[int | None, str], int] = {}
     with _no_jit(session):
-        own_rows = session.execute(own).all()
-        rows: list[Any] = [r for r in own_rows if r[0] is not None]
-        if len(rows) < len(own_rows):
-            rows += session.execute(others).all()
-    rows.sort(key=lambda r: (r[0] is not None, r[0] or 0))
+        for dom_id, status, n in session.execute(every):
+            totals[(dom_id, status)] = int(n)
+        for dom_id, status, n in session.execute(gone):
+            totals[(dom_id, status)] -= int(n)
     out: dict[str, dict[str, int]] = {}
-    for dom_id, status, n in rows:
-        key = keys.get(dom_id, OTHER)
-        out.setdefault(key, {s: 0 for s in STATUSES})[status] += int(n)
+    for (dom_id, status), n in sorted(
+        totals.items(), key=lambda kv: (kv[0][0] is not None, kv[0][0] or 0)
+    ):
+        if n:  # a group with items of withdrawn units only is no group
+            key = keys.get(dom_id, OTHER)
+            out.setdefault(key, {s: 0 for s in STATUSES})[status] += n
     return out
 
 
