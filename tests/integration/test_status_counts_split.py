@@ -4,7 +4,10 @@ receipts from a count statement plus a list statement.
 
 The campaign is shaped for the edge cases: a withdrawn cell and a withdrawn organisation
 (left out), lead units whose own items go to the domain they lead, villages and the
-coordinator under "_other", messages sent and links opened before and after."""
+coordinator under "_other", messages sent and links opened before and after. Each item's
+stored domain (obligation.domain_id) is the per-row resolution, also after a reload that
+moves a cell to another domain, withdraws and brings back cells, or gives a domain another
+lead unit."""
 
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ from pingan.adapters.db.receipts import UNSEEN_LISTED, _latest_sent, receipts
 from pingan.adapters.db.status import OTHER, obligation_domain_expr, status_counts
 from pingan.adapters.db.units import UnitRow
 from pingan.core.gates import STATUSES
-from tests.factories import Loaded, load_seed
+from pingan.services.load import load
+from tests.factories import SEED_CONFIG, Loaded, load_seed, read_csv, write_csv
 
 DAY = date(2017, 11, 1)
 
@@ -130,3 +134,77 @@ def test_status_counts_when_only_cells_owe_anything(db: Loaded) -> None:
         new, old = status_counts(session, db.cid), _per_row(session, db.cid)
     assert new == old and OTHER not in new
     assert list(new) == list(old)
+
+
+def _stale_domains(session: Session, campaign_id: int) -> list[Any]:
+    """Items whose stored domain is not the one resolved from their unit."""
+    dom = obligation_domain_expr()
+    return session.execute(
+        select(ObligationRow.id, ObligationRow.domain_id, dom)
+        .join(UnitRow, UnitRow.id == ObligationRow.unit_id)
+        .where(
+            ObligationRow.campaign_id == campaign_id, ObligationRow.domain_id.is_distinct_from(dom)
+        )
+    ).all()
+
+
+def _assert_counts_follow(db: Loaded) -> dict[str, dict[str, int]]:
+    with Session(db.engine) as session:
+        assert _stale_domains(session, db.cid) == []
+        new, old = status_counts(session, db.cid), _per_row(session, db.cid)
+    assert new == old
+    assert list(new) == list(old)
+    return new
+
+
+def test_stored_domains_are_the_resolved_ones(db: Loaded) -> None:
+    with Session(db.engine) as session:
+        assert _stale_domains(session, db.cid) == []
+        assert session.scalar(
+            select(func.count()).where(
+                ObligationRow.campaign_id == db.cid, ObligationRow.domain_id.is_(None)
+            )
+        )  # the coordinator's and the villages' items: "_other"
+
+
+def test_a_reload_that_moves_withdraws_and_brings_back_cells(db: Loaded, tmp_path: Path) -> None:
+    header, *rows = read_csv(db.roster)
+    col = {name: i for i, name in enumerate(header)}
+    families = [r for r in rows if r[col["type"]] == "cell" and r[col["domain"]] == "family"]
+    moved, gone = families[0], families[1]
+    moved[col["domain"]], moved[col["category"]] = "enterprise", "企业"
+    shorter = [header, *(r for r in rows if r is not gone)]
+    load(db.engine, SEED_CONFIG, write_csv(tmp_path / "r2.csv", shorter), actor="test")
+    counts = _assert_counts_follow(db)
+    enterprise = db.scalar("SELECT id FROM domain WHERE campaign_id = :c AND key = 'enterprise'")
+    doms = db.rows(
+        "SELECT DISTINCT o.domain_id FROM obligation o JOIN unit u ON u.id = o.unit_id"
+        " WHERE u.code = :k",
+        k=moved[col["code"]],
+    )
+    assert [d[0] for d in doms] == [enterprise]
+    # The withdrawn cell returns: its items count again, in its domain.
+    load(db.engine, SEED_CONFIG, write_csv(tmp_path / "r3.csv", [header, *rows]), actor="test")
+    back = _assert_counts_follow(db)
+    assert sum(back["family"].values()) == sum(counts["family"].values()) + db.scalar(
+        "SELECT count(*) FROM obligation o JOIN unit u ON u.id = o.unit_id WHERE u.code = :k",
+        k=gone[col["code"]],
+    )
+
+
+def test_a_domain_that_changes_its_lead_unit(db: Loaded, tmp_path: Path) -> None:
+    config = SEED_CONFIG.read_text(encoding="utf-8").replace(
+        "lead: ajb\n    participants: [jjb, ghb, qtajbm]",
+        "lead: jjb\n    participants: [ajb, ghb, qtajbm]",
+    )
+    assert "lead: jjb" in config
+    moved = tmp_path / "xucheng-2017.yaml"
+    moved.write_text(config, encoding="utf-8")
+    load(db.engine, moved, db.roster, actor="test")
+    _assert_counts_follow(db)
+    enterprise = db.scalar("SELECT id FROM domain WHERE campaign_id = :c AND key = 'enterprise'")
+    led = db.rows(
+        "SELECT u.code, o.domain_id FROM obligation o JOIN unit u ON u.id = o.unit_id"
+        " WHERE u.code IN ('ajb', 'jjb')"
+    )
+    assert {(code, dom) for code, dom in led} == {("ajb", None), ("jjb", enterprise)}

@@ -33,6 +33,11 @@ class ObligationRow(Base):
     campaign_id: Mapped[int]
     gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"))
+    # The item's domain (status.obligation_domain_expr(): the unit's, or for a unit without
+    # one the domain it leads), so the status report counts per domain without a join to
+    # unit. Set by the load and kept in step when a unit moves. Derived, so no FK (a
+    # trigger per materialised row), and in no index: the evaluation never rewrites it.
+    domain_id: Mapped[int | None]
     # Copied from the gate so the daily evaluation is one UPDATE without a join.
     opens_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, union
+from sqlalchemy import func, select, text, union
 from sqlalchemy.orm import Session
 
 from pingan.adapters.db.assessments import AssessmentRow, AwardRow
@@ -23,7 +23,7 @@ from pingan.adapters.db.deliveries import count_by_state, delivery_counts
 from pingan.adapters.db.notifications import NOTIFICATION_STATES, NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.receipts import receipts
-from pingan.adapters.db.units import DomainUnitRow, UnitRow
+from pingan.adapters.db.units import NOT_ACTIVE, DomainUnitRow, UnitRow
 from pingan.core.campaign import Campaign, Targets
 from pingan.core.gates import COLOURS, STATUSES
 
@@ -53,49 +53,68 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int
     """{domain key or "_other": {status: n}} over active units, domains in id order after
     "_other" (what grouping by obligation_domain_expr() gave on SQLite).
 
-    Units with a domain of their own (the cells: nearly every item) are counted in one GROUP
-    BY on unit.domain_id, a plain join that PostgreSQL hashes and runs in parallel; the few
-    units without one (organisations, villages) apart, each resolved once to the domain it
-    leads, rather than resolving every item's domain through a correlated subquery (whose
-    misestimated groups also made PostgreSQL JIT-compile the statement: half its time)."""
-    keys = dict(
+    Each item carries its domain (obligation.domain_id, kept in step by the load), so the
+    count is one aggregate over the campaign's obligations, without a join to unit; the
+    items of withdrawn units (few) are then taken off: those units found by
+    ix_unit_withdrawn, their items by ix_obligation_unit_id."""
+    keys: dict[int | None, str] = dict(
         session.execute(
             select(DomainRow.id, DomainRow.key).where(DomainRow.campaign_id == campaign_id)
         ).all()
     )
-    own = (
-        select(UnitRow.domain_id, ObligationRow.status, func.count())
-        .join(UnitRow, UnitRow.id == ObligationRow.unit_id)
-        .where(ObligationRow.campaign_id == campaign_id, UnitRow.status == "active")
-        .group_by(UnitRow.domain_id, ObligationRow.status)
-    )
-    led = led_domain_expr().label("dom")
-    others = (
-        select(led, ObligationRow.status, func.count())
+    per = (ObligationRow.domain_id, ObligationRow.status)
+    gone = (
+        select(*per, func.count())
         .select_from(UnitRow)
         .join(ObligationRow, ObligationRow.unit_id == UnitRow.id)
         .where(
             UnitRow.campaign_id == campaign_id,
-            UnitRow.domain_id.is_(None),
-            UnitRow.status == "active",
+            text(f"unit.{NOT_ACTIVE}"),  # as ix_unit_withdrawn's predicate, not a parameter
             ObligationRow.campaign_id == campaign_id,
         )
-        .group_by(led, ObligationRow.status)
+        .group_by(*per)
     )
-    # Filtering own on domain_id IS NOT NULL would make SQLite drive the join from unit's
-    # index, one obligation lookup per item: the domain-less group is dropped here instead,
-    # and without one there is nothing to resolve.
     with _no_jit(session):
-        own_rows = session.execute(own).all()
-        rows: list[Any] = [r for r in own_rows if r[0] is not None]
-        if len(rows) < len(own_rows):
-            rows += session.execute(others).all()
-    rows.sort(key=lambda r: (r[0] is not None, r[0] or 0))
+        totals = _all_items(session, campaign_id, [k for k in keys if k is not None])
+        for dom_id, status, n in session.execute(gone):
+            dom = dom_id if dom_id in keys else None
+            totals[(dom, status)] -= int(n)
     out: dict[str, dict[str, int]] = {}
-    for dom_id, status, n in rows:
-        key = keys.get(dom_id, OTHER)
-        out.setdefault(key, {s: 0 for s in STATUSES})[status] += int(n)
+    for (dom_id, status), n in sorted(
+        totals.items(), key=lambda kv: (kv[0][0] is not None, kv[0][0] or 0)
+    ):
+        if n:  # a group with items of withdrawn units only is no group
+            out.setdefault(keys.get(dom_id, OTHER), {s: 0 for s in STATUSES})[status] += n
     return out
+
+
+def _all_items(
+    session: Session, campaign_id: int, domain_ids: list[int]
+) -> dict[tuple[int | None, str], int]:
+    """{(domain id or None, status): n} over all the campaign's items, withdrawn or not;
+    items of a domain not in ``domain_ids`` under None.
+
+    PostgreSQL hashes GROUP BY (domain_id, status). SQLite sorts every row to group, and a
+    sort on two keys costs nearly twice the one on status: there it groups by status alone
+    and counts each domain in a FILTER (a comparison per domain and row, and a campaign has
+    a handful of domains), the rest of each status being the domain-less items."""
+    totals: dict[tuple[int | None, str], int] = {}
+    mine = ObligationRow.campaign_id == campaign_id
+    if session.get_bind().dialect.name != "sqlite":
+        per = (ObligationRow.domain_id, ObligationRow.status)
+        for dom_id, status, n in session.execute(
+            select(*per, func.count()).where(mine).group_by(*per)
+        ):
+            dom = dom_id if dom_id in domain_ids else None
+            totals[(dom, status)] = totals.get((dom, status), 0) + int(n)
+        return totals
+    each = [func.count().filter(ObligationRow.domain_id == d) for d in domain_ids]
+    query = select(ObligationRow.status, func.count(), *each).where(mine)
+    for status, total, *counts in session.execute(query.group_by(ObligationRow.status)):
+        for dom_id, n in zip(domain_ids, counts, strict=True):
+            totals[(dom_id, status)] = int(n)
+        totals[(None, status)] = int(total) - sum(int(n) for n in counts)
+    return totals
 
 
 def awarded_by_domain(campaign_id: int, as_of: date) -> Any:

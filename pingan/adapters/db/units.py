@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pingan.adapters.db.base import Base, utcnow
 
 UNIT_KINDS = ("coordinator", "org", "village", "cell")
+# The few units that left the roster: the status counts take their items off by this.
+NOT_ACTIVE = "status <> 'active'"
 
 
 class UnitRow(Base):
@@ -22,6 +24,12 @@ class UnitRow(Base):
         UniqueConstraint("campaign_id", "code"),
         Index("ix_unit_campaign_kind_domain", "campaign_id", "kind", "domain_id"),
         Index("ix_unit_village_id", "village_id"),
+        Index(
+            "ix_unit_withdrawn",
+            "campaign_id",
+            sqlite_where=text(NOT_ACTIVE),
+            postgresql_where=text(NOT_ACTIVE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

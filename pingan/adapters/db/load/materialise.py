@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from pingan.adapters.db.base import table, utcnow
 from pingan.adapters.db.campaigns import DomainRow, GateRow
 from pingan.adapters.db.obligations import ObligationRow
+from pingan.adapters.db.status import obligation_domain_expr
 from pingan.adapters.db.units import DomainUnitRow, UnitRow
 from pingan.core.campaign import Campaign, Gate
 
@@ -18,6 +19,7 @@ _COLUMNS = (
     "campaign_id",
     "gate_id",
     "unit_id",
+    "domain_id",
     "opens_on",
     "due_on",
     "status",
@@ -67,6 +69,7 @@ def materialise_obligations(session: Session, campaign: Campaign, campaign_id: i
     }
     now = utcnow()
     before = _count(session, campaign_id)
+    _follow_domains(session, campaign_id)
     for gate in campaign.gates:
         gr = gate_rows[gate.key]
         _follow_dates(session, gr)
@@ -94,6 +97,27 @@ def _follow_dates(session: Session, gr: GateRow) -> None:
     )
 
 
+def _follow_domains(session: Session, campaign_id: int) -> None:
+    """A roster reload may move a cell to another domain, and a campaign change may give a
+    domain another lead unit: keep each item's domain (obligation.domain_id) in step with
+    its unit, in one UPDATE that writes only the items whose domain changed."""
+    units = (
+        select(UnitRow.id, obligation_domain_expr().label("dom"))
+        .where(UnitRow.campaign_id == campaign_id)
+        .subquery()
+    )
+    ob = table(ObligationRow)
+    session.connection().execute(
+        update(ob)
+        .where(
+            ob.c.campaign_id == campaign_id,
+            ob.c.unit_id == units.c.id,
+            ob.c.domain_id.is_distinct_from(units.c.dom),
+        )
+        .values(domain_id=units.c.dom)
+    )
+
+
 def _insert_missing(
     session: Session, campaign_id: int, gr: GateRow, owners: Any, now: datetime
 ) -> None:
@@ -102,6 +126,7 @@ def _insert_missing(
         literal(campaign_id),
         literal(gr.id),
         UnitRow.id,
+        obligation_domain_expr(),
         literal(gr.opens_on),
         literal(gr.due_on),
         literal("not_open"),
