@@ -35,7 +35,7 @@ def test_down_and_up_across_0014_fill_every_items_domain(engine: Engine, tmp_pat
     with Session(engine) as session:
         before = status_counts(session, db.cid)
 
-    command.downgrade(alembic_config(engine), "0012")
+    command.downgrade(alembic_config(engine), "0013")
     assert "domain_id" not in _columns(engine)
     assert (db.count("submission"), db.count("obligation")) == (submissions, obligations)
 

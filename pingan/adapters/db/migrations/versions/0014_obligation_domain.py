@@ -10,8 +10,7 @@ unit gets a partial index on the units that are not active (withdrawn: few, and 
 touched by the tick), by which the status counts find the items to take off.
 
 Revision ID: 0014
-Revises: 0012 (the head of this branch's base; 0013 outbox keys is on another branch, and
-the lead re-chains)
+Revises: 0013
 Create Date: 2026-12-06 13:30:00
 """
 
@@ -21,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
