@@ -112,6 +112,8 @@ class Lease:
         lock), so a row still ours cannot have been taken since, nor be taken before the
         commit. That holds even when the renewer could not write meanwhile because this
         very transaction held SQLite's write lock, so the time-based trust is not asked."""
+        if extend and conn is None:
+            raise ValueError("a lease is extended inside the caller's transaction")
         if self.lost or (not extend and not self.trusted(time.monotonic())):
             self.lost = True
             raise LeaseLost(self.name)

@@ -78,12 +78,14 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int
         totals = _all_items(session, campaign_id, [k for k in keys if k is not None])
         for dom_id, status, n in session.execute(gone):
             dom = dom_id if dom_id in keys else None
-            totals[(dom, status)] -= int(n)
+            # Outside one snapshot (READ COMMITTED, or a reader without a transaction) a
+            # tick may commit between the two reads: never fail or go below zero for it.
+            totals[(dom, status)] = totals.get((dom, status), 0) - int(n)
     out: dict[str, dict[str, int]] = {}
     for (dom_id, status), n in sorted(
         totals.items(), key=lambda kv: (kv[0][0] is not None, kv[0][0] or 0)
     ):
-        if n:  # a group with items of withdrawn units only is no group
+        if n > 0:  # a group with items of withdrawn units only is no group
             out.setdefault(keys.get(dom_id, OTHER), {s: 0 for s in STATUSES})[status] += n
     return out
 

@@ -1,6 +1,8 @@
 """Sending one claimed batch: each delivery is sent and marked in its own short transaction,
 the mark on the wire before the next send, so a killed worker repeats at most the one
-message it had in flight.
+message it had in flight. A mark's result is read at the connection's next use, so a mark
+that fails (the database connection lost) is noticed after the next send: that message,
+left unmarked, is sent again when its lease runs out.
 Delivery is at-least-once; the dedupe key travels with every message so receivers that can
 deduplicate do."""
 
