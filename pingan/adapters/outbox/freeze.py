@@ -188,7 +188,7 @@ def _message(r: Any, body: str, facts: Facts | None, extra: dict[str, Any]) -> M
 
 
 def _facts(r: Any) -> Facts | None:
-    """As pingan.adapters.db.messages.facts.message_facts gives them (none without a unit)."""
+    """The message's facts (pingan.adapters.db.messages.facts), none without a unit."""
     if r.unit_id is None:
         return None
     return facts_of(r.kind, r.subject, r.unit_name, r.item, r.due_on, r.days_overdue)
