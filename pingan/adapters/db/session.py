@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -95,3 +95,16 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def pg_setting(session: Session, name: str, value: str) -> Iterator[None]:
+    """On PostgreSQL, a planner setting (``jit``, ``enable_nestloop`` …) for the block, in
+    the session's transaction only, the former value put back after; elsewhere nothing."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    former = session.scalar(select(func.current_setting(name), func.set_config(name, value, True)))
+    yield
+    # Not on an error: the transaction is then aborted, and its end restores the setting.
+    session.execute(select(func.set_config(name, former, True)))

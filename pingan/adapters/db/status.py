@@ -8,8 +8,6 @@ GROUP BY over the whole campaign.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,6 +21,7 @@ from pingan.adapters.db.deliveries import count_by_state, delivery_counts
 from pingan.adapters.db.notifications import NOTIFICATION_STATES, NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.receipts import receipts
+from pingan.adapters.db.session import pg_setting
 from pingan.adapters.db.units import NOT_ACTIVE, DomainUnitRow, UnitRow
 from pingan.core.campaign import Campaign, Targets
 from pingan.core.gates import COLOURS, STATUSES
@@ -74,7 +73,7 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int
         )
         .group_by(*per)
     )
-    with _no_jit(session):
+    with pg_setting(session, "jit", "off"):
         totals = _all_items(session, campaign_id, [k for k in keys if k is not None])
         for dom_id, status, n in session.execute(gone):
             dom = dom_id if dom_id in keys else None
@@ -286,27 +285,15 @@ def _notification_states(session: Session, campaign_id: int) -> dict[str, int]:
     )
 
 
-@contextmanager
-def _no_jit(session: Session) -> Iterator[None]:
-    """PostgreSQL JIT-compiles a statement whose estimated cost passes jit_above_cost, and
-    these aggregates' estimates (groups of a correlated subquery, statistics of tables a
-    tick has just rewritten) pass it: 50-500 ms of compiling for a scan that takes less.
-    Off for the block, in this transaction only; the former value is put back after."""
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    former = session.scalar(
-        select(func.current_setting("jit"), func.set_config("jit", "off", True))
-    )
-    yield
-    # Not on an error: the transaction is then aborted, and its end restores the setting.
-    session.execute(select(func.set_config("jit", former, True)))
+# PostgreSQL JIT-compiles a statement whose estimated cost passes jit_above_cost, and the
+# report's aggregates' estimates (statistics of tables a tick has just rewritten) pass it:
+# 50-500 ms of compiling for a scan that takes less. Off for them (pg_setting).
 
 
 def status_report(
     session: Session, campaign: Campaign, campaign_id: int, as_of: date
 ) -> dict[str, Any]:
-    with _no_jit(session):
+    with pg_setting(session, "jit", "off"):
         return _status_report(session, campaign, campaign_id, as_of)
 
 

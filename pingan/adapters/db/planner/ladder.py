@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select, text, update
+from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from pingan.adapters.db.base import table, utcnow
@@ -20,6 +20,7 @@ from pingan.adapters.db.campaigns import GateRow
 from pingan.adapters.db.evaluate import tick_settings
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.planner.rows import Planning, insert_planned, sql_key
+from pingan.adapters.db.session import pg_setting
 from pingan.adapters.db.units import UnitRow
 from pingan.core.campaign import Campaign
 from pingan.core.gates import Ladder, reminder_bands
@@ -99,13 +100,8 @@ def _whole_campaign_joins(session: Session) -> Iterator[None]:
     this read: the hash join hashes the obligations PostgreSQL expects to be one row, which
     at 1M cells made the `notified_level` UPDATE 4× slower. The setting is the
     transaction's and is put back afterwards."""
-    if session.get_bind().dialect.name != "postgresql":
+    with pg_setting(session, "enable_nestloop", "off"):
         yield
-        return
-    before = session.scalar(text("SELECT current_setting('enable_nestloop')"))
-    session.execute(text("SELECT set_config('enable_nestloop', 'off', true)"))
-    yield
-    session.execute(text("SELECT set_config('enable_nestloop', :v, true)"), {"v": before})
 
 
 def _highest_at_or_below(ks: list[int], level: Any) -> Any:
