@@ -188,7 +188,7 @@ PINGAN_STEPS = (
     # report (KPIs, outbox states, receipts) is not in the limit.
     ("pingan.adapters.db.status", "status_counts", "counts"),
     ("pingan.services.tick", "status_report", "report"),
-    ("pingan.services.tick", "iter_items", "artifact"),
+    ("pingan.adapters.db.status_items", "worst_item_ids", "artifact"),
     ("pingan.services.tick", "overdue_by_level", "artifact"),
 )
 

@@ -29,8 +29,9 @@ from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.planner import PlanSummary, plan_notifications
 from pingan.adapters.db.session import ensure_schema
 from pingan.adapters.db.status import status_report
-from pingan.adapters.db.status_items import ItemFilter, iter_items, overdue_by_level
+from pingan.adapters.db.status_items import ItemFilter, iter_items
 from pingan.adapters.db.units import UnitRow
+from pingan.adapters.db.worst_items import overdue_by_level
 from pingan.adapters.outbox.routes import Route, planned_routes
 from pingan.core.calendar import today_in
 from pingan.core.campaign import Campaign, is_code, is_key

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from pingan.adapters.db.campaigns import DomainRow, GateRow, WorkdayRow
 from pingan.adapters.db.deliveries import DeliveryRow
 from pingan.adapters.db.links import LinkViewRow
 from pingan.adapters.db.messages.rungs import Rungs
-from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.notifications import TEXT_KEYED, NotificationRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.status import obligation_domain_expr
 from pingan.adapters.db.status_item_rows import (
@@ -31,6 +31,7 @@ from pingan.adapters.db.status_item_rows import (
     message_of,
 )
 from pingan.adapters.db.units import UnitRow
+from pingan.adapters.db.worst_items import worst_item_ids
 from pingan.core.campaign import Campaign
 from pingan.core.gates import STATUSES, Ladder
 from pingan.core.problems import InputError, Problem
@@ -203,6 +204,8 @@ def _latest_digests(session: Session, cid: int) -> dict[int, dict[str, Any]]:
             NotificationRow.campaign_id == cid,
             NotificationRow.kind == "digest",
             NotificationRow.state == "sent",
+            # Digests are about no item: the recipient index covers just such rows.
+            text(TEXT_KEYED),
         )
         .group_by(NotificationRow.recipient_unit_id)
     )
@@ -261,22 +264,8 @@ def iter_items(
     )
     if worst is not None:
         # The few worst first, from the obligations alone; then their messages.
+        top = worst_item_ids(session, campaign_id, terms, worst)
         order = (ObligationRow.days_overdue.desc(), UnitRow.code, GateRow.id)
-        top = list(
-            session.scalars(
-                select(ObligationRow.id)
-                .join(UnitRow, UnitRow.id == ObligationRow.unit_id)
-                .join(GateRow, GateRow.id == ObligationRow.gate_id)
-                .where(
-                    ObligationRow.campaign_id == campaign_id,
-                    ObligationRow.status == "overdue",
-                    UnitRow.status == "active",
-                    *terms,
-                )
-                .order_by(*order)
-                .limit(worst)
-            )
-        )
         query = _items_query(campaign_id, [], top).order_by(*order)
     else:
         query = _items_query(campaign_id, terms).order_by(
@@ -284,21 +273,3 @@ def iter_items(
         )
     for r in session.execute(query.execution_options(yield_per=YIELD_PER)):
         yield item_of(shared, domains, r)
-
-
-def overdue_by_level(session: Session, campaign_id: int) -> dict[int, int]:
-    """{ladder level: overdue items of active units}, as stored."""
-    return {
-        int(level): int(n)
-        for level, n in session.execute(
-            select(ObligationRow.escalation_level, func.count())
-            .join(UnitRow, UnitRow.id == ObligationRow.unit_id)
-            .where(
-                ObligationRow.campaign_id == campaign_id,
-                ObligationRow.status == "overdue",
-                UnitRow.status == "active",
-            )
-            .group_by(ObligationRow.escalation_level)
-            .order_by(ObligationRow.escalation_level)
-        )
-    }
