@@ -9,6 +9,7 @@ about 1 s on SQLite and 1.7 s on PostgreSQL; so did the join of the per-level co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -86,7 +87,7 @@ def worst_item_ids(session: Session, campaign_id: int, terms: list[Any], worst: 
     return ids + list(session.scalars(by_units))
 
 
-def _cut(histogram: list[Any], worst: int) -> tuple[int | None, int, int, int]:
+def _cut(histogram: Sequence[Any], worst: int) -> tuple[int | None, int, int, int]:
     """(T, items above T, items at T, all items) from (days overdue, n) rows: T is the
     days overdue of the ``worst``-th item from the top (the lowest when there are fewer)."""
     above, total = 0, sum(int(n) for _, n in histogram)
