@@ -112,8 +112,9 @@ def copy_from_pingan(conn: Any, campaign_id: int) -> None:
     if _is_pg(conn):
         for t in ("lim_wd", "lim_unit", "lim_ob", "lim_out"):
             _exec(conn, f"VACUUM ANALYZE {t}")
-    else:
-        _exec(conn, "ANALYZE")
+    else:  # its own tables only: pingan's statistics stay as pingan left them
+        for t in ("lim_wd", "lim_unit", "lim_ob", "lim_out"):
+            _exec(conn, f"ANALYZE {t}")
 
 
 def _level_sql(rules: Rules, offset: str) -> str:
