@@ -12,16 +12,19 @@ keys inserted in obligation order append to their index, where text keys land al
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, Index, String, Text, text
+from sqlalchemy import ColumnElement, Date, Index, String, Text, case, cast, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pingan.adapters.db.base import Base, utcnow
+from pingan.adapters.db.base import Base, table, utcnow
 
 NOTIFICATION_STATES = ("queued", "leased", "sent", "failed", "dead", "cancelled")
 # The rows the text dedupe key's unique index covers; a lookup by key names it too, so the
 # partial index serves it.
 TEXT_KEYED = "obligation_id IS NULL"
+# The letter a per-item key gives its kind: campaign:r|e:obligation:level.
+ITEM_KINDS = {"reminder": "r", "escalation": "e"}
 
 
 class NotificationRow(Base):
@@ -69,3 +72,21 @@ class NotificationRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+def message_key(n: Any = None) -> ColumnElement[str]:
+    """SQL: the key a message goes by (passed to the channels as an idempotency key), for
+    ``n`` the columns of notification or of an alias of it: the stored text key, or for a
+    per-item row without one ``campaign:r|e:obligation:level``, as the planner stores it."""
+    c = table(NotificationRow).c if n is None else n
+    letter = case(*((c.kind == kind, letter) for kind, letter in ITEM_KINDS.items()))
+    derived = (
+        cast(c.campaign_id, String)
+        + ":"
+        + letter
+        + ":"
+        + cast(c.obligation_id, String)
+        + ":"
+        + cast(c.level, String)
+    )
+    return func.coalesce(c.dedupe_key, derived)
