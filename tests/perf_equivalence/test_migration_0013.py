@@ -28,7 +28,7 @@ def _state(engine: Engine) -> tuple[list[tuple[object, ...]], ...]:
         notes = conn.execute(
             select(
                 NotificationRow.id,
-                message_key(),  # the key as read, stored or derived
+                message_key(),  # the stored key at 0012-0014, derived for items from 0015
                 NotificationRow.kind,
                 NotificationRow.level,
                 NotificationRow.obligation_id,

@@ -2,11 +2,10 @@
 INSERT that leaves alone what was planned before.
 
 What a row is about is unique in the outbox — (obligation, kind, level) for per-item rows,
-the dedupe key for the others (pingan.adapters.db.notifications) — and every insert is ON
-CONFLICT DO NOTHING on the index that decides, so a repeated or concurrent run plans nothing
-twice. Per-cell kinds are
-planned with INSERT … SELECT and rendered on first delivery; per-recipient kinds may be
-rendered when planned.
+which store no text key (pingan.adapters.db.notifications derives theirs), the dedupe key
+for the others — and every insert is ON CONFLICT DO NOTHING on the index that decides, so a
+repeated or concurrent run plans nothing twice. Per-cell kinds are planned with INSERT …
+SELECT and rendered on first delivery; per-recipient kinds may be rendered when planned.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ COLUMNS = (
     "state",
     "attempts",
     "next_attempt_at",
-    "created_at",
 )
 OBLIGATION = COLUMNS.index("obligation_id")
 # The unique index that says whether a row is new: the item's for rows with an obligation,
@@ -83,10 +81,14 @@ class Planning:
     def columns(
         self, key: Any, kind: str, level: Any, recipient: Any, obligation: Any = None
     ) -> list[Any]:
-        """The SELECT list of an INSERT … SELECT into COLUMNS (text rendered when sent)."""
+        """The SELECT list of an INSERT … SELECT into COLUMNS (text rendered when sent): a
+        text ``key``, or for per-item rows an ``obligation`` (whose unit is the recipient)
+        and no key, which notifications.message_key derives."""
+        if key is None and obligation is None:
+            raise ValueError("a planned row without an obligation needs a text key")
         return [
             literal(self.campaign_id),
-            key,
+            null() if key is None else key,
             literal(kind),
             level,
             recipient,
@@ -94,7 +96,6 @@ class Planning:
             literal(self.planned_on),
             literal("queued"),
             literal(0),
-            literal(self.now),
             literal(self.now),
         ]
 
@@ -116,7 +117,6 @@ class Planning:
             "state": "queued",
             "attempts": 0,
             "next_attempt_at": self.now,
-            "created_at": self.now,
         }
 
 
