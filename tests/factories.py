@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import Engine, select, text
 
+from pingan.adapters.db.base import table
 from pingan.adapters.db.campaigns import GateRow
-from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.notifications import NotificationRow, message_key
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import UnitRow
 from pingan.core.calendar import WorkingCalendar
@@ -202,7 +203,7 @@ class Loaded:
         query = (
             select(
                 n.id,
-                n.dedupe_key,
+                message_key().label("dedupe_key"),
                 n.kind,
                 n.level,
                 n.recipient_unit_id,
@@ -222,6 +223,13 @@ class Loaded:
         self.execute(
             "UPDATE obligation SET done_on = :d WHERE id = :i", {"d": done_on, "i": obligation_id}
         )
+
+
+def key_sql(alias: str = "notification") -> str:
+    """message_key as SQL text over ``alias`` (notification or an alias of it), for raw
+    queries: the key a message goes by, stored or derived."""
+    columns = table(NotificationRow).alias(alias).c
+    return str(message_key(columns).compile(compile_kwargs={"literal_binds": True}))
 
 
 def load_seed(

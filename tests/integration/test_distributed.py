@@ -49,7 +49,7 @@ from pingan.adapters.db.session import make_engine
 from pingan.services.load import load
 from pingan.services.tick import evaluate_and_plan, open_campaign
 from tests.conftest import PG_SKIP_REASON, PG_URL
-from tests.factories import ROOT, SEED_CODE, SEED_CONFIG, seed_campaign, synth_roster
+from tests.factories import ROOT, SEED_CODE, SEED_CONFIG, key_sql, seed_campaign, synth_roster
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -439,9 +439,8 @@ def uninterrupted(cluster: Cluster) -> tuple[list[Any], Counter[tuple[Any, ...]]
 
 
 def duplicate_dedupe_keys(cluster: Cluster) -> list[Any]:
-    return cluster.rows(
-        "SELECT dedupe_key, count(*) FROM notification GROUP BY dedupe_key HAVING count(*) > 1"
-    )
+    key = key_sql()
+    return cluster.rows(f"SELECT {key}, count(*) FROM notification GROUP BY 1 HAVING count(*) > 1")
 
 
 # --- the tests ------------------------------------------------------------------------------

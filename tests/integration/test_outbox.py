@@ -23,7 +23,7 @@ from sqlalchemy import Engine, insert, select
 from pingan.adapters.channels.base import ChannelName, DeliveryError, Message, Receipt, Target
 from pingan.adapters.db.base import table
 from pingan.adapters.db.deliveries import DeliveryRow
-from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.notifications import NotificationRow, message_key
 from pingan.adapters.db.session import make_engine
 from pingan.adapters.db.units import UnitRow
 from pingan.adapters.outbox import (
@@ -119,7 +119,7 @@ def deliveries(db: Loaded) -> list[Any]:
     """Typed reads (raw SQL on SQLite would return timestamps as text)."""
     d, n, u = table(DeliveryRow).c, table(NotificationRow).c, table(UnitRow).c
     query = (
-        select(table(DeliveryRow), n.dedupe_key, u.code.label("unit_code"))
+        select(table(DeliveryRow), message_key(n).label("dedupe_key"), u.code.label("unit_code"))
         .join(table(NotificationRow), n.id == d.notification_id)
         .join(table(UnitRow), u.id == n.recipient_unit_id)
         .where(d.campaign_id == db.cid)
@@ -702,7 +702,8 @@ def test_rendered_subject_and_body_are_stored_once_and_reused(db: Loaded) -> Non
 
 
 def stored_key(db: Loaded, nid: int) -> str:
-    return str(db.scalar("SELECT dedupe_key FROM notification WHERE id = :i", i=nid))
+    with db.engine.connect() as conn:
+        return str(conn.scalar(select(message_key()).where(table(NotificationRow).c.id == nid)))
 
 
 def test_every_channel_of_a_notification_sends_the_same_text(db: Loaded) -> None:

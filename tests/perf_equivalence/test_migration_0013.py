@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from pingan.adapters.db.base import utcnow
 from pingan.adapters.db.campaigns import CampaignRow
 from pingan.adapters.db.deliveries import DeliveryRow
-from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.notifications import NotificationRow, message_key
 from pingan.adapters.db.planner.rows import Planning, insert_planned
 from pingan.adapters.db.session import alembic_config, current_revision, head_revision, upgrade
 from pingan.adapters.db.signoff_links import SignoffLinkRow
@@ -28,7 +28,7 @@ def _state(engine: Engine) -> tuple[list[tuple[object, ...]], ...]:
         notes = conn.execute(
             select(
                 NotificationRow.id,
-                NotificationRow.dedupe_key,
+                message_key(),  # the stored key at 0012-0014, derived for items from 0015
                 NotificationRow.kind,
                 NotificationRow.level,
                 NotificationRow.obligation_id,
@@ -110,11 +110,8 @@ def test_each_message_is_planned_once_by_either_key(engine: Engine, tmp_path: Pa
         assert insert_planned(session, planning, [new, new]) == 1
     assert db.tick(DAY).plan.total == 0  # a second tick on the same day plans nothing
     with engine.connect() as conn:
-        keys = conn.execute(
-            select(NotificationRow.dedupe_key, func.count())
-            .group_by(NotificationRow.dedupe_key)
-            .having(func.count() > 1)
-        ).all()
+        key = message_key()
+        keys = conn.execute(select(key, func.count()).group_by(key).having(func.count() > 1)).all()
     assert keys == []
 
 

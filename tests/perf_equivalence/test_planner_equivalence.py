@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from pingan.adapters.db.session import make_engine
 from pingan.services.tick import evaluate_and_plan
-from tests.factories import Loaded, as_date, days, load_seed, vacuum_if_postgres
+from tests.factories import Loaded, as_date, days, key_sql, load_seed, vacuum_if_postgres
 from tests.perf_equivalence import old_evaluate, old_ladder
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,10 @@ PG_URL = os.environ.get("PINGAN_TEST_DATABASE_URL")
 OBLIGATION_COLUMNS = (
     "id, status, status_as_of, wd_offset, days_overdue, escalation_level, notified_level"
 )
-OUTBOX_COLUMNS = "dedupe_key, kind, level, recipient_unit_id, obligation_id, planned_on, state"
+# The old tick stores every key, the new one derives the per-item keys: compared as read.
+OUTBOX_COLUMNS = (
+    f"{key_sql()} AS dedupe_key, kind, level, recipient_unit_id, obligation_id, planned_on, state"
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -127,7 +130,7 @@ def _obligations(engine: Engine) -> list[Any]:
 
 def _outbox(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT {OUTBOX_COLUMNS} FROM notification ORDER BY dedupe_key"))
+        rows = conn.execute(text(f"SELECT {OUTBOX_COLUMNS} FROM notification ORDER BY 1"))
         return [tuple(r) for r in rows]
 
 

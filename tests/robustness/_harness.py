@@ -30,7 +30,7 @@ from pingan.adapters.db.session import make_engine
 from pingan.adapters.intake.collect import PROCESSED_DIR
 from pingan.adapters.intake.store import EvidenceStore
 from tests.conftest import PG_URL
-from tests.factories import ROOT, load_seed
+from tests.factories import ROOT, key_sql, load_seed
 
 AS_OF = date(2017, 11, 2)  # self-check two days late, plans long overdue: every step has work
 CELLS = 24
@@ -326,12 +326,13 @@ _ROWS = {
         JOIN obligation o ON o.id = s.obligation_id
         JOIN unit u ON u.id = o.unit_id JOIN gate g ON g.id = o.gate_id""",
     "notifications": """
-        SELECT n.dedupe_key, n.kind, n.level, n.planned_on, n.state, n.subject
+        SELECT {KEY}, n.kind, n.level, n.planned_on, n.state, n.subject
         FROM notification n""",
     "deliveries": """
-        SELECT n.dedupe_key, d.channel, d.address, d.state
+        SELECT {KEY}, d.channel, d.address, d.state
         FROM delivery d JOIN notification n ON n.id = d.notification_id""",
 }
+_ROWS = {name: sql.replace("{KEY}", key_sql("n")) for name, sql in _ROWS.items()}
 
 
 def _normal(value: Any) -> Any:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from pingan.adapters.db.base import utcnow
 from pingan.adapters.db.bulk import rowcount
 from pingan.adapters.db.deliveries import DELIVERY_STATES, delivery_counts
+from pingan.adapters.db.notifications import message_key
 from pingan.adapters.db.units import UnitRow
 from pingan.adapters.outbox.rollup import roll_up
 from pingan.adapters.outbox.tables import DC, NC, D, N
@@ -53,7 +54,7 @@ def list_outbox(
             select(
                 DC.id,
                 NC.id,
-                NC.dedupe_key,
+                message_key().label("dedupe_key"),
                 NC.kind,
                 UnitRow.code,
                 UnitRow.name,
@@ -87,7 +88,7 @@ def _orphans(
         select(
             literal(None),
             NC.id,
-            NC.dedupe_key,
+            message_key().label("dedupe_key"),
             NC.kind,
             UnitRow.code,
             UnitRow.name,

@@ -21,6 +21,7 @@ from pingan.adapters.db.campaigns import GateRow
 from pingan.adapters.db.messages import digest_context, render_notifications
 from pingan.adapters.db.messages.facts import Facts, facts_of
 from pingan.adapters.db.messages.links import has_placeholder, short_signed_links, signed_links
+from pingan.adapters.db.notifications import message_key
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import ContactRow, UnitRow
 from pingan.adapters.outbox.context import DispatchRun
@@ -63,7 +64,7 @@ def _load(run: DispatchRun, ids: Sequence[int], today: date) -> list[Any]:
                 NC.id,
                 NC.subject,
                 NC.body,
-                NC.dedupe_key,
+                message_key().label("dedupe_key"),
                 done.label("done"),
                 NC.recipient_unit_id,
                 NC.kind,

@@ -143,8 +143,12 @@ def _told(scope: _Scope) -> Any:
         NotificationRow.planned_on <= scope.as_of,
     ]
     if not scope.is_coordinator:
+        # A reminder's or escalation's recipient is its obligation's unit: the supervised
+        # units' obligations (by their unit index) find the messages by the item key. The
+        # recipient index covers only rows without an obligation.
         supervised = select(UnitRow.id).where(UnitRow.supervisor_id == scope.recipient_id)
-        terms.append(NotificationRow.recipient_unit_id.in_(supervised))
+        items = select(ObligationRow.id).where(ObligationRow.unit_id.in_(supervised))
+        terms.append(NotificationRow.obligation_id.in_(items))
     return (
         select(
             NotificationRow.recipient_unit_id.label("unit_id"),

@@ -105,11 +105,7 @@ def _plan_reminders(tick: _Tick, days_before: Any) -> int:
     left = -OB.wd_offset
     step = case(*((and_(left >= low, left <= high), literal(s)) for s, low, high in bands))
     source = (
-        select(
-            *tick.planning.columns(
-                sql_key(tick.campaign_id, "r", OB.id, step), "reminder", step, OB.unit_id, OB.id
-            )
-        )
+        select(*tick.planning.columns(None, "reminder", step, OB.unit_id, OB.id))
         .select_from(OBLIGATIONS)
         .where(tick.active, OB.status == "due_soon", left >= 0, left <= bands[0][2])
     )
@@ -140,9 +136,8 @@ def _plan_escalations(tick: _Tick, contact: list[int]) -> int:
     if not contact:
         return 0
     k = _highest_at_or_below(contact, OB.escalation_level)
-    key = sql_key(tick.campaign_id, "e", OB.id, k)
     source = (
-        select(*tick.planning.columns(key, "escalation", k, OB.unit_id, OB.id))
+        select(*tick.planning.columns(None, "escalation", k, OB.unit_id, OB.id))
         .select_from(OBLIGATIONS)
         .where(tick.fresh, OB.escalation_level >= min(contact), OB.notified_level < k)
     )

@@ -2,10 +2,10 @@
 INSERT that leaves alone what was planned before.
 
 What a row is about is unique in the outbox — (obligation, kind, level) for per-item rows,
-the dedupe key for the others (pingan.adapters.db.notifications) — and every insert is ON
-CONFLICT DO NOTHING, so a repeated or concurrent run plans nothing twice. Per-cell kinds are
-planned with INSERT … SELECT and rendered on first delivery; per-recipient kinds may be
-rendered when planned.
+which store no text key (pingan.adapters.db.notifications derives theirs), the dedupe key
+for the others — and every insert is ON CONFLICT DO NOTHING on the index that decides, so a
+repeated or concurrent run plans nothing twice. Per-cell kinds are planned with INSERT …
+SELECT and rendered on first delivery; per-recipient kinds may be rendered when planned.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, cast, literal, select
+from sqlalchemy import ColumnElement, Select, String, cast, literal, null, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import Null
 
 from pingan.adapters.db.base import table
 from pingan.adapters.db.bulk import insert_or_ignore, rowcount
 from pingan.adapters.db.campaigns import CampaignRow
-from pingan.adapters.db.notifications import NotificationRow
+from pingan.adapters.db.notifications import TEXT_KEYED, NotificationRow
 
 KEY_SEPARATOR = ":"
 SUBJECT_LIMIT = 500  # notification.subject
@@ -36,8 +37,13 @@ COLUMNS = (
     "state",
     "attempts",
     "next_attempt_at",
-    "created_at",
 )
+OBLIGATION = COLUMNS.index("obligation_id")
+# The unique index that says whether a row is new: the item's for rows with an obligation,
+# the text key's for the others (no row is in both). Naming it spares PostgreSQL a check of
+# the other index per row.
+ITEM_TARGET: dict[str, Any] = {"index_elements": ["obligation_id", "kind", "level"]}
+TEXT_TARGET: dict[str, Any] = {"index_elements": ["dedupe_key"], "index_where": text(TEXT_KEYED)}
 
 
 def text_key(*parts: object) -> str:
@@ -75,18 +81,21 @@ class Planning:
     def columns(
         self, key: Any, kind: str, level: Any, recipient: Any, obligation: Any = None
     ) -> list[Any]:
-        """The SELECT list of an INSERT … SELECT into COLUMNS (text rendered when sent)."""
+        """The SELECT list of an INSERT … SELECT into COLUMNS (text rendered when sent): a
+        text ``key``, or for per-item rows an ``obligation`` (whose unit is the recipient)
+        and no key, which notifications.message_key derives."""
+        if key is None and obligation is None:
+            raise ValueError("a planned row without an obligation needs a text key")
         return [
             literal(self.campaign_id),
-            key,
+            null() if key is None else key,
             literal(kind),
             level,
             recipient,
-            literal(None) if obligation is None else obligation,
+            null() if obligation is None else obligation,
             literal(self.planned_on),
             literal("queued"),
             literal(0),
-            literal(self.now),
             literal(self.now),
         ]
 
@@ -108,7 +117,6 @@ class Planning:
             "state": "queued",
             "attempts": 0,
             "next_attempt_at": self.now,
-            "created_at": self.now,
         }
 
 
@@ -129,15 +137,19 @@ def insert_planned(
     session: Session, planning: Planning, source: Select[Any] | Sequence[Mapping[str, Any]]
 ) -> int:
     """Insert the rows of ``source`` (a SELECT of Planning.columns, or rendered rows) that
-    are new, whichever key says so; how many were."""
+    are new, as the unique index covering them says; how many were."""
     stmt = insert_or_ignore(session, table(NotificationRow))
     if isinstance(source, Select):
         stmt = stmt.from_select(COLUMNS, source)
+        items = not isinstance(source.selected_columns[OBLIGATION], Null)
+        target = ITEM_TARGET if items else TEXT_TARGET
     elif source:
         stmt = stmt.values(list(source))
+        with_item = {r.get("obligation_id") is not None for r in source}
+        # Both kinds of rows: no target, so a row is left alone when either index holds it.
+        target = {} if len(with_item) > 1 else ITEM_TARGET if True in with_item else TEXT_TARGET
     else:
         return 0
     hold_campaign(session, planning.campaign_id)
-    # No conflict target: a row is left alone when either unique key already holds it.
-    stmt = stmt.on_conflict_do_nothing()
+    stmt = stmt.on_conflict_do_nothing(**target)
     return rowcount(session.execute(stmt, execution_options={"preserve_rowcount": True}))

@@ -198,7 +198,6 @@ def _notification(rec: Recording, key: str, r: ReceiptMail) -> Mapping[str, Any]
         "state": "queued",
         "attempts": 0,
         "next_attempt_at": rec.now,
-        "created_at": rec.now,
     }
 
 
