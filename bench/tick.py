@@ -189,7 +189,7 @@ PINGAN_STEPS = (
     ("pingan.adapters.db.status", "status_counts", "counts"),
     ("pingan.services.tick", "status_report", "report"),
     ("pingan.adapters.db.status_items", "worst_item_ids", "artifact"),
-    ("pingan.services.tick", "overdue_by_level", "artifact"),
+    ("pingan.services.tick", "overdue_counts", "artifact"),
 )
 
 

@@ -31,7 +31,7 @@ from pingan.adapters.db.session import ensure_schema
 from pingan.adapters.db.status import status_report
 from pingan.adapters.db.status_items import ItemFilter, iter_items
 from pingan.adapters.db.units import UnitRow
-from pingan.adapters.db.worst_items import overdue_by_level
+from pingan.adapters.db.worst_items import overdue_counts
 from pingan.adapters.outbox.routes import Route, planned_routes
 from pingan.core.calendar import today_in
 from pingan.core.campaign import Campaign, is_code, is_key
@@ -150,8 +150,8 @@ def evaluate_and_plan(
             )
             plan = plan_notifications(session, campaign, cid, as_of)
             status = status_report(session, campaign, cid, as_of)
-            worst = list(iter_items(session, campaign, cid, worst=WORST_ITEMS))
-            by_level = overdue_by_level(session, cid)
+            counted = overdue_counts(session, cid)
+            worst = list(iter_items(session, campaign, cid, worst=WORST_ITEMS, counted=counted))
             previews: list[RenderedMessage] = []
             routes: dict[int, list[Route]] = {}
             if dry_run:
@@ -176,7 +176,7 @@ def evaluate_and_plan(
                 # Fenced: the lease is ours, and extended, at commit.
                 lease.check(session.connection(), extend=True)
                 session.commit()
-    return TickResult(as_of, dry_run, plan, status, previews, worst, by_level, routes)
+    return TickResult(as_of, dry_run, plan, status, previews, worst, counted.by_level, routes)
 
 
 def _evaluate_for(session: Session, handle: CampaignHandle, as_of: date) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from pingan.adapters.db import worst_items
 from pingan.adapters.db.units import UnitRow
-from pingan.adapters.db.worst_items import overdue_by_level, worst_item_ids
+from pingan.adapters.db.worst_items import overdue_counts, worst_item_ids
 from tests.factories import Loaded, load_seed
 
 DAY = date(2017, 6, 1)
@@ -49,8 +49,13 @@ def expected(db: Loaded, n: int, domain_only: int | None = None) -> list[int]:
 
 
 def worst(db: Loaded, n: int, terms: list[Any] | None = None) -> list[int]:
+    """The ids worst_item_ids gives, checked to be the same with the counts read beforehand
+    (as the tick does) and without."""
     with Session(db.engine) as session:
-        return worst_item_ids(session, db.cid, terms or [], n)
+        alone = worst_item_ids(session, db.cid, terms or [], n)
+        counted = overdue_counts(session, db.cid)
+        assert worst_item_ids(session, db.cid, terms or [], n, counted) == alone
+        return alone
 
 
 def spread(db: Loaded) -> None:
@@ -114,17 +119,22 @@ def test_a_filter_on_the_unit_narrows_the_items(db: Loaded) -> None:
     assert worst(db, 5, [UnitRow.domain_id == dom]) == expected(db, 5, domain_only=dom)
 
 
-def test_overdue_per_level_counts_the_items_of_active_units(db: Loaded) -> None:
+def test_overdue_counts_per_level_and_days_are_those_of_active_units(db: Loaded) -> None:
     db.execute(
         "UPDATE unit SET status = 'withdrawn' WHERE id = (SELECT min(unit_id) FROM obligation"
         " WHERE campaign_id = :c AND status = 'overdue')"
     )
-    want: dict[int, int] = {}
-    for (level,) in db.rows(
-        "SELECT o.escalation_level FROM obligation o JOIN unit u ON u.id = o.unit_id"
-        " WHERE o.campaign_id = :c AND o.status = 'overdue' AND u.status = 'active'"
+    spread(db)
+    levels: dict[int, int] = {}
+    days: dict[int, int] = {}
+    for level, d in db.rows(
+        "SELECT o.escalation_level, o.days_overdue FROM obligation o JOIN unit u"
+        " ON u.id = o.unit_id WHERE o.campaign_id = :c AND o.status = 'overdue'"
+        " AND u.status = 'active'"
     ):
-        want[level] = want.get(level, 0) + 1
+        levels[level] = levels.get(level, 0) + 1
+        days[d] = days.get(d, 0) + 1
     with Session(db.engine) as session:
-        assert overdue_by_level(session, db.cid) == want
-    assert want
+        counted = overdue_counts(session, db.cid)
+    assert counted.by_level == levels and counted.by_days == sorted(days.items())
+    assert len(days) > 1

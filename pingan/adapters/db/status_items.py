@@ -31,7 +31,7 @@ from pingan.adapters.db.status_item_rows import (
     message_of,
 )
 from pingan.adapters.db.units import UnitRow
-from pingan.adapters.db.worst_items import worst_item_ids
+from pingan.adapters.db.worst_items import Overdue, worst_item_ids
 from pingan.core.campaign import Campaign
 from pingan.core.gates import STATUSES, Ladder
 from pingan.core.problems import InputError, Problem
@@ -251,10 +251,12 @@ def iter_items(
     item_filter: ItemFilter | None = None,
     *,
     worst: int | None = None,
+    counted: Overdue | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Each obligation of an active unit as a JSON-ready dict, in unit-code then due-date
-    order — or, with ``worst``, the ``worst`` most overdue items. Reads the statuses as
-    they are stored: evaluate first for another day."""
+    order — or, with ``worst``, the ``worst`` most overdue items (``counted``: the
+    campaign's overdue counts, if already read). Reads the statuses as they are stored:
+    evaluate first for another day."""
     terms = _resolve(session, campaign, campaign_id, item_filter or ItemFilter())
     shared = _shared(session, campaign, campaign_id)
     domains = dict(
@@ -264,7 +266,7 @@ def iter_items(
     )
     if worst is not None:
         # The few worst first, from the obligations alone; then their messages.
-        top = worst_item_ids(session, campaign_id, terms, worst)
+        top = worst_item_ids(session, campaign_id, terms, worst, counted)
         order = (ObligationRow.days_overdue.desc(), UnitRow.code, GateRow.id)
         query = _items_query(campaign_id, [], top).order_by(*order)
     else:

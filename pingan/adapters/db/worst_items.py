@@ -10,6 +10,7 @@ about 1 s on SQLite and 1.7 s on PostgreSQL; so did the join of the per-level co
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -34,20 +35,35 @@ def _overdue(campaign_id: int) -> list[Any]:
     ]
 
 
-def overdue_by_level(session: Session, campaign_id: int) -> dict[int, int]:
-    """{ladder level: overdue items of active units}, as stored."""
-    return {
-        int(level): int(n)
-        for level, n in session.execute(
-            select(OB.escalation_level, func.count())
-            .where(*_overdue(campaign_id))
-            .group_by(OB.escalation_level)
-            .order_by(OB.escalation_level)
-        )
-    }
+@dataclass(frozen=True)
+class Overdue:
+    """The overdue items of active units, counted per ladder level and per days overdue."""
+
+    by_level: dict[int, int]
+    by_days: list[tuple[int, int]]  # (days overdue, items), as worst_item_ids reads them
 
 
-def worst_item_ids(session: Session, campaign_id: int, terms: list[Any], worst: int) -> list[int]:
+def overdue_counts(session: Session, campaign_id: int) -> Overdue:
+    """Both counts in one scan (grouped by level and days together: 0.47 s at 1M cells on
+    SQLite, against 0.72 s for the two apart)."""
+    by_level: dict[int, int] = {}
+    by_days: dict[int, int] = {}
+    level, days = OB.escalation_level, OB.days_overdue
+    for lv, d, n in session.execute(
+        select(level, days, func.count()).where(*_overdue(campaign_id)).group_by(level, days)
+    ):
+        by_level[int(lv)] = by_level.get(int(lv), 0) + int(n)
+        by_days[int(d)] = by_days.get(int(d), 0) + int(n)
+    return Overdue(dict(sorted(by_level.items())), sorted(by_days.items()))
+
+
+def worst_item_ids(
+    session: Session,
+    campaign_id: int,
+    terms: list[Any],
+    worst: int,
+    counted: Overdue | None = None,
+) -> list[int]:
     """The ids of the ``worst`` overdue items of active units that satisfy ``terms``, in the
     order (days overdue descending, unit code, gate).
 
@@ -56,15 +72,19 @@ def worst_item_ids(session: Session, campaign_id: int, terms: list[Any], worst: 
     ``worst``), and the rest are the first of those at T in (unit code, gate) order. When
     many items tie at T, as on the day after a deadline where every item is overdue by the
     same days, walking the units in code order finds them at once; when few do, reading
-    them from the obligations and sorting them is quicker."""
+    them from the obligations and sorting them is quicker. ``counted``, without ``terms``,
+    spares the first scan."""
     where = _overdue(campaign_id) + terms
     source: Any = ObligationRow
     if terms:
         source = source.__table__.join(UnitRow.__table__, UnitRow.id == OB.unit_id + 0)
     days = OB.days_overdue
-    histogram = session.execute(
-        select(days, func.count()).select_from(source).where(*where).group_by(days)
-    ).all()
+    if counted is not None and not terms:
+        histogram: Sequence[Any] = counted.by_days
+    else:
+        histogram = session.execute(
+            select(days, func.count()).select_from(source).where(*where).group_by(days)
+        ).all()
     cut, above, at, total = _cut(histogram, worst)
     if cut is None:
         return []
