@@ -63,13 +63,13 @@ def child_prepare(url: str) -> dict[str, Any]:
     evaluate_and_plan(engine, handle, AS_OF)
     tick_s = time.perf_counter() - start
     with engine.begin() as conn:
-        conn.execute(text("UPDATE notification SET state = 'sent', sent_at = created_at"))
+        conn.execute(text("UPDATE notification SET state = 'sent', sent_at = next_attempt_at"))
         conn.execute(
             text(
                 "INSERT INTO delivery (notification_id, campaign_id, channel, address, state,"
                 " attempts, next_attempt_at, created_at, sent_at, parts)"
-                " SELECT id, campaign_id, 'file', 'demo', 'sent', 1, created_at, created_at,"
-                " created_at, 1 FROM notification"
+                " SELECT id, campaign_id, 'file', 'demo', 'sent', 1, next_attempt_at,"
+                " next_attempt_at, next_attempt_at, 1 FROM notification"
             )
         )
         sent = conn.execute(text("SELECT count(*) FROM notification")).scalar_one()

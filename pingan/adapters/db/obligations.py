@@ -52,7 +52,6 @@ class ObligationRow(Base):
     done_on: Mapped[date | None] = mapped_column(Date)
     waived: Mapped[bool] = mapped_column(default=False)
     waived_reason: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SubmissionRow(Base):

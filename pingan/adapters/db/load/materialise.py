@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from pingan.adapters.db.base import table, utcnow
+from pingan.adapters.db.base import table
 from pingan.adapters.db.campaigns import DomainRow, GateRow
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.status import obligation_domain_expr
@@ -25,7 +24,6 @@ _COLUMNS = (
     "status",
     "days_overdue",
     "waived",
-    "created_at",
 )
 
 
@@ -67,14 +65,13 @@ def materialise_obligations(session: Session, campaign: Campaign, campaign_id: i
     gate_rows = {
         g.key: g for g in session.scalars(select(GateRow).where(GateRow.campaign_id == campaign_id))
     }
-    now = utcnow()
     before = _count(session, campaign_id)
     _follow_domains(session, campaign_id)
     for gate in campaign.gates:
         gr = gate_rows[gate.key]
         _follow_dates(session, gr)
         owners = _owner_clause(campaign_id, gate, domain_ids)
-        _insert_missing(session, campaign_id, gr, owners, now)
+        _insert_missing(session, campaign_id, gr, owners)
     return _count(session, campaign_id) - before
 
 
@@ -118,9 +115,7 @@ def _follow_domains(session: Session, campaign_id: int) -> None:
     )
 
 
-def _insert_missing(
-    session: Session, campaign_id: int, gr: GateRow, owners: Any, now: datetime
-) -> None:
+def _insert_missing(session: Session, campaign_id: int, gr: GateRow, owners: Any) -> None:
     """An obligation for every active unit ``owners`` selects that has none for the gate."""
     source = select(
         literal(campaign_id),
@@ -132,7 +127,6 @@ def _insert_missing(
         literal("not_open"),
         literal(0),
         literal(False),
-        literal(now),
     ).where(
         UnitRow.campaign_id == campaign_id,
         UnitRow.status == "active",
