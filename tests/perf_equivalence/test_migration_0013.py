@@ -4,11 +4,11 @@ deleted with it."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import Engine, delete, func, insert, inspect, select
+from sqlalchemy import Engine, delete, func, inspect, select
 from sqlalchemy.orm import Session
 
 from pingan.adapters.db.base import utcnow
@@ -18,7 +18,8 @@ from pingan.adapters.db.notifications import NotificationRow, message_key
 from pingan.adapters.db.planner.rows import Planning, insert_planned
 from pingan.adapters.db.session import alembic_config, current_revision, head_revision, upgrade
 from pingan.adapters.db.signoff_links import SignoffLinkRow
-from tests.factories import Loaded, load_seed
+from tests.factories import load_seed
+from tests.perf_equivalence.outbox_in_use import outbox_in_use
 
 DAY = date(2017, 11, 1)
 
@@ -43,35 +44,8 @@ def _state(engine: Engine) -> tuple[list[tuple[object, ...]], ...]:
         return [tuple(r) for r in notes], [tuple(r) for r in deliveries], [tuple(r) for r in links]
 
 
-def _ticked_with_deliveries(engine: Engine, tmp_path: Path) -> Loaded:
-    db = load_seed(engine, tmp_path, cells=5)
-    db.tick(DAY)
-    with engine.begin() as conn:
-        ids = list(conn.scalars(select(NotificationRow.id).order_by(NotificationRow.id)))
-        conn.execute(
-            insert(DeliveryRow),
-            [
-                {"notification_id": i, "campaign_id": db.cid, "channel": "file", "address": "x"}
-                for i in ids
-            ],
-        )
-        conn.execute(
-            insert(SignoffLinkRow).values(
-                campaign_id=db.cid,
-                flow_run_id="run",
-                approver="a",
-                channel="file",
-                address="x",
-                as_of=DAY,
-                expires_at=datetime(2030, 1, 1),
-                notification_id=ids[0],
-            )
-        )
-    return db
-
-
 def test_down_and_up_across_0013_keep_the_outbox(engine: Engine, tmp_path: Path) -> None:
-    _ticked_with_deliveries(engine, tmp_path)
+    outbox_in_use(engine, tmp_path, [DAY])
     before = _state(engine)
     notes, deliveries, links = before
     assert {n[2] for n in notes} >= {"escalation", "digest"} and deliveries and links[0][1]
@@ -116,7 +90,7 @@ def test_each_message_is_planned_once_by_either_key(engine: Engine, tmp_path: Pa
 
 
 def test_deleting_a_campaign_deletes_its_outbox(engine: Engine, tmp_path: Path) -> None:
-    db = _ticked_with_deliveries(engine, tmp_path)
+    db = outbox_in_use(engine, tmp_path, [DAY])
     with engine.begin() as conn:
         assert conn.scalar(select(func.count()).select_from(NotificationRow)) > 0
         conn.execute(delete(CampaignRow).where(CampaignRow.id == db.cid))

@@ -4,19 +4,19 @@ delete the deliveries), and every message goes by the same key whether stored or
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import Engine, insert, inspect, select
+from sqlalchemy import Engine, inspect, select
 
 from pingan.adapters.db.deliveries import DeliveryRow
 from pingan.adapters.db.notifications import NotificationRow, message_key
 from pingan.adapters.db.session import alembic_config, current_revision, head_revision, upgrade
 from pingan.adapters.db.signoff_links import SignoffLinkRow
 from pingan.adapters.outbox.admin import list_outbox
-from tests.factories import Loaded, load_seed
+from tests.perf_equivalence.outbox_in_use import outbox_in_use
 
 DAYS = (date(2017, 5, 10), date(2017, 11, 1))  # reminders, then escalations and digests
 N = NotificationRow.__table__.c
@@ -56,38 +56,10 @@ def _recipient_index_where(engine: Engine) -> str | None:
     return where[0] if where else None
 
 
-def _in_use(engine: Engine, tmp_path: Path) -> Loaded:
-    db = load_seed(engine, tmp_path, cells=5)
-    for day in DAYS:
-        db.tick(day)
-    with engine.begin() as conn:
-        ids = list(conn.scalars(select(N.id).order_by(N.id)))
-        conn.execute(
-            insert(DeliveryRow),
-            [
-                {"notification_id": i, "campaign_id": db.cid, "channel": "file", "address": "x"}
-                for i in ids
-            ],
-        )
-        conn.execute(
-            insert(SignoffLinkRow).values(
-                campaign_id=db.cid,
-                flow_run_id="run",
-                approver="a",
-                channel="file",
-                address="x",
-                as_of=DAYS[-1],
-                expires_at=datetime(2030, 1, 1),
-                notification_id=ids[0],
-            )
-        )
-    return db
-
-
 def test_down_and_up_across_0015_keep_the_outbox_and_its_keys(
     engine: Engine, tmp_path: Path
 ) -> None:
-    db = _in_use(engine, tmp_path)
+    db = outbox_in_use(engine, tmp_path, DAYS)
     before = _state(engine)
     notes, deliveries, links = before
     assert {n[2] for n in notes} == {"reminder", "escalation", "digest"}
