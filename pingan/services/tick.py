@@ -143,10 +143,16 @@ def evaluate_and_plan(
                 # lease is extended inside that transaction (see Lease.check).
                 lease.check(session.connection())
                 session.commit()
-            before = session.scalar(
-                select(func.coalesce(func.max(NotificationRow.id), 0)).where(
-                    NotificationRow.campaign_id == cid
+            # Where a dry run's previews start; a real tick does not need it (at scale, the
+            # campaign's whole outbox would be read for it every day).
+            before = (
+                session.scalar(
+                    select(func.coalesce(func.max(NotificationRow.id), 0)).where(
+                        NotificationRow.campaign_id == cid
+                    )
                 )
+                if dry_run
+                else 0
             )
             plan = plan_notifications(session, campaign, cid, as_of)
             status = status_report(session, campaign, cid, as_of)
