@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, text, union
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
 from pingan.adapters.db.assessments import AssessmentRow, AwardRow
@@ -22,7 +22,7 @@ from pingan.adapters.db.notifications import NOTIFICATION_STATES, NotificationRo
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.receipts import receipts
 from pingan.adapters.db.session import pg_setting
-from pingan.adapters.db.units import NOT_ACTIVE, DomainUnitRow, UnitRow
+from pingan.adapters.db.units import DomainUnitRow, UnitRow, inactive_units
 from pingan.core.campaign import Campaign, Targets
 from pingan.core.gates import COLOURS, STATUSES
 
@@ -64,12 +64,9 @@ def status_counts(session: Session, campaign_id: int) -> dict[str, dict[str, int
     per = (ObligationRow.domain_id, ObligationRow.status)
     gone = (
         select(*per, func.count())
-        .select_from(UnitRow)
-        .join(ObligationRow, ObligationRow.unit_id == UnitRow.id)
         .where(
-            UnitRow.campaign_id == campaign_id,
-            text(f"unit.{NOT_ACTIVE}"),  # as ix_unit_withdrawn's predicate, not a parameter
             ObligationRow.campaign_id == campaign_id,
+            ObligationRow.unit_id.in_(inactive_units(campaign_id)),
         )
         .group_by(*per)
     )
@@ -285,14 +282,12 @@ def _notification_states(session: Session, campaign_id: int) -> dict[str, int]:
     )
 
 
-# PostgreSQL JIT-compiles a statement whose estimated cost passes jit_above_cost, and the
-# report's aggregates' estimates (statistics of tables a tick has just rewritten) pass it:
-# 50-500 ms of compiling for a scan that takes less. Off for them (pg_setting).
-
-
 def status_report(
     session: Session, campaign: Campaign, campaign_id: int, as_of: date
 ) -> dict[str, Any]:
+    """The report, its aggregates without JIT on PostgreSQL: their estimates (statistics of
+    tables a tick has just rewritten) pass jit_above_cost, 50-500 ms of compiling for a scan
+    that takes less."""
     with pg_setting(session, "jit", "off"):
         return _status_report(session, campaign, campaign_id, as_of)
 
