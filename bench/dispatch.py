@@ -280,6 +280,7 @@ def main() -> None:
         channel_results = [
             row
             for b in backends(args.backend)
+            if args.channel_messages > 0  # 0: the webhook comparison alone
             for row in run_channels(b, args.channel_messages, args.repeat, args.batch, Path(tmp))
         ]
     emit(
