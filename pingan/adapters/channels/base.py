@@ -86,6 +86,10 @@ class Receipt:
 
 
 class Channel(Protocol):
+    """A way to deliver. A channel may also say which markups besides the plain body it
+    renders, as ``markups`` (e.g. ``("markdown",)``); the outbox then builds only those,
+    and builds both markdown and html for a channel that does not say."""
+
     name: ChannelName
 
     def send(self, target: Target, message: Message) -> Receipt:

@@ -113,6 +113,7 @@ def _at(mobiles: list[str]) -> dict[str, Any]:
 
 class DingTalkRobot:
     name: ChannelName = "dingtalk"
+    markups: tuple[str, ...] = ("markdown",)  # what it renders besides the plain body
 
     def __init__(
         self,

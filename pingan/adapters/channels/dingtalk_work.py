@@ -74,6 +74,7 @@ def dingtalk_work_payload(message: Message, userid: str, agent_id: int) -> dict[
 
 class DingTalkWork(_app.AppChannel):
     name: ChannelName = "dingtalk-work"
+    markups: tuple[str, ...] = ("markdown",)  # what it renders besides the plain body
 
     SEND_PATH = "/topapi/message/corpconversation/asyncsend_v2"
     TOKEN_PATH = "/gettoken"

@@ -43,6 +43,7 @@ ACTION_LABEL: Final = "立即报送"
 
 class EmailChannel:
     name: ChannelName = "email"
+    markups: tuple[str, ...] = ("html",)  # what it renders besides the plain body
 
     def __init__(
         self, resolver: SecretResolver, smtp: SmtpSettings | str, timeout: float = 30

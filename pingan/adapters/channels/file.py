@@ -31,6 +31,7 @@ def simulated_parts(channel: ChannelName, message: Message) -> int:
 
 class FileChannel:
     name: ChannelName = "file"
+    markups: tuple[str, ...] = ("markdown",)  # what it renders besides the plain body
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)

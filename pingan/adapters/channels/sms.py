@@ -96,6 +96,7 @@ def _link_tail(message: Message, template: SmsTemplate, limit: int) -> str:
 
 class SmsChannel:
     name: ChannelName = "sms"
+    markups: tuple[str, ...] = ()  # what it renders besides the plain body
 
     def __init__(
         self,

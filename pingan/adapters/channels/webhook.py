@@ -37,6 +37,7 @@ def webhook_payload(message: Message) -> dict[str, Any]:
 
 class JsonWebhook:
     name: ChannelName = "webhook"
+    markups: tuple[str, ...] = ("markdown",)  # what it renders besides the plain body
 
     def __init__(
         self,

@@ -79,6 +79,7 @@ def parse_key(resolved: str) -> str:
 
 class WeComRobot:
     name: ChannelName = "wecom"
+    markups: tuple[str, ...] = ("markdown",)  # what it renders besides the plain body
 
     def __init__(
         self,

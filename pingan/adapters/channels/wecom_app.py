@@ -92,6 +92,7 @@ def card_description(body: str) -> str:
 
 class WeComApp(_app.AppChannel):
     name: ChannelName = "wecom-app"
+    markups: tuple[str, ...] = ()  # what it renders besides the plain body
 
     SEND_PATH = "/cgi-bin/message/send"
     TOKEN_PATH = "/cgi-bin/gettoken"

@@ -8,10 +8,9 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select, update
@@ -177,123 +176,3 @@ def renew(conn: Connection, ids: Sequence[int], owner: str, until: datetime) -> 
             .returning(DC.id)
         )
     )
-
-
-@lru_cache(maxsize=32)
-def _mark_sql(keys: tuple[str, ...], placeholder: str) -> str:
-    sets = ", ".join(f"{k} = {placeholder}" for k in keys)
-    return (
-        f"UPDATE delivery SET {sets} WHERE id = {placeholder} AND state = 'leased' "
-        f"AND lease_owner = {placeholder}"
-    )
-
-
-def _sqlite_value(value: Any) -> Any:
-    """As SQLAlchemy's SQLite DateTime stores it, so comparisons with its rows hold."""
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
-
-
-_PENDING = "pingan_outbox_pending_mark"  # Connection.info key: the mark sent, unread
-_PREPARED = "pingan_outbox_marks"  # DBAPI connection info key: prepared marks by columns
-
-
-def _numbered(sql: str) -> str:
-    """%s placeholders as libpq's $1, $2, …"""
-    parts = sql.split("%s")
-    return "".join(p + (f"${i + 1}" if i + 1 < len(parts) else "") for i, p in enumerate(parts))
-
-
-def _pg_text(value: Any) -> bytes | None:
-    """A parameter in PostgreSQL's text format (the server infers each type from its column)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat(" ").encode()
-    return str(value).encode()
-
-
-def mark(
-    conn: Connection,
-    row_id: int,
-    owner: str,
-    values: Mapping[str, Any],
-    settled: Callable[[bool], None],
-) -> None:
-    """Write a leased row's outcome, unless another worker took it over meanwhile;
-    ``settled`` is told whether it was written.
-
-    ``conn`` is in autocommit mode: the UPDATE is its own transaction, one round trip.
-    It runs once per message between two sends, so it goes straight to the driver (as
-    pingan.adapters.db.bulk does): SQLAlchemy's per-execution work cost as much as the UPDATE.
-
-    On PostgreSQL the mark is pipelined: the UPDATE is on the wire when this returns, and its
-    result is read at the connection's next use (finish_mark), so the next send overlaps the
-    mark's round trip. The server carries out a statement it has received even if the worker
-    is killed, so a kill still repeats at most the one message in flight.
-    """
-    finish_mark(conn)
-    keys = tuple(sorted(values))
-    raw: Any = conn.connection.driver_connection
-    if conn.dialect.name != "postgresql":
-        params = [_sqlite_value(values[k]) for k in keys]
-        cur = raw.cursor()
-        try:
-            cur.execute(_mark_sql(keys, "?"), [*params, row_id, owner])
-            settled(int(cur.rowcount) == 1)
-        finally:
-            cur.close()
-        return
-    from psycopg.generators import send
-
-    params = [_pg_text(values[k]) for k in keys] + [str(row_id).encode(), owner.encode()]
-    raw.pgconn.send_query_prepared(_prepared(conn, raw, keys), params)
-    raw.wait(send(raw.pgconn))
-    conn.info[_PENDING] = settled
-
-
-def _prepared(conn: Connection, raw: Any, keys: tuple[str, ...]) -> bytes:
-    """The name of the mark's prepared statement for these columns on this connection,
-    prepared now if it is the first: the server then plans a mark once, not per message.
-    The registry lives in the pooled connection's ``info``, which a reconnect clears."""
-    names: dict[tuple[str, ...], bytes] = conn.connection.info.setdefault(_PREPARED, {})
-    name = names.get(keys)
-    if name is None:
-        import psycopg
-
-        name = f"pingan_mark_{len(names)}".encode()
-        res = raw.pgconn.prepare(name, _numbered(_mark_sql(keys, "%s")).encode())
-        if res.status != psycopg.pq.ExecStatus.COMMAND_OK:
-            message = (res.error_message or b"").decode(errors="replace")
-            raise psycopg.OperationalError(f"preparing a delivery mark failed: {message}")
-        names[keys] = name
-    return name
-
-
-def finish_mark(conn: Connection) -> None:
-    """Read the result of the mark still in flight on ``conn``, if any; before anything else
-    uses the connection."""
-    settled = conn.info.pop(_PENDING, None)
-    if settled is None:
-        return
-    import psycopg
-    from psycopg.generators import fetch_many
-
-    raw: Any = conn.connection.driver_connection
-    results = raw.wait(fetch_many(raw.pgconn))
-    for res in results:
-        if res.status != psycopg.pq.ExecStatus.COMMAND_OK:
-            message = (res.error_message or b"").decode(errors="replace")
-            raise psycopg.OperationalError(f"marking a delivery failed: {message}")
-    settled(int(results[-1].command_tuples or 0) == 1)
-
-
-def fast_commits(conn: Connection, on: bool) -> None:
-    """On PostgreSQL, commit marks without waiting for the WAL flush.
-
-    Each send is marked in its own commit (that is what bounds duplicates after a kill),
-    and an fsync per message would cost more than the send. Safe: a killed *worker* loses
-    nothing (the server has the commit); only a crash of the database server itself can
-    lose the last fraction of a second of marks, and that re-sends — never loses — them.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET synchronous_commit TO {'OFF' if on else 'DEFAULT'}")

@@ -15,6 +15,7 @@ it verbatim, so robot markdown and HTML email are made from it by escaping the w
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 
 from pingan.adapters.channels.base import GROUP_CHANNELS, PERSONAL_CHANNELS, Message
@@ -41,8 +42,20 @@ def is_personal(channel: str, contact_id: int | None) -> bool:
     return True
 
 
-def for_delivery(message: Message, link: str | None, *, personal: bool) -> Message:
-    """``message`` (its stored text, placeholder and all) as this delivery sends it."""
+# The markups a message can carry besides its plain body. A channel names the ones it
+# renders in ``markups`` (a robot: markdown; email: html); one that does not say gets both.
+ALL_MARKUPS: tuple[str, ...] = ("markdown", "html")
+
+
+def for_delivery(
+    message: Message,
+    link: str | None,
+    *,
+    personal: bool,
+    markups: Collection[str] = ALL_MARKUPS,
+) -> Message:
+    """``message`` (its stored text, placeholder and all) as this delivery sends it, with
+    the ``markups`` its channel renders."""
     body = message.body
     # A message may already carry its one recipient's action (an approver's sign-off link).
     action_url, action_label = message.action_url, message.action_label
@@ -56,8 +69,12 @@ def for_delivery(message: Message, link: str | None, *, personal: bool) -> Messa
     return replace(
         message,
         body=body,
-        markdown=robot_markdown(message.subject, body),
-        html=html_body(message.subject, body, action_url, action_label),
+        markdown=robot_markdown(message.subject, body) if "markdown" in markups else None,
+        html=(
+            html_body(message.subject, body, action_url, action_label)
+            if "html" in markups
+            else None
+        ),
         action_url=action_url,
         action_label=action_label,
     )

@@ -17,7 +17,8 @@ from pingan.adapters.db.base import utcnow
 from pingan.adapters.outbox.context import DispatchRun
 from pingan.adapters.outbox.expansion import expand
 from pingan.adapters.outbox.fallback import fall_back
-from pingan.adapters.outbox.leases import claim_on, default_owner, fast_commits
+from pingan.adapters.outbox.leases import claim_on, default_owner
+from pingan.adapters.outbox.marks import fast_commits
 from pingan.adapters.outbox.report import DispatchReport
 from pingan.adapters.outbox.rollup import (
     ROLLUP_EVERY,

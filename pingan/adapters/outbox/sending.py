@@ -1,7 +1,8 @@
 """Sending one claimed batch: each delivery is sent and marked in its own short transaction,
-the mark on the wire before the next send, so a killed worker repeats at most the one
-message it had in flight. A mark's result is read at the connection's next use, so a mark
-that fails (the database connection lost) is noticed after the next send: that message,
+the mark committed (on PostgreSQL: on the wire with its commit) before the next send, so a
+killed worker repeats at most the one message it had in flight (pingan.adapters.outbox.marks).
+On PostgreSQL the marks' results are read at the end of the batch or the connection's next
+use, so a mark that fails (the database connection lost) is noticed then: that message,
 left unmarked, is sent again when its lease runs out.
 Delivery is at-least-once; the dedupe key travels with every message so receivers that can
 deduplicate do."""
@@ -17,8 +18,9 @@ from pingan.adapters.channels.base import Channel, DeliveryError, Message, Targe
 from pingan.adapters.channels.limits import RateLimit
 from pingan.adapters.outbox.context import DispatchRun
 from pingan.adapters.outbox.freeze import SHORT_LINK_PENDING, FrozenBatch, frozen_messages
-from pingan.adapters.outbox.leases import Claimed, finish_mark, mark, renew
-from pingan.adapters.outbox.personal import for_delivery, is_personal
+from pingan.adapters.outbox.leases import Claimed, renew
+from pingan.adapters.outbox.marks import finish_mark, mark
+from pingan.adapters.outbox.personal import ALL_MARKUPS, for_delivery, is_personal
 from pingan.adapters.outbox.quota import take_slot
 from pingan.adapters.outbox.tables import ERROR_LIMIT
 from pingan.core.delivery import (
@@ -56,42 +58,68 @@ class _Batch:
     full: dict[str, datetime] = field(default_factory=dict)  # endpoint → its window reopens
 
 
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A delivery ready to go: its channel, target and message, the endpoint it counts
+    against and that endpoint's rate windows (with the posts the message takes)."""
+
+    channel: Channel
+    target: Target
+    message: Message
+    endpoint: str
+    windows: tuple[RateLimit, ...]
+    parts: int
+
+
 def send_batch(run: DispatchRun, rows: list[Claimed], today: date) -> None:
-    """Send and mark every row of a claimed batch (``today``: the campaign's local date)."""
+    """Send and mark every row of a claimed batch (``today``: the campaign's local date).
+
+    Every message is made ready for the whole batch first, in one pass: between two sends
+    only the lease and rate checks, the send and its mark remain. Preparing has no effect
+    outside this process, so it changes nothing a killed worker leaves behind."""
     sms = {r.notification_id for r in rows if r.channel == "sms"}
     frozen = frozen_messages(run, sorted({r.notification_id for r in rows}), today, sms)
     batch = _Batch(rows, min(r.lease_until for r in rows), {r.id for r in rows})
+    plans = [_prepare(run, frozen, row) for row in rows]
     try:
-        for row in rows:
-            _deliver(run, batch, frozen, row)
+        for row, plan in zip(rows, plans, strict=True):
+            _deliver(run, batch, row, plan)
     finally:
         finish_mark(run.conn)  # the last mark's result, before the run uses the connection
 
 
-def _deliver(run: DispatchRun, batch: _Batch, frozen: FrozenBatch, row: Claimed) -> None:
-    if row.id not in batch.mine:
-        run.report.lost_leases += 1
-        return
+def _prepare(run: DispatchRun, frozen: FrozenBatch, row: Claimed) -> _Ready | Outcome:
+    """What sending ``row`` takes, or the outcome that settles it without a send."""
     ready = _ready(run, frozen, row)
     if not isinstance(ready, tuple):
-        _settle(run, row, ready)
-        return
+        return ready
     channel, message = ready
     target = Target(row.channel, row.address)  # type: ignore[arg-type]  # our own rows
     endpoint = _endpoint(run, channel, row, target)
     if isinstance(endpoint, Unsendable):
-        _settle(run, row, endpoint)
+        return endpoint
+    windows = _windows(run, channel, row.channel)
+    parts = _parts(channel, target, message) if windows else 1
+    return _Ready(channel, target, message, endpoint, windows, parts)
+
+
+def _deliver(run: DispatchRun, batch: _Batch, row: Claimed, plan: _Ready | Outcome) -> None:
+    if row.id not in batch.mine:
+        run.report.lost_leases += 1
+        return
+    if not isinstance(plan, _Ready):
+        _settle(run, row, plan)
         return
     now = run.now_fn()
     if not _keep_lease(run, batch, row, now):
         run.report.lost_leases += 1
         return
-    windows = _windows(run, channel, row.channel)
-    wait = _rate_gate(run, batch, windows, endpoint, now, _parts(channel, target, message))
-    if wait is not None:
-        _settle(run, row, wait, endpoint)
-        return
-    _settle(run, row, _send(run, channel, target, message), endpoint)
+    if plan.windows:
+        wait = _rate_gate(run, batch, plan.windows, plan.endpoint, now, plan.parts)
+        if wait is not None:
+            _settle(run, row, wait, plan.endpoint)
+            return
+    _settle(run, row, _send(run, plan.channel, plan.target, plan.message), plan.endpoint)
 
 
 def _ready(
@@ -116,7 +144,8 @@ def _ready(
     link = links.get(nid)
     if link == SHORT_LINK_PENDING:
         return SendFailed("短链接暂未能保存，稍后重试", retryable=True)
-    return channel, for_delivery(message, link, personal=personal)
+    markups = getattr(channel, "markups", ALL_MARKUPS)
+    return channel, for_delivery(message, link, personal=personal, markups=markups)
 
 
 def _endpoint(run: DispatchRun, channel: Channel, row: Claimed, target: Target) -> str | Unsendable:
@@ -177,8 +206,9 @@ def _rate_gate(
         until = batch.full.get(key)
         if until is not None and now < until:
             return RateLimited(until)
-    if keys:  # no window, no query: the pipelined mark stays in flight during the send
-        finish_mark(run.conn)  # a pipelined mark is read before the connection is reused
+    # Only called with windows (none, no query: the pipelined mark stays in flight during
+    # the send); a pipelined mark is read before the connection is reused.
+    finish_mark(run.conn)
     for w, key in zip(windows, keys, strict=True):
         span = timedelta(seconds=w.window_s)
         granted, reopens = take_slot(run.conn, key, w.limit, now, parts, span)

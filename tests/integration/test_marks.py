@@ -1,0 +1,122 @@
+"""Delivery marks on a real database (SQLite and PostgreSQL): each mark is its own committed
+transaction as soon as ``mark`` returns, and ``finish_mark`` tells every mark whether it
+wrote its row. On PostgreSQL marks are pipelined and their results read together.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError as SAOperationalError
+from sqlalchemy.orm import Session
+
+from pingan.adapters.outbox import claim, expand
+from pingan.adapters.outbox.marks import fast_commits, finish_mark, mark
+from tests.factories import Loaded, load_seed
+
+T0 = datetime(2017, 5, 22, 2, 0)
+OWNER = "worker-a"
+
+
+@pytest.fixture
+def db(engine: Engine, tmp_path: Path) -> Loaded:
+    loaded = load_seed(engine, tmp_path, cells=20)
+    loaded.tick(date(2017, 5, 22))
+    with Session(engine) as session:
+        expand(session, loaded.cid, T0, channels=["email", "wecom"])
+        session.commit()
+    return loaded
+
+
+def leased(db: Loaded, n: int, owner: str = OWNER) -> list[int]:
+    rows = claim(db.engine, db.cid, owner, T0, n, 300)
+    assert len(rows) == n
+    return [r.id for r in rows]
+
+
+def sent(at: datetime = T0) -> dict[str, Any]:
+    return {"state": "sent", "lease_until": None, "sent_at": at, "parts": 1}
+
+
+def states(db: Loaded, ids: list[int]) -> dict[int, str]:
+    return {r.id: r.state for r in db.rows("SELECT id, state FROM delivery") if r.id in ids}
+
+
+def autocommit(db: Loaded) -> Connection:
+    conn = db.engine.connect()
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+    fast_commits(conn, True)
+    return conn
+
+
+def test_every_mark_is_told_whether_it_wrote_its_row_in_order(db: Loaded) -> None:
+    mine = leased(db, 8)
+    theirs = leased(db, 1, owner="worker-b")
+    told: list[tuple[int, bool]] = []
+    with autocommit(db) as conn:
+        for row_id in [*mine[:4], *theirs, *mine[4:]]:
+            mark(conn, row_id, OWNER, sent(), lambda ok, r=row_id: told.append((r, ok)))
+        finish_mark(conn)
+        assert conn.execute(text("SELECT 1")).scalar() == 1  # usable again
+    assert told == [(r, r not in theirs) for r in [*mine[:4], *theirs, *mine[4:]]]
+    assert set(states(db, mine).values()) == {"sent"}
+    assert states(db, theirs) == dict.fromkeys(theirs, "leased")
+
+
+def test_a_mark_is_committed_before_its_result_is_read(db: Loaded) -> None:
+    """What bounds duplicates: once ``mark`` returns, the mark survives the worker."""
+    mine = leased(db, 3)
+    told: list[bool] = []
+    with autocommit(db) as conn:
+        for row_id in mine:
+            mark(conn, row_id, OWNER, sent(), told.append)
+        deadline = time.monotonic() + 10
+        while set(states(db, mine).values()) != {"sent"} and time.monotonic() < deadline:
+            time.sleep(0.01)  # another connection: the server commits on its own time
+        assert set(states(db, mine).values()) == {"sent"}
+        finish_mark(conn)
+    assert told == [True, True, True]
+
+
+def test_marks_with_different_columns_share_one_batch(db: Loaded) -> None:
+    """A mark of a new shape is prepared first, which ends the pipeline for a moment."""
+    mine = leased(db, 4)
+    failed = {
+        "state": "failed",
+        "lease_until": None,
+        "attempts": 1,
+        "last_error": "服务器繁忙",
+        "next_attempt_at": T0 + timedelta(minutes=1),
+    }
+    told: list[bool] = []
+    with autocommit(db) as conn:
+        mark(conn, mine[0], OWNER, sent(), told.append)
+        mark(conn, mine[1], OWNER, failed, told.append)
+        mark(conn, mine[2], OWNER, sent(), told.append)
+        mark(conn, mine[3], OWNER, {**failed, "endpoint": "email:abc"}, told.append)
+        finish_mark(conn)
+    assert told == [True] * 4
+    assert states(db, mine) == dict(zip(mine, ["sent", "failed", "sent", "failed"], strict=True))
+
+
+def test_a_failing_mark_raises_after_the_others_are_settled(db: Loaded) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite does not enforce the column's length")
+    mine = leased(db, 3)
+    told: list[tuple[int, bool]] = []
+    with autocommit(db) as conn:
+        mark(conn, mine[0], OWNER, sent(), lambda ok: told.append((0, ok)))
+        too_long = {**sent(), "endpoint": "x" * 500}  # endpoint is VARCHAR(128)
+        mark(conn, mine[1], OWNER, too_long, lambda ok: told.append((1, ok)))
+        mark(conn, mine[2], OWNER, sent(), lambda ok: told.append((2, ok)))
+        with pytest.raises(Exception, match="marking a delivery failed") as caught:
+            finish_mark(conn)
+        assert not isinstance(caught.value, SAOperationalError)  # the driver's own error
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    assert told == [(0, True), (2, True)]
+    assert states(db, mine) == dict(zip(mine, ["sent", "leased", "sent"], strict=True))
