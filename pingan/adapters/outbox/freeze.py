@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import Date, and_, bindparam, case, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,7 @@ from pingan.adapters.db.notifications import message_key
 from pingan.adapters.db.obligations import ObligationRow
 from pingan.adapters.db.units import ContactRow, UnitRow
 from pingan.adapters.outbox.context import DispatchRun
-from pingan.adapters.outbox.tables import ERROR_LIMIT, NC, N, among
+from pingan.adapters.outbox.tables import ERROR_LIMIT, NC, N, among_bound
 from pingan.adapters.render.late_list import late_list_xlsx
 from pingan.core.gates import Ladder
 
@@ -57,31 +58,37 @@ class FrozenBatch:
 def _load(run: DispatchRun, ids: Sequence[int], today: date) -> list[Any]:
     """The notifications' stored texts with whatever else sending them needs (whether the
     obligation is done, the recipient, the facts for templates), in one statement."""
+    stmt = _load_statement(run.conn.dialect.name == "postgresql")
+    return list(run.conn.execute(stmt, {"ids": list(ids), "today": today}))
+
+
+@lru_cache(maxsize=2)
+def _load_statement(postgresql: bool) -> Any:
+    """``_load``'s statement, built once: every batch binds its own ids and date."""
+    today = bindparam("today", type_=Date)
     done = case((or_(OB.waived, and_(OB.done_on.is_not(None), OB.done_on <= today)), 1), else_=0)
-    return list(
-        run.conn.execute(
-            select(
-                NC.id,
-                NC.subject,
-                NC.body,
-                message_key().label("dedupe_key"),
-                done.label("done"),
-                NC.recipient_unit_id,
-                NC.kind,
-                NC.planned_on,
-                UC.id.label("unit_id"),
-                UC.name.label("unit_name"),
-                GC.name.label("item"),
-                OB.due_on,
-                OB.days_overdue,
-            )
-            .select_from(
-                N.outerjoin(table(ObligationRow), OB.id == NC.obligation_id)
-                .outerjoin(table(UnitRow), UC.id == NC.recipient_unit_id)
-                .outerjoin(table(GateRow), GC.id == OB.gate_id)
-            )
-            .where(among(run.conn, NC.id, ids))
+    return (
+        select(
+            NC.id,
+            NC.subject,
+            NC.body,
+            message_key().label("dedupe_key"),
+            done.label("done"),
+            NC.recipient_unit_id,
+            NC.kind,
+            NC.planned_on,
+            UC.id.label("unit_id"),
+            UC.name.label("unit_name"),
+            GC.name.label("item"),
+            OB.due_on,
+            OB.days_overdue,
         )
+        .select_from(
+            N.outerjoin(table(ObligationRow), OB.id == NC.obligation_id)
+            .outerjoin(table(UnitRow), UC.id == NC.recipient_unit_id)
+            .outerjoin(table(GateRow), GC.id == OB.gate_id)
+        )
+        .where(among_bound(postgresql, NC.id, "ids"))
     )
 
 
@@ -195,6 +202,14 @@ def _facts(r: Any) -> Facts | None:
     return facts_of(r.kind, r.subject, r.unit_name, r.item, r.due_on, r.days_overdue)
 
 
+@lru_cache(maxsize=2)
+def _mobiles_statement(postgresql: bool) -> Any:
+    """The registered mobiles of the units bound as ``units``, built once."""
+    return select(ContactRow.unit_id, ContactRow.mobile).where(
+        among_bound(postgresql, ContactRow.unit_id, "units"), ContactRow.mobile.is_not(None)
+    )
+
+
 def _extras(
     session: Session, run: DispatchRun, rows: Sequence[Any], today: date
 ) -> dict[int, dict[str, Any]]:
@@ -205,11 +220,8 @@ def _extras(
     campaign = run.campaign
     units = {r.recipient_unit_id for r in rows}
     mobiles: dict[int, set[str]] = {}
-    for unit_id, mobile in run.conn.execute(
-        select(ContactRow.unit_id, ContactRow.mobile).where(
-            among(run.conn, ContactRow.unit_id, units), ContactRow.mobile.is_not(None)
-        )
-    ):
+    postgresql = run.conn.dialect.name == "postgresql"
+    for unit_id, mobile in run.conn.execute(_mobiles_statement(postgresql), {"units": list(units)}):
         if mobile:
             mobiles.setdefault(unit_id, set()).add(mobile)
     ladder = Ladder.of(campaign)

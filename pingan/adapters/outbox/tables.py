@@ -27,3 +27,11 @@ def among(conn: Connection, column: Any, ids: Collection[int]) -> Any:
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
     return column.in_(list(ids))
+
+
+def among_bound(postgresql: bool, column: Any, name: str) -> Any:
+    """``among`` for a statement built once and run many times: the ids are bound at each
+    execution as the parameter ``name`` (a list)."""
+    if postgresql:
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    return column.in_(bindparam(name, expanding=True))
