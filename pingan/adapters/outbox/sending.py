@@ -85,7 +85,7 @@ def send_batch(run: DispatchRun, rows: list[Claimed], today: date) -> None:
         for row, plan in zip(rows, plans, strict=True):
             _deliver(run, batch, row, plan)
     finally:
-        finish_mark(run.conn)  # the last mark's result, before the run uses the connection
+        finish_mark(run.conn)  # the batch's mark results, before the run uses the connection
 
 
 def _prepare(run: DispatchRun, frozen: FrozenBatch, row: Claimed) -> _Ready | Outcome:

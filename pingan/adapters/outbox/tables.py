@@ -24,14 +24,14 @@ def among(conn: Connection, column: Any, ids: Collection[int]) -> Any:
     """``column IN ids``; on PostgreSQL ``column = ANY(ids)`` with the ids as one array
     parameter, so the statement's text (and the plan psycopg prepares for it) is the same
     for every batch, instead of one bound parameter per id to render, convert and plan."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
-    return column.in_(list(ids))
+    return among_bound(conn.dialect.name == "postgresql", column, None, list(ids))
 
 
-def among_bound(postgresql: bool, column: Any, name: str) -> Any:
-    """``among`` for a statement built once and run many times: the ids are bound at each
-    execution as the parameter ``name`` (a list)."""
+def among_bound(
+    postgresql: bool, column: Any, name: str | None, ids: list[int] | None = None
+) -> Any:
+    """``among`` for a statement built once and run many times: without ``ids``, they are
+    bound at each execution as the parameter ``name`` (a list)."""
     if postgresql:
-        return column == any_(bindparam(name, type_=ARRAY(Integer)))
-    return column.in_(bindparam(name, expanding=True))
+        return column == any_(bindparam(name, ids, type_=ARRAY(Integer)))
+    return column.in_(bindparam(name, ids, expanding=True))
