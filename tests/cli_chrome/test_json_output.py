@@ -35,7 +35,8 @@ def _json(result: Any) -> Any:
 
 @pytest.fixture
 def loaded(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The seed campaign and a 12-cell roster, ticked to 2017-05-22; every channel a file."""
+    """The seed campaign and a 12-cell roster, ticked to 2017-05-22 without dispatching (the
+    tick's own dispatch would empty the outbox outside quiet hours); every channel a file."""
     roster = tmp_path / "roster.csv"
     write_roster(load_campaign(SEED_CONFIG), 12, 2, roster)
     monkeypatch.setenv("PINGAN_HOME", str(tmp_path / "home"))
@@ -45,7 +46,7 @@ def loaded(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     data = _json(run("load", str(SEED_CONFIG), "--roster", str(roster), "--json", "--db", db_url))
     assert data["campaign"] == SEED_CODE and data["roster"]["added"] > 0
     assert data["obligations_created"] > 0
-    assert run("tick", SEED_CODE, "--as-of", "2017-05-22", "--db", db_url).exit_code == 0
+    assert run("tick", SEED_CODE, "--as-of", "2017-05-22", "--no-dispatch", "--db", db_url).exit_code == 0
     yield db_url
     root.reset()
 

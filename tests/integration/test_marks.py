@@ -120,3 +120,32 @@ def test_a_failing_mark_raises_after_the_others_are_settled(db: Loaded) -> None:
         assert conn.execute(text("SELECT 1")).scalar() == 1
     assert told == [(0, True), (2, True)]
     assert states(db, mine) == dict(zip(mine, ["sent", "leased", "sent"], strict=True))
+
+
+def test_a_run_prepares_its_marks_again_after_the_session_dropped_them(db: Loaded) -> None:
+    """psycopg runs DEALLOCATE ALL after a rollback once it has prepared statements of its
+    own, so a pooled connection may come back without the marks an earlier run prepared."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite prepares nothing by name")
+    mine = leased(db, 2)
+    told: list[bool] = []
+    with autocommit(db) as conn:
+        mark(conn, mine[0], OWNER, sent(), told.append)
+        finish_mark(conn)
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        fast_commits(conn, True)  # the next run on this connection
+        mark(conn, mine[1], OWNER, sent(), told.append)
+        finish_mark(conn)
+    assert told == [True, True]
+    assert set(states(db, mine).values()) == {"sent"}
+
+
+def test_a_run_may_prepare_a_mark_its_session_still_holds(db: Loaded) -> None:
+    mine = leased(db, 2)
+    told: list[bool] = []
+    with autocommit(db) as conn:
+        for row_id in mine:
+            fast_commits(conn, True)  # each a new run: the mark is prepared again
+            mark(conn, row_id, OWNER, sent(), told.append)
+            finish_mark(conn)
+    assert told == [True, True]

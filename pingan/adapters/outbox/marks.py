@@ -18,6 +18,7 @@ Sync it has received even if the worker is killed, so the bound holds.
 from __future__ import annotations
 
 import select
+import zlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -27,6 +28,7 @@ from sqlalchemy import Connection
 
 _PENDING = "pingan_outbox_pending_marks"  # Connection.info key: marks sent, results unread
 _PREPARED = "pingan_outbox_marks"  # DBAPI connection info key: prepared marks by columns
+_ALREADY_PREPARED = b"42P05"  # duplicate_prepared_statement
 
 
 @lru_cache(maxsize=32)
@@ -98,16 +100,20 @@ def mark(
 def _prepared(conn: Connection, raw: Any, keys: tuple[str, ...]) -> bytes:
     """The name of the mark's prepared statement for these columns on this connection,
     prepared now if it is the first: the server then plans a mark once, not per message.
-    The registry lives in the pooled connection's ``info``, which a reconnect clears."""
+    The registry lives in the pooled connection's ``info`` and ``fast_commits`` empties it
+    at the start of each run. The name follows from the statement, so preparing it again
+    on a session that still holds it is harmless."""
     names: dict[tuple[str, ...], bytes] = conn.connection.info.setdefault(_PREPARED, {})
     name = names.get(keys)
     if name is None:
         import psycopg
 
         finish_mark(conn)  # preparing is a round trip of its own, outside the pipeline
-        name = f"pingan_mark_{len(names)}".encode()
-        res = raw.pgconn.prepare(name, _numbered(_mark_sql(keys, "%s")).encode())
-        if res.status != psycopg.pq.ExecStatus.COMMAND_OK:
+        sql = _numbered(_mark_sql(keys, "%s"))
+        name = f"pingan_mark_{zlib.crc32(sql.encode()):08x}".encode()
+        res = raw.pgconn.prepare(name, sql.encode())
+        state = res.error_field(psycopg.pq.DiagnosticField.SQLSTATE)
+        if res.status != psycopg.pq.ExecStatus.COMMAND_OK and state != _ALREADY_PREPARED:
             message = (res.error_message or b"").decode(errors="replace")
             raise psycopg.OperationalError(f"preparing a delivery mark failed: {message}")
         names[keys] = name
@@ -166,6 +172,12 @@ def fast_commits(conn: Connection, on: bool) -> None:
     and an fsync per message would cost more than the send. Safe: a killed *worker* loses
     nothing (the server has the commit); only a crash of the database server itself can
     lose the last fraction of a second of marks, and that re-sends — never loses — them.
+
+    Switching on also forgets which marks this session has prepared: whoever used the
+    pooled connection before may have dropped them (psycopg runs DEALLOCATE ALL after a
+    rollback once it has prepared statements of its own), so the run prepares them again.
     """
     if conn.dialect.name == "postgresql":
+        if on:
+            conn.connection.info.pop(_PREPARED, None)
         conn.exec_driver_sql(f"SET synchronous_commit TO {'OFF' if on else 'DEFAULT'}")
