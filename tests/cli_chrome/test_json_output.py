@@ -46,7 +46,8 @@ def loaded(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     data = _json(run("load", str(SEED_CONFIG), "--roster", str(roster), "--json", "--db", db_url))
     assert data["campaign"] == SEED_CODE and data["roster"]["added"] > 0
     assert data["obligations_created"] > 0
-    assert run("tick", SEED_CODE, "--as-of", "2017-05-22", "--no-dispatch", "--db", db_url).exit_code == 0
+    ticked = run("tick", SEED_CODE, "--as-of", "2017-05-22", "--no-dispatch", "--db", db_url)
+    assert ticked.exit_code == 0
     yield db_url
     root.reset()
 
