@@ -21,11 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import select
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -152,13 +154,111 @@ def bare(url: str, messages: list[Message]) -> float:
     with client() as c:
         start = time.perf_counter()
         for m in messages:
-            body = json.dumps(webhook_payload(m), ensure_ascii=False).encode("utf-8")
-            headers = {
-                "Content-Type": "application/json; charset=utf-8",
-                "Idempotency-Key": str(m.dedupe_key),
-            }
-            c.post(url, content=body, headers=headers).raise_for_status()
+            _post(c, url, m)
         return time.perf_counter() - start
+
+
+FLOOR_READ_EVERY = 100  # the floor reads its marks' results once per this many posts
+
+
+def floor(engine: Engine, url: str, messages: list[Message]) -> float:
+    """The least a sender that bounds duplicates must do: the bare posts, each followed by
+    one committed mark before the next post, so a killed sender repeats at most the post it
+    had in flight. Written against the driver, independently of pingan's modules, on a
+    scratch table with one row per message and no other index.
+
+    On PostgreSQL each mark is a prepared UPDATE pipelined with its own Sync and flushed
+    (libpq's pipeline mode, commits without waiting for the WAL flush), its result read every
+    ``FLOOR_READ_EVERY`` posts; on SQLite the same UPDATE, committed by sqlite3."""
+    raw: Any = engine.raw_connection()
+    try:
+        db = raw.driver_connection
+        if engine.dialect.name == "postgresql":
+            return _floor_pg(db, url, messages)
+        return _floor_sqlite(db, url, messages)
+    finally:
+        raw.invalidate()  # its session settings stay out of the pool
+
+
+def _floor_rows(db: Any, n: int) -> None:
+    cur = db.cursor()
+    cur.execute("DROP TABLE IF EXISTS bench_floor")
+    cur.execute(
+        "CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, state VARCHAR(16), sent_at TEXT)"
+    )
+    mark = "?" if isinstance(db, sqlite3.Connection) else "%s"
+    cur.executemany(
+        f"INSERT INTO bench_floor VALUES ({mark}, 'leased', NULL)", [(i,) for i in range(n)]
+    )
+    db.commit()
+
+
+def _post(c: httpx.Client, url: str, m: Message) -> None:
+    body = json.dumps(webhook_payload(m), ensure_ascii=False).encode("utf-8")
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Idempotency-Key": str(m.dedupe_key),
+    }
+    c.post(url, content=body, headers=headers).raise_for_status()
+
+
+def _floor_sqlite(db: sqlite3.Connection, url: str, messages: list[Message]) -> float:
+    _floor_rows(db, len(messages))
+    db.isolation_level = None  # autocommit: each UPDATE commits on its own
+    sql = "UPDATE bench_floor SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'leased'"
+    with client() as c:
+        start = time.perf_counter()
+        for i, m in enumerate(messages):
+            _post(c, url, m)
+            if db.execute(sql, (datetime.now(UTC).isoformat(), i)).rowcount != 1:
+                raise RuntimeError("floor: a mark wrote nothing")
+        return time.perf_counter() - start
+
+
+def _floor_pg(db: Any, url: str, messages: list[Message]) -> float:
+    from psycopg.pq import ExecStatus
+
+    _floor_rows(db, len(messages))
+    db.autocommit = True
+    db.execute("SET synchronous_commit TO OFF")
+    pg = db.pgconn
+    sql = b"UPDATE bench_floor SET state = 'sent', sent_at = $2 WHERE id = $1 AND state = 'leased'"
+    if pg.prepare(b"bench_floor_mark", sql).status != ExecStatus.COMMAND_OK:
+        raise RuntimeError("floor: preparing the mark failed")
+    pg.enter_pipeline_mode()
+    unread = 0
+    with client() as c:
+        start = time.perf_counter()
+        for i, m in enumerate(messages):
+            _post(c, url, m)
+            now = datetime.now(UTC).isoformat().encode()
+            pg.send_query_prepared(b"bench_floor_mark", [str(i).encode(), now])
+            pg.pipeline_sync()
+            while pg.flush():  # on the wire before the next post
+                select.select([], [pg.socket], [])
+            unread += 1
+            if unread == FLOOR_READ_EVERY or i == len(messages) - 1:
+                _floor_read(pg, unread)
+                unread = 0
+        return time.perf_counter() - start
+
+
+def _floor_read(pg: Any, count: int) -> None:
+    """Wait for ``count`` marks' results; each must have written its row."""
+    from psycopg.pq import ExecStatus
+
+    synced = 0
+    while synced < count:
+        while pg.is_busy():
+            select.select([pg.socket], [], [])
+            pg.consume_input()
+        res = pg.get_result()
+        if res is None:
+            continue
+        if res.status == ExecStatus.PIPELINE_SYNC:
+            synced += 1
+        elif res.status != ExecStatus.COMMAND_OK or res.command_tuples != 1:
+            raise RuntimeError("floor: a mark failed or wrote nothing")
 
 
 def run(backend: str, n: int, repeat: int, batch: int, workdir: Path) -> dict[str, Any]:
@@ -166,6 +266,7 @@ def run(backend: str, n: int, repeat: int, batch: int, workdir: Path) -> dict[st
     roster = workdir / "roster.csv"
     write_roster(load_campaign(SEED), 20, 2017, roster)
     bare_s: list[float] = []
+    floor_s: list[float] = []
     dispatch_s: list[float] = []
     try:
         with fresh_database(backend, workdir) as engine:
@@ -174,6 +275,7 @@ def run(backend: str, n: int, repeat: int, batch: int, workdir: Path) -> dict[st
             for r in range(repeat):
                 messages = plan(engine, handle.campaign_id, n, f"r{r}")
                 bare_s.append(bare(sink.url, messages))
+                floor_s.append(floor(engine, sink.url, messages))
                 with client() as c:
                     channel = JsonWebhook(Resolver(sink.url), client=c, timeout=10)
                     start = time.perf_counter()
@@ -190,15 +292,22 @@ def run(backend: str, n: int, repeat: int, batch: int, workdir: Path) -> dict[st
     finally:
         sink.close()
     b, d = statistics.median(bare_s), statistics.median(dispatch_s)
+    f = statistics.median(floor_s)
     return {
         "backend": backend,
         "messages": n,
         "batch": batch,
         "bare_s": [round(x, 3) for x in bare_s],
+        "floor_s": [round(x, 3) for x in floor_s],
         "dispatch_s": [round(x, 3) for x in dispatch_s],
         "bare_msgs_per_s": round(n / b),
+        "floor_msgs_per_s": round(n / f),
         "dispatch_msgs_per_s": round(n / d),
         "ratio": round(b / d, 3),
+        # The floor against bare: what one committed mark per message costs by itself; and
+        # dispatch against the floor: what pingan adds beyond it.
+        "floor_ratio": round(b / f, 3),
+        "dispatch_vs_floor": round(f / d, 3),
         "target_ratio": TARGET,
         "meets_target": b / d >= TARGET,
         "sink_received": sink.received,
