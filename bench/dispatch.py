@@ -8,7 +8,9 @@ stand-in (bench/_channels.py).
 The sink (ThreadingHTTPServer on 127.0.0.1, HTTP/1.1 keep-alive, always 200) is the same
 for both; so are the httpx client settings. Rate limits are off and the messages are
 pre-rendered, so the difference is the dispatcher's own cost: claiming, one marking commit
-per message (what bounds duplicates after a crash), roll-up. Bare and dispatch runs
+per message (what bounds duplicates after a crash), roll-up. A floor between the two (``floor``:
+the bare posts, each followed by one committed mark on a scratch table, written against the
+driver alone) shows what the duplicate bound costs by itself. Bare, floor and dispatch runs
 alternate --repeat times; the medians are compared.
 
 Usage: python bench/dispatch.py [--messages 5000] [--channel-messages 300] [--repeat 3]
