@@ -47,6 +47,7 @@ from pingan.adapters.channels.base import Message  # noqa: E402
 from pingan.adapters.channels.webhook import JsonWebhook, webhook_payload  # noqa: E402
 from pingan.adapters.db.notifications import NotificationRow  # noqa: E402
 from pingan.adapters.outbox import dispatch, outbox_counts  # noqa: E402
+from pingan.adapters.outbox.personal import for_delivery  # noqa: E402
 from pingan.core.campaign import load_campaign  # noqa: E402
 from pingan.core.delivery import DispatchPolicy  # noqa: E402
 from pingan.services.load import load  # noqa: E402
@@ -149,6 +150,12 @@ def plan(engine: Engine, campaign_id: int, n: int, tag: str) -> list[Message]:
         ]
         conn.execute(insert(NotificationRow), rows)
     return [Message(r["subject"], r["body"], dedupe_key=r["dedupe_key"]) for r in rows]
+
+
+def as_posted(messages: list[Message]) -> list[Message]:
+    """The messages as dispatch posts them to the sink, so bare and floor post the same
+    bytes: a webhook is a group address, and its payload carries the escaped markdown too."""
+    return [for_delivery(m, None, personal=False, markups=JsonWebhook.markups) for m in messages]
 
 
 def bare(url: str, messages: list[Message]) -> float:
@@ -275,7 +282,7 @@ def run(backend: str, n: int, repeat: int, batch: int, workdir: Path) -> dict[st
             load(engine, SEED, roster, actor="bench")
             handle = open_campaign(engine, "xucheng-2017")
             for r in range(repeat):
-                messages = plan(engine, handle.campaign_id, n, f"r{r}")
+                messages = as_posted(plan(engine, handle.campaign_id, n, f"r{r}"))
                 bare_s.append(bare(sink.url, messages))
                 floor_s.append(floor(engine, sink.url, messages))
                 with client() as c:

@@ -184,8 +184,9 @@ def dispatch(full: bool) -> list[Row]:
     return [
         (
             "`bench/dispatch.py`",
-            f"{r['backend']}: {_n(r['messages'])} messages through the outbox vs bare httpx posts "
-            f"(the bare posts with one committed mark each, and nothing else: "
+            f"{r['backend']}: {_n(r['messages'])} messages through the outbox vs bare httpx "
+            f"posts of the same payloads (the bare posts with one committed mark each, and "
+            f"nothing else: "
             f"{r['floor_ratio']:.0%})",
             f"{_n(r['dispatch_msgs_per_s'])} vs {_n(r['bare_msgs_per_s'])} msg/s",
             f"**{r['ratio']:.0%}**",
