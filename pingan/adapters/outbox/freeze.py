@@ -11,7 +11,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, and_, bindparam, case, or_, select, update
+from sqlalchemy import Date, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from pingan.core.gates import Ladder
 
 OB = table(ObligationRow).c
 UC = table(UnitRow).c
+CC = table(ContactRow).c
 GC = table(GateRow).c
 # Stands for a short link that could not be stored yet: its SMS is retried later.
 SHORT_LINK_PENDING = "\x00pending"
@@ -82,6 +83,7 @@ def _load_statement(postgresql: bool) -> Any:
             GC.name.label("item"),
             OB.due_on,
             OB.days_overdue,
+            _mobiles().label("mobiles"),
         )
         .select_from(
             N.outerjoin(table(ObligationRow), OB.id == NC.obligation_id)
@@ -202,12 +204,19 @@ def _facts(r: Any) -> Facts | None:
     return facts_of(r.kind, r.subject, r.unit_name, r.item, r.due_on, r.days_overdue)
 
 
-@lru_cache(maxsize=2)
-def _mobiles_statement(postgresql: bool) -> Any:
-    """The registered mobiles of the units bound as ``units``, built once."""
-    return select(ContactRow.unit_id, ContactRow.mobile).where(
-        among_bound(postgresql, ContactRow.unit_id, "units"), ContactRow.mobile.is_not(None)
+def _mobiles() -> Any:
+    """The recipient unit's registered mobiles, joined by commas (a mobile is digits only),
+    as a column of ``_load``: one statement per batch fetches them with the texts."""
+    return (
+        select(func.aggregate_strings(CC.mobile, ","))
+        .where(CC.unit_id == NC.recipient_unit_id, CC.mobile.is_not(None))
+        .scalar_subquery()
     )
+
+
+def _mentions(mobiles: str | None) -> tuple[str, ...]:
+    """``_mobiles``' value as the message's @mentions: each mobile once, in order."""
+    return tuple(sorted({m for m in (mobiles or "").split(",") if m}))
 
 
 def _extras(
@@ -218,17 +227,11 @@ def _extras(
     if not rows:
         return {}
     campaign = run.campaign
-    units = {r.recipient_unit_id for r in rows}
-    mobiles: dict[int, set[str]] = {}
-    postgresql = run.conn.dialect.name == "postgresql"
-    for unit_id, mobile in run.conn.execute(_mobiles_statement(postgresql), {"units": list(units)}):
-        if mobile:
-            mobiles.setdefault(unit_id, set()).add(mobile)
     ladder = Ladder.of(campaign)
     out: dict[int, dict[str, Any]] = {}
     for r in rows:
         unit_id, day = r.recipient_unit_id, r.planned_on or today
-        extra: dict[str, Any] = {"mentions": tuple(sorted(mobiles.get(unit_id, ())))}
+        extra: dict[str, Any] = {"mentions": _mentions(r.mobiles)}
         if r.kind == "digest":
             ctx = digest_context(session, run.campaign_id, ladder, unit_id, day, campaign.wording)
             title = f"{campaign.short_name or campaign.name} 逾期事项清单（截至 {day}）"

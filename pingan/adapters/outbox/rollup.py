@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, case, func, literal, select, update
@@ -15,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from pingan.adapters.db.bulk import rowcount
 from pingan.adapters.db.deliveries import PENDING_STATES
-from pingan.adapters.outbox.tables import DC, NC, N, among
+from pingan.adapters.outbox.tables import DC, NC, N, among_bound
 
 # Notification states follow their deliveries within this many rows or seconds.
 ROLLUP_EVERY = 1000
@@ -24,11 +25,15 @@ _DEADLOCK = "40P01"  # PostgreSQL's deadlock_detected
 
 
 def roll_up(conn: Connection, deliveries_of: Any) -> int:
-    """Set each notification's state from its deliveries.
+    """Set each notification's state from its deliveries; ``deliveries_of`` selects the
+    deliveries (by notification) to roll up. The notifications updated."""
+    res = conn.execute(_statement(deliveries_of), execution_options={"preserve_rowcount": True})
+    return rowcount(res)
 
-    ``deliveries_of`` selects the deliveries (by notification) to roll up. One grouped
-    scan of their deliveries, joined in with UPDATE … FROM, rather than a handful of
-    correlated subqueries per notification."""
+
+def _statement(deliveries_of: Any) -> Any:
+    """One grouped scan of the deliveries, joined in with UPDATE … FROM, rather than a
+    handful of correlated subqueries per notification."""
 
     def flag(*states: str) -> Any:
         return func.max(case((DC.state.in_(states), 1), else_=0))
@@ -58,7 +63,7 @@ def roll_up(conn: Connection, deliveries_of: Any) -> int:
         (agg.c.cancelled == 1, literal("cancelled")),
         else_=literal("dead"),
     )
-    res = conn.execute(
+    return (
         update(N)
         .where(NC.id == agg.c.nid)
         .values(
@@ -66,16 +71,23 @@ def roll_up(conn: Connection, deliveries_of: Any) -> int:
             attempts=agg.c.attempts,
             sent_at=agg.c.sent_at,
             last_error=agg.c.error,
-        ),
-        execution_options={"preserve_rowcount": True},
+        )
     )
-    return rowcount(res)
+
+
+@lru_cache(maxsize=2)
+def _by_ids(postgresql: bool) -> Any:
+    """The roll-up of the notifications bound as ``ids``, built once (like the batch's
+    ``_load`` in pingan.adapters.outbox.freeze): a dispatcher runs it every thousand
+    messages, and each batch of ids is only bound to it."""
+    return _statement(among_bound(postgresql, DC.notification_id, "ids"))
 
 
 def rollup_notifications(conn: Connection, notification_ids: Sequence[int]) -> None:
     """Autocommit connection, or the caller commits."""
     if notification_ids:
-        roll_up(conn, among(conn, DC.notification_id, notification_ids))
+        stmt = _by_ids(conn.dialect.name == "postgresql")
+        conn.execute(stmt, {"ids": list(notification_ids)})
 
 
 def reconcile(conn: Connection, campaign_id: int) -> int:
