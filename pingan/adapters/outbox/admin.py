@@ -15,7 +15,7 @@ from pingan.adapters.db.bulk import rowcount
 from pingan.adapters.db.deliveries import DELIVERY_STATES, delivery_counts
 from pingan.adapters.db.notifications import message_key
 from pingan.adapters.db.units import UnitRow
-from pingan.adapters.outbox.rollup import roll_up
+from pingan.adapters.outbox.rollup import rollup_notifications
 from pingan.adapters.outbox.tables import DC, NC, D, N
 from pingan.core.problems import InputError, Problem
 
@@ -189,5 +189,5 @@ def retry(
             result.notifications = rowcount(res)
         nids = sorted({n for _, n in touched})
         for i in range(0, len(nids), 1000):
-            roll_up(conn, DC.notification_id.in_(nids[i : i + 1000]))
+            rollup_notifications(conn, nids[i : i + 1000])
     return result
