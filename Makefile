@@ -22,8 +22,12 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The suite on every core (at most four): about half of its time waits on servers, browsers
+# and child processes. Each file's tests stay on one worker, so a module's costly fixture (a
+# demo run, a Prefect server) is built once. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 # Every benchmark at full size (about half an hour on 2 cores), then the README's table is
 # refreshed; BENCH_ARGS="--full" adds the 1M-cell ticks, "--only tick" one benchmark.
