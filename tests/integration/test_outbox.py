@@ -34,6 +34,7 @@ from pingan.adapters.outbox import (
     claim,
     dispatch,
     expand,
+    expansion,
     list_outbox,
     retry,
 )
@@ -247,6 +248,27 @@ def test_expand_twice_creates_nothing_more(db: Loaded) -> None:
     again = do_expand(db)
     assert (again.deliveries, again.dead) == (0, 0)
     assert len(deliveries(db)) == before
+
+
+def test_expand_in_small_chunks_makes_the_deliveries_one_chunk_makes(
+    db: Loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def outcome() -> tuple[set[Any], set[Any]]:
+        made = {(r.notification_id, r.channel, r.address, r.contact_id) for r in deliveries(db)}
+        dead = set(db.rows("SELECT id, last_error FROM notification WHERE state = 'dead'"))
+        return made, dead
+
+    add_notifications(db, village(db), 25)  # more notifications than chunks of 4 hold
+    monkeypatch.setattr(expansion, "EXPAND_CHUNK", 4)
+    small = do_expand(db)
+    in_chunks = outcome()
+    db.execute("DELETE FROM delivery WHERE campaign_id = :c")
+    db.execute("UPDATE notification SET state = 'queued', last_error = NULL WHERE campaign_id = :c")
+    monkeypatch.setattr(expansion, "EXPAND_CHUNK", 100_000)
+    whole = do_expand(db)
+    assert (small.deliveries, small.dead) == (whole.deliveries, whole.dead)
+    assert in_chunks == outcome()
+    assert small.deliveries > 4 * 10 and small.dead > 0
 
 
 def test_expand_limited_to_enabled_channels_kills_units_reachable_only_elsewhere(

@@ -5,7 +5,7 @@ unit, on that person's preferred personal channel, plus one per distinct group a
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,12 +38,13 @@ from pingan.adapters.outbox.addressing import (
     reaches_group,
     registered,
 )
-from pingan.adapters.outbox.tables import DC, NC, D, N
+from pingan.adapters.outbox.tables import DC, NC, D, N, among
 from pingan.core.campaign.model import DEFAULT_PREFERENCE
 
 NO_CONTACT = "收件单位未登记任何联系方式"
 NO_ENABLED = "收件单位登记的联系方式均不属于已启用的渠道"
 DEMO_ADDRESS = "demo"
+EXPAND_CHUNK = 20_000  # notifications expanded per INSERT
 COLUMNS = [
     "notification_id",
     "campaign_id",
@@ -214,13 +215,47 @@ def expand(
     """
     fresh = _fresh(campaign_id)
     ladder = Ladder.of(preference, channels)
-    source = _source(fresh, now, channels, channel_override, ladder)
     result = ExpandResult()
-    if source is not None:
-        result.deliveries = insert_deliveries(session, source)
+    for ids in _fresh_ids(session, fresh):
+        source = _source(_chunk(session, fresh, ids), now, channels, channel_override, ladder)
+        if source is None:
+            break
+        result.deliveries += insert_deliveries(session, source)
     if channel_override is None:
         result.dead = _bury_unreachable(session, fresh, channels, ladder)
     return result
+
+
+def _fresh_ids(session: Session, fresh: Any) -> Iterator[list[int]]:
+    """The ids of the ``fresh`` notifications, a chunk at a time, each read before its
+    deliveries are inserted.
+
+    Not one INSERT … SELECT … WHERE NOT EXISTS (a delivery): while delivery's statistics
+    still say it is empty (a new database, a first dispatch), PostgreSQL checks each
+    notification with a scan of the whole table, pages the same INSERT is adding included,
+    so the first expansion grew with the square of the outbox (40,000 notifications: 9.4 s
+    against 0.8 s once the table had rows). Read first, each check scans a table that does
+    not grow meanwhile, and the next chunk is planned with its real size."""
+    last = 0
+    while True:
+        ids = list(
+            session.scalars(
+                select(NC.id).where(fresh, NC.id > last).order_by(NC.id).limit(EXPAND_CHUNK)
+            )
+        )
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def _chunk(session: Session, fresh: Any, ids: list[int]) -> Any:
+    """The notifications of one chunk: on PostgreSQL its ids, as one array parameter; on
+    SQLite the fresh ones in the ids' range (its NOT EXISTS probes delivery's unique index
+    whatever the statistics, and 20,000 bound ids would cost more than they save)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return among(session.connection(), NC.id, ids)
+    return and_(fresh, NC.id.between(ids[0], ids[-1]))
 
 
 def insert_deliveries(session: Session, source: Any) -> int:
