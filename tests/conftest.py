@@ -81,3 +81,21 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def seed_config() -> Path:
     return SEED_CONFIG
+
+
+@pytest.fixture(scope="session")
+def prefect_test_server() -> Iterator[None]:
+    """One Prefect test server per test process (it takes ~10 s to start), for every test
+    that runs flows in-process. One, not one per folder: Prefect's events worker keeps
+    sending to the server that was current when it started, so a second harness entered
+    later in the same process would never see its task runs (pytest-xdist runs the
+    folders' files in any order)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    # Without this each sync flow call waits about a second for the heartbeat thread.
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
+        yield

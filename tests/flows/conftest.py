@@ -1,4 +1,4 @@
-"""One Prefect test server for the whole session (it takes ~10 s to start)."""
+"""The flows run in-process against the process's Prefect test server (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def prefect_server() -> Iterator[None]:
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    # Without this each sync flow call waits about a second for the heartbeat thread.
-    with (
-        prefect_test_harness(server_startup_timeout=120),
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-    ):
-        yield
+def prefect_server(prefect_test_server: None) -> None:
+    """Every test here runs against the process's Prefect test server (tests/conftest.py)."""
 
 
 @pytest.fixture
