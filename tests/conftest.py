@@ -99,3 +99,18 @@ def prefect_test_server() -> Iterator[None]:
         temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
     ):
         yield
+
+
+@pytest.fixture
+def pingan_env(
+    prefect_test_server: None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """For a test that runs flows in-process: the Prefect test server, and the tasks'
+    settings (database, evidence, quarantine) pointed at this test's places."""
+    from pingan import root
+
+    monkeypatch.setenv("PINGAN_DATABASE_URL", db_url)
+    monkeypatch.setenv("PINGAN_HOME", str(tmp_path / "home"))
+    root.reset()
+    yield db_url
+    root.reset()

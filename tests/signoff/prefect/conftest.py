@@ -18,10 +18,10 @@ from prefect.client.schemas.sorting import FlowRunSort
 
 import flows.acceptance
 from pingan.adapters.db.session import make_engine
-from tests.flows.conftest import pingan_env, prefect_server
+from tests.flows.conftest import prefect_server
 from tests.signoff.conftest import BASE_URL, SECRET, Scored, load_scored
 
-__all__ = ["pingan_env", "prefect_server"]
+__all__ = ["prefect_server"]
 
 
 @pytest.fixture
