@@ -250,6 +250,27 @@ def test_expand_twice_creates_nothing_more(db: Loaded) -> None:
     assert len(deliveries(db)) == before
 
 
+def test_expand_that_reaches_every_notification_looks_for_no_unreachable_one(
+    db: Loaded,
+) -> None:
+    from sqlalchemy import event
+
+    do_expand(db)  # the seed's unreachable notifications are dead from here on
+    add_notifications(db, village(db), 5)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        result = do_expand(db)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert (result.deliveries, result.dead) == (5 * 2, 0)
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE NOTIFICATION")]
+
+
 def test_expand_in_small_chunks_makes_the_deliveries_one_chunk_makes(
     db: Loaded, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -216,13 +216,28 @@ def expand(
     fresh = _fresh(campaign_id)
     ladder = Ladder.of(preference, channels)
     result = ExpandResult()
+    # The ids left without a delivery, chunk by chunk; None: every fresh notification.
+    unreached: list[list[int]] | None = []
     for ids in _fresh_ids(session, fresh):
         source = _source(_chunk(session, fresh, ids), now, channels, channel_override, ladder)
         if source is None:
+            unreached = None
             break
-        result.deliveries += insert_deliveries(session, source)
+        reached = insert_deliveries(session, source)
+        result.deliveries += len(reached)
+        missed = set(ids).difference(reached)
+        if missed:
+            unreached.append(sorted(missed))
     if channel_override is None:
-        result.dead = _bury_unreachable(session, fresh, channels, ladder)
+        # Only a notification left without a delivery can be unreachable: when all were
+        # reached (the usual case), the scans that name the reason are not run at all.
+        conn = session.connection()
+        scopes = (
+            [fresh]
+            if unreached is None
+            else [and_(fresh, among(conn, NC.id, u)) for u in unreached]
+        )
+        result.dead = sum(_bury_unreachable(session, s, channels, ladder) for s in scopes)
     return result
 
 
@@ -258,14 +273,14 @@ def _chunk(session: Session, fresh: Any, ids: list[int]) -> Any:
     return and_(fresh, NC.id.between(ids[0], ids[-1]))
 
 
-def insert_deliveries(session: Session, source: Any) -> int:
+def insert_deliveries(session: Session, source: Any) -> list[int]:
     """Insert ``source``'s rows (in ``COLUMNS`` order), skipping any (notification,
-    channel, address) that exists already — so concurrent dispatchers never double one."""
+    channel, address) that exists already — so concurrent dispatchers never double one.
+    The notification id of each row inserted."""
     stmt = (
         insert_or_ignore(session, D)
         .from_select(COLUMNS, source)
         .on_conflict_do_nothing(index_elements=["notification_id", "channel", "address"])
+        .returning(DC.notification_id)
     )
-    # psycopg reports -1 for INSERT … SELECT unless asked to keep the count.
-    res = session.execute(stmt, execution_options={"preserve_rowcount": True})
-    return rowcount(res)
+    return list(session.scalars(stmt))
