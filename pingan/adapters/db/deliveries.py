@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy import Index, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from pingan.adapters.db.base import Base, utcnow
@@ -30,7 +30,10 @@ class DeliveryRow(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id", ondelete="CASCADE"))
+    # No FK: expansion inserts each delivery from its notification in one statement, and a
+    # key cost a trigger call per inserted row; a trigger on notification deletes a deleted
+    # notification's deliveries instead (migration 0017).
+    notification_id: Mapped[int]
     # No FK: the notification already ties the row to its campaign (and cascades), and the
     # claim query filters on it without a join.
     campaign_id: Mapped[int]
