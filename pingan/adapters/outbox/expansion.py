@@ -216,12 +216,12 @@ def expand(
     fresh = _fresh(campaign_id)
     ladder = Ladder.of(preference, channels)
     result = ExpandResult()
-    # The ids left without a delivery, chunk by chunk; None: every fresh notification.
-    unreached: list[list[int]] | None = []
+    unreached: list[list[int]] = []  # the ids left without a delivery, chunk by chunk
+    addressable = True  # False: no channel can be addressed, every fresh one is unreached
     for ids in _fresh_ids(session, fresh):
         source = _source(_chunk(session, fresh, ids), now, channels, channel_override, ladder)
         if source is None:
-            unreached = None
+            addressable = False
             break
         reached = insert_deliveries(session, source)
         result.deliveries += len(reached)
@@ -233,9 +233,7 @@ def expand(
         # reached (the usual case), the scans that name the reason are not run at all.
         conn = session.connection()
         scopes = (
-            [fresh]
-            if unreached is None
-            else [and_(fresh, among(conn, NC.id, u)) for u in unreached]
+            [fresh] if not addressable else [and_(fresh, among(conn, NC.id, u)) for u in unreached]
         )
         result.dead = sum(_bury_unreachable(session, s, channels, ladder) for s in scopes)
     return result
