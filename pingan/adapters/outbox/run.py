@@ -25,8 +25,8 @@ from pingan.adapters.outbox.rollup import (
     ROLLUP_EVERY_S,
     again_on_deadlock,
     reconcile,
-    rollup_notifications,
 )
+from pingan.adapters.outbox.rollup_lane import RollupLane
 from pingan.adapters.outbox.sending import send_batch
 from pingan.adapters.outbox.tables import DC
 from pingan.core.campaign import Campaign
@@ -82,8 +82,12 @@ def dispatch(
             portal=portal,
             report=report,
         )
+        lane = RollupLane(engine, conn)
         try:
-            _batches(run, sleep_fn, progress)
+            try:
+                _batches(run, lane, sleep_fn, progress)
+            finally:
+                lane.close()
             # Includes whatever the batches left un-rolled-up.
             again_on_deadlock(reconcile, conn, campaign_id)
         finally:
@@ -115,7 +119,9 @@ def _expand_all(
     return DispatchReport(expanded=ex.deliveries, no_contact=ex.dead)
 
 
-def _batches(run: DispatchRun, sleep_fn: Callable[[float], None], progress: Progress) -> None:
+def _batches(
+    run: DispatchRun, lane: RollupLane, sleep_fn: Callable[[float], None], progress: Progress
+) -> None:
     conn, cid, policy, report = run.conn, run.campaign_id, run.policy, run.report
     zone = ZoneInfo(run.campaign.timezone)
     total = _due_count(conn, cid, run.now_fn())
@@ -130,7 +136,7 @@ def _batches(run: DispatchRun, sleep_fn: Callable[[float], None], progress: Prog
         if _quiet(run, now):
             break
         rows = claim_on(conn, cid, run.owner, now, policy.batch, policy.lease_s)
-        if not rows and _fall_back(run, now):
+        if not rows and _fall_back(run, lane, now):
             continue
         if not rows:
             nap = _nap(run, now, waited)
@@ -144,12 +150,12 @@ def _batches(run: DispatchRun, sleep_fn: Callable[[float], None], progress: Prog
         send_batch(run, rows, now.replace(tzinfo=UTC).astimezone(zone).date())
         progress(min(report.handled, total), max(total, report.handled))
         if len(unrolled) >= ROLLUP_EVERY or time.monotonic() - rolled_at >= ROLLUP_EVERY_S:
-            again_on_deadlock(rollup_notifications, conn, sorted(unrolled))
+            lane.submit(sorted(unrolled))
             unrolled.clear()
             rolled_at = time.monotonic()
 
 
-def _fall_back(run: DispatchRun, now: datetime) -> bool:
+def _fall_back(run: DispatchRun, lane: RollupLane, now: datetime) -> bool:
     """Persons whose deliveries all died get one on their next channel; whether any did."""
     if not run.channels:
         return False
@@ -164,7 +170,7 @@ def _fall_back(run: DispatchRun, now: datetime) -> bool:
         session.commit()
     if nids:
         run.report.fallbacks += len(nids)
-        again_on_deadlock(rollup_notifications, run.conn, nids)
+        lane.now(nids)
     return bool(nids)
 
 
