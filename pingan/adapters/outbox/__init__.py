@@ -14,8 +14,9 @@
 * ``list_outbox``, ``outbox_counts`` and ``retry`` (admin) are for the operator.
 
 Notification state is a roll-up of its deliveries (rollup), refreshed every ROLLUP_EVERY rows
-or ROLLUP_EVERY_S seconds and at the end of every run (``reconcile``, which also repairs what a
-killed worker left):
+or ROLLUP_EVERY_S seconds (on PostgreSQL on a connection of its own, not waited for:
+rollup_lane) and at the end of every run (``reconcile``, which also repairs what a killed
+worker left):
 
   failed     some delivery waits for a retry
   leased     none waits for a retry, some is being sent
