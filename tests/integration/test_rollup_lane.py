@@ -121,11 +121,20 @@ def test_a_failed_roll_up_is_raised_and_its_connection_dropped(
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
         lane = RollupLane(engine, conn)
-        raw = lane._raw
         lane.submit(nids)
+        raw = lane._raw
         with pytest.raises(Exception, match="rolling notifications up failed"):
             lane.close()
     assert raw.dbapi_connection is None  # invalidated, not back in the pool
+
+
+@pytest.mark.postgres
+def test_a_run_without_roll_ups_takes_no_second_connection(engine: Engine) -> None:
+    with engine.connect() as conn:
+        lane = RollupLane(engine, conn)
+        lane.now([])
+        lane.close()
+        assert lane._raw is None
 
 
 @pytest.mark.postgres
@@ -138,8 +147,8 @@ def test_the_lane_gives_its_connection_back_as_it_found_it(
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
         lane = RollupLane(engine, conn)
-        db = lane._raw.driver_connection
         lane.submit(nids)
+        db = lane._raw.driver_connection
         lane.close()
     assert db.autocommit is False
     assert db.execute("SHOW synchronous_commit").fetchone()[0] == "on"

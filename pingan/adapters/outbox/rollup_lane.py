@@ -38,30 +38,40 @@ class RollupLane:
     """Roll-ups for ``conn``'s run (autocommit; its marks read before each call)."""
 
     def __init__(self, engine: Engine, conn: Connection) -> None:
+        self._engine = engine
         self._conn = conn
-        self._raw: Any = None
+        self._raw: Any = None  # the lane's own connection, taken at the first roll-up
         self._pending: list[int] | None = None
-        if conn.dialect.name == "postgresql":
-            self._raw = engine.raw_connection()
-            db = self._raw.driver_connection
-            db.autocommit = True
-            # As the run's own roll-ups: a lost commit is redone by the next reconciliation.
-            db.execute("SET synchronous_commit TO OFF")
 
     def submit(self, notification_ids: Sequence[int]) -> None:
         """Roll ``notification_ids`` up; on PostgreSQL without waiting for it."""
         ids = list(notification_ids)
-        if self._raw is None:
+        if self._conn.dialect.name != "postgresql":
             again_on_deadlock(rollup_notifications, self._conn, ids)
             return
         self.wait()
-        db = self._raw.driver_connection
+        db = self._connection()
         import psycopg
 
         sql, fixed = _sql(self._conn.dialect)
         text = psycopg.ClientCursor(db).mogrify(sql, {**fixed, "ids": ids})
         db.pgconn.send_query(text.encode())
         self._pending = ids
+
+    def _connection(self) -> Any:
+        """The lane's driver connection, taken from the pool the first time."""
+        if self._raw is None:
+            raw = self._engine.raw_connection()
+            try:
+                db: Any = raw.driver_connection
+                db.autocommit = True
+                # As the run's own roll-ups: a lost commit is redone by a reconciliation.
+                db.execute("SET synchronous_commit TO OFF")
+            except BaseException:
+                raw.invalidate()
+                raise
+            self._raw = raw
+        return self._raw.driver_connection
 
     def now(self, notification_ids: Sequence[int]) -> None:
         """Roll ``notification_ids`` up before returning, after any roll-up still running."""
