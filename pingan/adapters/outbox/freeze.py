@@ -56,11 +56,12 @@ class FrozenBatch:
     short_links: dict[int, str | None] = field(default_factory=dict)
 
 
-def _load(run: DispatchRun, ids: Sequence[int], today: date) -> list[Any]:
+def _load(run: DispatchRun, ids: Sequence[int], today: date) -> Sequence[Any]:
     """The notifications' stored texts with whatever else sending them needs (whether the
     obligation is done, the recipient, the facts for templates), in one statement."""
     stmt = _load_statement(run.conn.dialect.name == "postgresql")
-    return list(run.conn.execute(stmt, {"ids": list(ids), "today": today}))
+    # .all(): one fetch of the whole batch, not a driver call per row.
+    return run.conn.execute(stmt, {"ids": list(ids), "today": today}).all()
 
 
 @lru_cache(maxsize=2)
