@@ -216,26 +216,20 @@ def expand(
     fresh = _fresh(campaign_id)
     ladder = Ladder.of(preference, channels)
     result = ExpandResult()
-    unreached: list[list[int]] = []  # the ids left without a delivery, chunk by chunk
-    addressable = True  # False: no channel can be addressed, every fresh one is unreached
+    bury = channel_override is None  # the demo's override reaches every notification
     for ids in _fresh_ids(session, fresh):
         source = _source(_chunk(session, fresh, ids), now, channels, channel_override, ladder)
-        if source is None:
-            addressable = False
+        if source is None:  # no channel can be addressed: every fresh one is unreachable
+            result.dead += _bury_unreachable(session, fresh, channels, ladder)
             break
         reached = insert_deliveries(session, source)
         result.deliveries += len(reached)
-        missed = set(ids).difference(reached)
-        if missed:
-            unreached.append(sorted(missed))
-    if channel_override is None:
         # Only a notification left without a delivery can be unreachable: when all were
         # reached (the usual case), the scans that name the reason are not run at all.
-        conn = session.connection()
-        scopes = (
-            [fresh] if not addressable else [and_(fresh, among(conn, NC.id, u)) for u in unreached]
-        )
-        result.dead = sum(_bury_unreachable(session, s, channels, ladder) for s in scopes)
+        missed = sorted(set(ids).difference(reached))
+        if bury and missed:
+            scope = and_(fresh, among(session.connection(), NC.id, missed))
+            result.dead += _bury_unreachable(session, scope, channels, ladder)
     return result
 
 
