@@ -21,7 +21,7 @@ from pingan.adapters.outbox.tables import DC, NC, N, among_bound
 # Notification states follow their deliveries within this many rows or seconds.
 ROLLUP_EVERY = 1000
 ROLLUP_EVERY_S = 5.0
-_DEADLOCK = "40P01"  # PostgreSQL's deadlock_detected
+DEADLOCK = "40P01"  # PostgreSQL's deadlock_detected
 
 
 def roll_up(conn: Connection, deliveries_of: Any) -> int:
@@ -76,7 +76,7 @@ def _statement(deliveries_of: Any) -> Any:
 
 
 @lru_cache(maxsize=2)
-def _by_ids(postgresql: bool) -> Any:
+def by_ids(postgresql: bool) -> Any:
     """The roll-up of the notifications bound as ``ids``, built once (like the batch's
     ``_load`` in pingan.adapters.outbox.freeze): a dispatcher runs it every thousand
     messages, and each batch of ids is only bound to it."""
@@ -86,7 +86,7 @@ def _by_ids(postgresql: bool) -> Any:
 def rollup_notifications(conn: Connection, notification_ids: Sequence[int]) -> None:
     """Autocommit connection, or the caller commits."""
     if notification_ids:
-        stmt = _by_ids(conn.dialect.name == "postgresql")
+        stmt = by_ids(conn.dialect.name == "postgresql")
         conn.execute(stmt, {"ids": list(notification_ids)})
 
 
@@ -117,6 +117,6 @@ def again_on_deadlock(step: Callable[..., object], *args: Any) -> None:
             step(*args)
             return
         except OperationalError as exc:
-            if attempt == tries - 1 or getattr(exc.orig, "sqlstate", None) != _DEADLOCK:
+            if attempt == tries - 1 or getattr(exc.orig, "sqlstate", None) != DEADLOCK:
                 raise
             time.sleep(0.05 * (attempt + 1))

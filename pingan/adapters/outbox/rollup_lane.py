@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from pingan.adapters.outbox.rollup import (
-    _DEADLOCK,
-    _by_ids,
+    DEADLOCK,
     again_on_deadlock,
+    by_ids,
     rollup_notifications,
 )
 
@@ -30,18 +30,25 @@ from pingan.adapters.outbox.rollup import (
 @lru_cache(maxsize=4)
 def _sql(dialect: Any) -> tuple[str, dict[str, Any]]:
     """The roll-up by ids as text for the driver, with its fixed parameters."""
-    compiled = _by_ids(True).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    compiled = by_ids(True).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     return str(compiled), dict(compiled.params)
 
 
 class RollupLane:
-    """Roll-ups for ``conn``'s run (autocommit; its marks read before each call)."""
+    """Roll-ups for ``conn``'s run (autocommit; its marks read before each call); as a
+    context manager, closed when the run's batches end."""
 
     def __init__(self, engine: Engine, conn: Connection) -> None:
         self._engine = engine
         self._conn = conn
         self._raw: Any = None  # the lane's own connection, taken at the first roll-up
         self._pending: list[int] | None = None
+
+    def __enter__(self) -> RollupLane:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def submit(self, notification_ids: Sequence[int]) -> None:
         """Roll ``notification_ids`` up; on PostgreSQL without waiting for it."""
@@ -85,7 +92,7 @@ class RollupLane:
         if ids is None:
             return
         state, message = _result(self._raw.driver_connection.pgconn)
-        if state == _DEADLOCK:
+        if state == DEADLOCK:
             again_on_deadlock(rollup_notifications, self._conn, ids)
         elif state is not None:
             import psycopg

@@ -82,12 +82,9 @@ def dispatch(
             portal=portal,
             report=report,
         )
-        lane = RollupLane(engine, conn)
         try:
-            try:
+            with RollupLane(engine, conn) as lane:
                 _batches(run, lane, sleep_fn, progress)
-            finally:
-                lane.close()
             # Includes whatever the batches left un-rolled-up.
             again_on_deadlock(reconcile, conn, campaign_id)
         finally:
