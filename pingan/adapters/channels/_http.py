@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -59,11 +60,14 @@ def query_param(url: str, name: str) -> str | None:
     return values[0] if values else None
 
 
-def url_secrets(url: str) -> list[str]:
+@lru_cache(maxsize=256)
+def url_secrets(url: str) -> tuple[str, ...]:
     """The parts of a webhook URL that may be credentials, for ``redact``.
 
     Whole URL, password, every query value, and long path segments (Slack-style hooks put
     the token in the path). Short values are left out: redacting "1" would shred the text.
+    Kept per URL, in this process's memory as the resolver keeps the URL itself: a
+    dispatcher computes it for every send, between two posts.
     """
     parts = urlsplit(url)
     found = [url]
@@ -71,7 +75,7 @@ def url_secrets(url: str) -> list[str]:
         found.append(parts.password)
     found += [v for values in parse_qs(parts.query).values() for v in values if len(v) >= 6]
     found += [seg for seg in parts.path.split("/") if len(seg) >= 16]
-    return found
+    return tuple(found)
 
 
 def make_client(client: httpx.Client | None, timeout: float) -> tuple[httpx.Client, bool]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import select
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -52,12 +52,69 @@ def _numbered(sql: str) -> str:
 
 
 def _pg_text(value: Any) -> bytes | None:
-    """A parameter in PostgreSQL's text format (the server infers each type from its column)."""
+    """A parameter in PostgreSQL's text format (the server infers each type from its column);
+    the column types a mark writes are tried first, in the order of their frequency."""
+    kind = type(value)
+    if kind is str:
+        return str.encode(value)
     if value is None:
         return None
+    if kind is int:
+        return b"%d" % int(value)
     if isinstance(value, datetime):
         return value.isoformat(" ").encode()
     return str(value).encode()
+
+
+class Marker:
+    """The marks written on ``conn`` (autocommit) for ``owner``, with what every mark needs
+    looked up once: a batch writes a hundred of them, one between every two sends, and what
+    runs there slows the next send's own code beyond its own time."""
+
+    def __init__(self, conn: Connection, owner: str) -> None:
+        self._conn = conn
+        self._owner = owner
+        self._raw: Any = conn.connection.driver_connection
+        self._postgresql = conn.dialect.name == "postgresql"
+        self._owner_pg = owner.encode()
+        self._info = conn.info  # the pooled connection's: ``finish_mark`` reads it too
+        # The prepared marks of this session, by columns (see ``_prepared``).
+        self._names: dict[tuple[str, ...], bytes] = conn.connection.info.setdefault(_PREPARED, {})
+
+    def mark(
+        self,
+        row_id: int,
+        keys: tuple[str, ...],
+        values: Sequence[Any],
+        settled: Callable[[bool], None],
+    ) -> None:
+        """As the module's ``mark``, the columns ``keys`` (in the order of their names)
+        set to ``values``."""
+        if not self._postgresql:
+            params = [_sqlite_value(v) for v in values]
+            cur = self._raw.cursor()
+            try:
+                cur.execute(_mark_sql(keys, "?"), [*params, row_id, self._owner])
+                settled(int(cur.rowcount) == 1)
+            finally:
+                cur.close()
+            return
+        params = [_pg_text(v) for v in values]
+        params.append(b"%d" % row_id)
+        params.append(self._owner_pg)
+        name = self._names.get(keys) or _prepared(self._conn, self._raw, keys)
+        pg = self._raw.pgconn
+        pending: list[Callable[[bool], None]] | None = self._info.get(_PENDING)
+        if pending is None:
+            pg.enter_pipeline_mode()
+            pending = self._info[_PENDING] = []
+        pending.append(settled)
+        pg.send_query_prepared(name, params)
+        pg.pipeline_sync()
+        if pg.flush():  # 0: all on the wire; else the socket is full and the rest must wait
+            from psycopg.generators import send
+
+            self._raw.wait(send(pg))
 
 
 def mark(
@@ -69,32 +126,9 @@ def mark(
 ) -> None:
     """Write a leased row's outcome, unless another worker took it over meanwhile;
     ``settled`` is told whether it was written (on PostgreSQL once ``finish_mark`` has
-    read the result)."""
+    read the result). A batch's marks go through one ``Marker``."""
     keys = tuple(sorted(values))
-    raw: Any = conn.connection.driver_connection
-    if conn.dialect.name != "postgresql":
-        params = [_sqlite_value(values[k]) for k in keys]
-        cur = raw.cursor()
-        try:
-            cur.execute(_mark_sql(keys, "?"), [*params, row_id, owner])
-            settled(int(cur.rowcount) == 1)
-        finally:
-            cur.close()
-        return
-    params = [_pg_text(values[k]) for k in keys] + [str(row_id).encode(), owner.encode()]
-    name = _prepared(conn, raw, keys)
-    pending: list[Callable[[bool], None]] | None = conn.info.get(_PENDING)
-    pg = raw.pgconn
-    if pending is None:
-        pg.enter_pipeline_mode()
-        pending = conn.info[_PENDING] = []
-    pending.append(settled)
-    pg.send_query_prepared(name, params)
-    pg.pipeline_sync()
-    if pg.flush():  # 0: all on the wire; else the socket is full and the rest must wait
-        from psycopg.generators import send
-
-        raw.wait(send(pg))
+    Marker(conn, owner).mark(row_id, keys, [values[k] for k in keys], settled)
 
 
 def _prepared(conn: Connection, raw: Any, keys: tuple[str, ...]) -> bytes:

@@ -10,6 +10,7 @@ deduplicate do."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,9 +20,10 @@ from pingan.adapters.channels.limits import RateLimit
 from pingan.adapters.outbox.context import DispatchRun
 from pingan.adapters.outbox.freeze import SHORT_LINK_PENDING, FrozenBatch, frozen_messages
 from pingan.adapters.outbox.leases import Claimed, renew
-from pingan.adapters.outbox.marks import finish_mark, mark
+from pingan.adapters.outbox.marks import Marker, finish_mark
 from pingan.adapters.outbox.personal import ALL_MARKUPS, for_delivery, is_personal
 from pingan.adapters.outbox.quota import take_slot
+from pingan.adapters.outbox.report import DispatchReport
 from pingan.adapters.outbox.tables import ERROR_LIMIT
 from pingan.core.delivery import (
     NoLongerDue,
@@ -50,12 +52,16 @@ _COUNTERS = {
 
 @dataclass
 class _Batch:
-    """What a batch tracks while it sends: its leases and the endpoints out of slots."""
+    """What a batch tracks while it sends: its leases, the endpoints out of slots and the
+    marker its marks go through."""
 
     rows: list[Claimed]
     lease_until: datetime
     mine: set[int]  # ids this worker still holds
     full: dict[str, datetime] = field(default_factory=dict)  # endpoint → its window reopens
+    marker: Marker | None = None
+    # What each state's mark tells the report once read (see ``_counter``), made once.
+    counters: dict[str, Callable[[bool], None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +85,8 @@ def send_batch(run: DispatchRun, rows: list[Claimed], today: date) -> None:
     outside this process, so it changes nothing a killed worker leaves behind."""
     sms = {r.notification_id for r in rows if r.channel == "sms"}
     frozen = frozen_messages(run, sorted({r.notification_id for r in rows}), today, sms)
-    batch = _Batch(rows, min(r.lease_until for r in rows), {r.id for r in rows})
+    lease_until = min(r.lease_until for r in rows)
+    batch = _Batch(rows, lease_until, {r.id for r in rows}, marker=Marker(run.conn, run.owner))
     plans = [_prepare(run, frozen, row) for row in rows]
     try:
         for row, plan in zip(rows, plans, strict=True):
@@ -108,7 +115,7 @@ def _deliver(run: DispatchRun, batch: _Batch, row: Claimed, plan: _Ready | Outco
         run.report.lost_leases += 1
         return
     if not isinstance(plan, _Ready):
-        _settle(run, row, plan)
+        _settle(run, batch, row, plan)
         return
     now = run.now_fn()
     if not _keep_lease(run, batch, row, now):
@@ -117,9 +124,9 @@ def _deliver(run: DispatchRun, batch: _Batch, row: Claimed, plan: _Ready | Outco
     if plan.windows:
         wait = _rate_gate(run, batch, plan.windows, plan.endpoint, now, plan.parts)
         if wait is not None:
-            _settle(run, row, wait, plan.endpoint)
+            _settle(run, batch, row, wait, plan.endpoint)
             return
-    _settle(run, row, _send(run, plan.channel, plan.target, plan.message), plan.endpoint)
+    _settle(run, batch, row, _send(run, plan.channel, plan.target, plan.message), plan.endpoint)
 
 
 def _ready(
@@ -233,29 +240,54 @@ def _send(run: DispatchRun, channel: Channel, target: Target, message: Message) 
     return Sent(receipt.parts)
 
 
-def _settle(run: DispatchRun, row: Claimed, outcome: Outcome, endpoint: str | None = None) -> None:
+def _settle(
+    run: DispatchRun,
+    batch: _Batch,
+    row: Claimed,
+    outcome: Outcome,
+    endpoint: str | None = None,
+) -> None:
     """Write the verdict on ``row`` and count it — or count the lease as lost when another
     worker took the row over meanwhile."""
     v = verdict(outcome, row.attempts, run.policy, run.now_fn(), _JITTER.random())
-    values: dict[str, Any] = {"state": v.state, "lease_until": None}
+    # The columns in the order of their names, as the mark's statement lists them.
+    keys: list[str] = []
+    values: list[Any] = []
     if v.attempts != row.attempts:
-        values["attempts"] = v.attempts
-    if v.error is not None:
-        values["last_error"] = v.error[:ERROR_LIMIT]
-    if v.next_attempt_at is not None:
-        values["next_attempt_at"] = v.next_attempt_at
-    if v.sent_at is not None:
-        values["sent_at"] = v.sent_at
-        values["parts"] = v.parts
+        keys.append("attempts")
+        values.append(v.attempts)
     if endpoint is not None:
-        values["endpoint"] = endpoint
-    report = run.report
+        keys.append("endpoint")
+        values.append(endpoint)
+    if v.error is not None:
+        keys.append("last_error")
+        values.append(v.error[:ERROR_LIMIT])
+    keys.append("lease_until")
+    values.append(None)
+    if v.next_attempt_at is not None:
+        keys.append("next_attempt_at")
+        values.append(v.next_attempt_at)
+    if v.sent_at is not None:
+        keys += ("parts", "sent_at")
+        values += (v.parts, v.sent_at)
+    keys.append("state")
+    values.append(v.state)
+    marker = batch.marker or Marker(run.conn, run.owner)
+    settled = batch.counters.get(v.state)
+    if settled is None:
+        settled = batch.counters[v.state] = _counter(run.report, v.state)
+    marker.mark(row.id, tuple(keys), values, settled)
+
+
+def _counter(report: DispatchReport, state: str) -> Callable[[bool], None]:
+    """What a mark tells the report once read: one more in ``state``'s counter when it wrote
+    its row, one more lost lease when another worker had taken the row over."""
+    name = _COUNTERS[state]
 
     def settled(written: bool) -> None:
         if written:
-            counter = _COUNTERS[v.state]
-            setattr(report, counter, getattr(report, counter) + 1)
+            setattr(report, name, getattr(report, name) + 1)
         else:
             report.lost_leases += 1
 
-    mark(run.conn, row.id, run.owner, values, settled)
+    return settled
