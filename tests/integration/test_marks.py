@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlalchemy.orm import Session
 
 from pingan.adapters.outbox import claim, expand
-from pingan.adapters.outbox.marks import fast_commits, finish_mark, mark
+from pingan.adapters.outbox.marks import Marker, _pg_text, fast_commits, finish_mark, mark
 from tests.factories import Loaded, load_seed
 
 T0 = datetime(2017, 5, 22, 2, 0)
@@ -149,3 +149,35 @@ def test_a_run_may_prepare_a_mark_its_session_still_holds(db: Loaded) -> None:
             mark(conn, row_id, OWNER, sent(), told.append)
             finish_mark(conn)
     assert told == [True, True]
+
+
+def test_one_marker_keeps_marking_after_its_results_are_read_mid_batch(db: Loaded) -> None:
+    """A batch's marks share one Marker, and a lease renewal or a rate slot reads the marks'
+    results in the middle of the batch: the marks after it start a new pipeline."""
+    mine = leased(db, 4)
+    keys = ("lease_until", "parts", "sent_at", "state")
+    told: list[tuple[int, bool]] = []
+    with autocommit(db) as conn:
+        marker = Marker(conn, OWNER)
+        for i, row_id in enumerate(mine):
+            marker.mark(row_id, keys, [None, 1, T0, "sent"], lambda ok, i=i: told.append((i, ok)))
+            if i == 1:
+                finish_mark(conn)
+                assert conn.execute(text("SELECT 1")).scalar() == 1
+        finish_mark(conn)
+    assert told == [(0, True), (1, True), (2, True), (3, True)]
+    assert set(states(db, mine).values()) == {"sent"}
+
+
+@pytest.mark.parametrize(
+    ("value", "text_value"),
+    [
+        ("发送成功", "发送成功".encode()),
+        (None, None),
+        (3, b"3"),
+        (datetime(2017, 5, 22, 9, 30, 0, 5), b"2017-05-22 09:30:00.000005"),
+        (True, b"True"),
+    ],
+)
+def test_a_marks_parameter_goes_to_postgresql_as_text(value: object, text_value: object) -> None:
+    assert _pg_text(value) == text_value
