@@ -72,7 +72,7 @@ HOOKS: dict[str, tuple[str, str, str]] = {
     "claimed": ("dispatch", "pingan.adapters.outbox.run:claim_on", "after"),
     "sending": ("dispatch", "pingan.adapters.channels.webhook:JsonWebhook.send", "before"),
     "sent": ("dispatch", "pingan.adapters.channels.webhook:JsonWebhook.send", "after"),
-    "marked": ("dispatch", "pingan.adapters.outbox.sending:mark", "after"),
+    "marked": ("dispatch", "pingan.adapters.outbox.marks:Marker.mark", "after"),
     "reconciling": ("dispatch", "pingan.adapters.outbox.run:reconcile", "before"),
     "table-artifact": ("artifacts", "tasks.artifacts:create_table_artifact", "before"),
     "summary-artifact": ("artifacts", "tasks.artifacts:create_markdown_artifact", "after"),
