@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from pingan.adapters.channels.limits import RateLimit, describe, per_window
 from pingan.adapters.db.deliveries import EndpointSlotRow
 from pingan.adapters.db.session import upgrade
+from pingan.adapters.outbox.marks import Marker
 from pingan.adapters.outbox.sending import _Batch, _rate_gate
 from pingan.core.delivery import RateLimited
 
@@ -36,7 +37,7 @@ def granted_times(engine: Engine, minutes: list[int]) -> list[int]:
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         run = Run(conn)
-        batch = _Batch([], T0, set())
+        batch = _Batch([], T0, set(), Marker(conn, "worker-a"))
         for m in minutes:
             wait = _rate_gate(run, batch, SMS, ENDPOINT, T0 + timedelta(minutes=m), 1)  # type: ignore[arg-type]
             if wait is None:

@@ -58,8 +58,8 @@ class _Batch:
     rows: list[Claimed]
     lease_until: datetime
     mine: set[int]  # ids this worker still holds
+    marker: Marker
     full: dict[str, datetime] = field(default_factory=dict)  # endpoint → its window reopens
-    marker: Marker | None = None
     # What each state's mark tells the report once read (see ``_counter``), made once.
     counters: dict[str, Callable[[bool], None]] = field(default_factory=dict)
 
@@ -86,7 +86,7 @@ def send_batch(run: DispatchRun, rows: list[Claimed], today: date) -> None:
     sms = {r.notification_id for r in rows if r.channel == "sms"}
     frozen = frozen_messages(run, sorted({r.notification_id for r in rows}), today, sms)
     lease_until = min(r.lease_until for r in rows)
-    batch = _Batch(rows, lease_until, {r.id for r in rows}, marker=Marker(run.conn, run.owner))
+    batch = _Batch(rows, lease_until, {r.id for r in rows}, Marker(run.conn, run.owner))
     plans = [_prepare(run, frozen, row) for row in rows]
     try:
         for row, plan in zip(rows, plans, strict=True):
@@ -272,11 +272,10 @@ def _settle(
         values += (v.parts, v.sent_at)
     keys.append("state")
     values.append(v.state)
-    marker = batch.marker or Marker(run.conn, run.owner)
     settled = batch.counters.get(v.state)
     if settled is None:
         settled = batch.counters[v.state] = _counter(run.report, v.state)
-    marker.mark(row.id, tuple(keys), values, settled)
+    batch.marker.mark(row.id, tuple(keys), values, settled)
 
 
 def _counter(report: DispatchReport, state: str) -> Callable[[bool], None]:
