@@ -1,10 +1,14 @@
 """Delivery marks on a real database (SQLite and PostgreSQL): each mark is its own committed
-transaction as soon as ``mark`` returns, and ``finish_mark`` tells every mark whether it
-wrote its row. On PostgreSQL marks are pipelined and their results read together.
+transaction as soon as ``mark`` returns, and every mark is told whether it wrote its row. On
+PostgreSQL marks are pipelined and their answers read a group at a time.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -15,9 +19,9 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlalchemy.orm import Session
 
-from pingan.adapters.outbox import claim, expand
+from pingan.adapters.outbox import claim, expand, mark_pipeline
 from pingan.adapters.outbox.marks import Marker, _pg_text, fast_commits, finish_mark, mark
-from tests.factories import Loaded, load_seed
+from tests.factories import ROOT, Loaded, load_seed
 
 T0 = datetime(2017, 5, 22, 2, 0)
 OWNER = "worker-a"
@@ -167,6 +171,68 @@ def test_one_marker_keeps_marking_after_its_results_are_read_mid_batch(db: Loade
         finish_mark(conn)
     assert told == [(0, True), (1, True), (2, True), (3, True)]
     assert set(states(db, mine).values()) == {"sent"}
+
+
+# A worker that marks the given rows sent and is killed before it reads any answer.
+_KILLED_WORKER = """
+import os, signal, sys
+from datetime import datetime
+from pingan.adapters.db.session import make_engine
+from pingan.adapters.outbox.marks import Marker, fast_commits
+url, owner, *ids = sys.argv[1:]
+conn = make_engine(url).connect()
+conn.execution_options(isolation_level="AUTOCOMMIT")
+fast_commits(conn, True)
+marker = Marker(conn, owner)
+keys = ("lease_until", "parts", "sent_at", "state")
+for row_id in ids:
+    marker.mark(int(row_id), keys, [None, 1, datetime(2017, 5, 22, 2), "sent"], print)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_worker_leaves_every_mark_it_sent_committed_while_the_server_lags(
+    db: Loaded, db_url: str
+) -> None:
+    """The server is held up on the first of 10 marks (its row locked by another session)
+    while the worker sends the other 9 and is killed: the server still commits all 10."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite commits each mark before mark returns")
+    mine = leased(db, 10)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with db.engine.connect() as other:
+        other.execute(text("SELECT id FROM delivery WHERE id = :i FOR UPDATE"), {"i": mine[0]})
+        worker = subprocess.run(
+            [sys.executable, "-c", _KILLED_WORKER, db_url, OWNER, *map(str, mine)],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        assert worker.returncode == -signal.SIGKILL, worker.stderr.decode(errors="replace")
+        assert states(db, mine[:1]) == {mine[0]: "leased"}  # still waiting for the lock
+        other.rollback()
+    deadline = time.monotonic() + 20
+    while set(states(db, mine).values()) != {"sent"} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert states(db, mine) == dict.fromkeys(mine, "sent")
+
+
+def test_a_group_of_marks_is_told_once_its_answers_are_read(
+    db: Loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answers are read a group at a time (and by ``finish_mark``), before any mark goes
+    out behind the group's end."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite tells each mark at once")
+    monkeypatch.setattr(mark_pipeline, "GROUP", 4)
+    mine = leased(db, 6)
+    told: list[int] = []
+    with autocommit(db) as conn:
+        for i, row_id in enumerate(mine):
+            mark(conn, row_id, OWNER, sent(), lambda ok, i=i: told.append(i) if ok else None)
+            assert told == ([0, 1, 2, 3] if i >= 4 else [])
+        finish_mark(conn)
+    assert told == [0, 1, 2, 3, 4, 5]
 
 
 @pytest.mark.parametrize(

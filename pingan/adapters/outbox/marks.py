@@ -7,17 +7,15 @@ UPDATE. The connection is in autocommit mode.
 
 On SQLite a mark is one UPDATE, committed before ``mark`` returns.
 
-On PostgreSQL marks are pipelined (libpq's pipeline mode): each mark is a prepared UPDATE
-followed by a Sync, which commits it on its own, and is flushed to the server before
-``mark`` returns. Their results are read together by ``finish_mark``, at the end of a
-batch or before anything else uses the connection, so no send waits for a mark's answer
-and no mark costs a read of its own. The server carries out and commits every statement and
-Sync it has received even if the worker is killed, so the bound holds.
+On PostgreSQL marks are pipelined (pingan.adapters.outbox.mark_pipeline): each mark is its
+own transaction (a prepared BEGIN, UPDATE and COMMIT), on the wire before ``mark`` returns,
+and its answer is read with its group's, so no send waits for a mark's answer and no mark
+costs a read of its own. The server carries out and commits every mark it has received even
+if the worker is killed, however far behind it runs, so the bound holds.
 """
 
 from __future__ import annotations
 
-import select
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -26,9 +24,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-_PENDING = "pingan_outbox_pending_marks"  # Connection.info key: marks sent, results unread
+from pingan.adapters.outbox.mark_pipeline import Pipeline
+
+_PENDING = "pingan_outbox_pending_marks"  # Connection.info key: the Pipeline, answers unread
 _PREPARED = "pingan_outbox_marks"  # DBAPI connection info key: prepared marks by columns
 _ALREADY_PREPARED = b"42P05"  # duplicate_prepared_statement
+# The statements around every mark, prepared with the marks under these keys (no column is
+# called so, so no mark's columns can clash with them).
+_BEGIN, _COMMIT = ("BEGIN",), ("COMMIT",)
 
 
 @lru_cache(maxsize=32)
@@ -102,19 +105,14 @@ class Marker:
         params = [_pg_text(v) for v in values]
         params.append(b"%d" % row_id)
         params.append(self._owner_pg)
-        name = self._names.get(keys) or _prepared(self._conn, self._raw, keys)
-        pg = self._raw.pgconn
-        pending: list[Callable[[bool], None]] | None = self._info.get(_PENDING)
-        if pending is None:
-            pg.enter_pipeline_mode()
-            pending = self._info[_PENDING] = []
-        pending.append(settled)
-        pg.send_query_prepared(name, params)
-        pg.pipeline_sync()
-        if pg.flush():  # 0: all on the wire; else the socket is full and the rest must wait
-            from psycopg.generators import send
-
-            self._raw.wait(send(pg))
+        names = self._names
+        name = names.get(keys) or _prepared(self._conn, self._raw, keys)
+        pipeline: Pipeline | None = self._info.get(_PENDING)
+        if pipeline is None:
+            begin = names.get(_BEGIN) or _prepared(self._conn, self._raw, _BEGIN)
+            commit = names.get(_COMMIT) or _prepared(self._conn, self._raw, _COMMIT)
+            pipeline = self._info[_PENDING] = Pipeline(self._raw, begin, commit)
+        pipeline.send(settled, name, params)
 
 
 def mark(
@@ -125,8 +123,8 @@ def mark(
     settled: Callable[[bool], None],
 ) -> None:
     """Write a leased row's outcome, unless another worker took it over meanwhile;
-    ``settled`` is told whether it was written (on PostgreSQL once ``finish_mark`` has
-    read the result). A batch's marks go through one ``Marker``."""
+    ``settled`` is told whether it was written (on PostgreSQL once its answer is read:
+    with its group's, or by ``finish_mark``). A batch's marks go through one ``Marker``."""
     keys = tuple(sorted(values))
     Marker(conn, owner).mark(row_id, keys, [values[k] for k in keys], settled)
 
@@ -143,7 +141,7 @@ def _prepared(conn: Connection, raw: Any, keys: tuple[str, ...]) -> bytes:
         import psycopg
 
         finish_mark(conn)  # preparing is a round trip of its own, outside the pipeline
-        sql = _numbered(_mark_sql(keys, "%s"))
+        sql = keys[0] if keys in (_BEGIN, _COMMIT) else _numbered(_mark_sql(keys, "%s"))
         name = f"pingan_mark_{zlib.crc32(sql.encode()):08x}".encode()
         res = raw.pgconn.prepare(name, sql.encode())
         state = res.error_field(psycopg.pq.DiagnosticField.SQLSTATE)
@@ -155,48 +153,17 @@ def _prepared(conn: Connection, raw: Any, keys: tuple[str, ...]) -> bytes:
 
 
 def finish_mark(conn: Connection) -> None:
-    """Read the results of the marks still unread on ``conn``, if any, and tell each its
-    ``settled``; before anything else uses the connection."""
-    pending = conn.info.pop(_PENDING, None)
-    if pending is None:
+    """Read the answers of the marks still unread on ``conn``, if any, and tell each its
+    ``settled``; before anything else uses the connection. Raises if a mark failed, once
+    the others are settled."""
+    pipeline: Pipeline | None = conn.info.pop(_PENDING, None)
+    if pipeline is None:
         return
-    import psycopg
-
-    raw: Any = conn.connection.driver_connection
-    pg = raw.pgconn
-    written, error = _read_marks(pg, len(pending))
-    pg.exit_pipeline_mode()
-    for settled, ok in zip(pending, written, strict=True):
-        if ok is not None:
-            settled(ok)
+    error = pipeline.close()
     if error is not None:
+        import psycopg
+
         raise psycopg.OperationalError(f"marking a delivery failed: {error}")
-
-
-def _read_marks(pg: Any, count: int) -> tuple[list[bool | None], str | None]:
-    """For each of ``count`` pipelined marks, whether it wrote its row (None: it failed),
-    and the first failure's message. Each mark answers with its result, an end of results
-    and its Sync; whatever has not arrived yet is waited for."""
-    from psycopg.pq import ExecStatus
-
-    written: list[bool | None] = []
-    outcome: bool | None = None
-    error: str | None = None
-    while len(written) < count:
-        while pg.is_busy():
-            select.select([pg.socket], [], [])
-            pg.consume_input()
-        res = pg.get_result()
-        if res is None:  # the end of one mark's results; its Sync follows
-            continue
-        if res.status == ExecStatus.PIPELINE_SYNC:
-            written.append(outcome)
-            outcome = None
-        elif res.status == ExecStatus.COMMAND_OK:
-            outcome = int(res.command_tuples or 0) == 1
-        elif error is None:
-            error = (res.error_message or b"").decode(errors="replace")
-    return written, error
 
 
 def fast_commits(conn: Connection, on: bool) -> None:

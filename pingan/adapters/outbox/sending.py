@@ -1,9 +1,9 @@
 """Sending one claimed batch: each delivery is sent and marked in its own short transaction,
 the mark committed (on PostgreSQL: on the wire with its commit) before the next send, so a
 killed worker repeats at most the one message it had in flight (pingan.adapters.outbox.marks).
-On PostgreSQL the marks' results are read at the end of the batch or the connection's next
-use, so a mark that fails (the database connection lost) is noticed then: that message,
-left unmarked, is sent again when its lease runs out.
+On PostgreSQL the marks' answers are read a group at a time, and a mark that failed (the
+database connection lost) raises at the end of the batch or the connection's next use: that
+message, left unmarked, is sent again when its lease runs out.
 Delivery is at-least-once; the dedupe key travels with every message so receivers that can
 deduplicate do."""
 
