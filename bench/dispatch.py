@@ -167,7 +167,7 @@ def bare(url: str, messages: list[Message]) -> float:
         return time.perf_counter() - start
 
 
-FLOOR_READ_EVERY = 100  # the floor reads its marks' results once per this many posts
+FLOOR_GROUP = 64  # the floor ends a group of marks with a Sync, and reads it, this often
 
 
 def floor(engine: Engine, url: str, messages: list[Message]) -> float:
@@ -176,9 +176,11 @@ def floor(engine: Engine, url: str, messages: list[Message]) -> float:
     had in flight. Written against the driver, independently of pingan's modules, on a
     scratch table with one row per message and no other index.
 
-    On PostgreSQL each mark is a prepared UPDATE pipelined with its own Sync and flushed
-    (libpq's pipeline mode, commits without waiting for the WAL flush), its result read every
-    ``FLOOR_READ_EVERY`` posts; on SQLite the same UPDATE, committed by sqlite3."""
+    On PostgreSQL each mark is a prepared UPDATE between a prepared BEGIN and COMMIT,
+    pipelined (libpq's pipeline mode, commits without waiting for the WAL flush) and flushed;
+    a Sync ends every ``FLOOR_GROUP`` marks and is read before the next mark, so that no mark
+    waits behind a Sync the server could fail to answer to a killed sender. On SQLite the
+    same UPDATE, committed by sqlite3."""
     raw: Any = engine.raw_connection()
     try:
         db = raw.driver_connection
@@ -232,42 +234,53 @@ def _floor_pg(db: Any, url: str, messages: list[Message]) -> float:
     db.execute("SET synchronous_commit TO OFF")
     pg = db.pgconn
     sql = b"UPDATE bench_floor SET state = 'sent', sent_at = $2 WHERE id = $1 AND state = 'leased'"
-    if pg.prepare(b"bench_floor_mark", sql).status != ExecStatus.COMMAND_OK:
-        raise RuntimeError("floor: preparing the mark failed")
+    for name, statement in ((b"mark", sql), (b"begin", b"BEGIN"), (b"commit", b"COMMIT")):
+        if pg.prepare(b"bench_floor_" + name, statement).status != ExecStatus.COMMAND_OK:
+            raise RuntimeError("floor: preparing the mark failed")
     pg.enter_pipeline_mode()
     unread = 0
     with client() as c:
         start = time.perf_counter()
         for i, m in enumerate(messages):
             _post(c, url, m)
-            now = datetime.now(UTC).isoformat().encode()
-            pg.send_query_prepared(b"bench_floor_mark", [str(i).encode(), now])
-            pg.pipeline_sync()
-            while pg.flush():  # on the wire before the next post
-                select.select([], [pg.socket], [])
-            unread += 1
-            if unread == FLOOR_READ_EVERY or i == len(messages) - 1:
+            if unread == FLOOR_GROUP:
                 _floor_read(pg, unread)
                 unread = 0
+            now = datetime.now(UTC).isoformat().encode()
+            pg.send_query_prepared(b"bench_floor_begin", None)
+            pg.send_query_prepared(b"bench_floor_mark", [str(i).encode(), now])
+            pg.send_query_prepared(b"bench_floor_commit", None)
+            unread += 1
+            if unread == FLOOR_GROUP or i == len(messages) - 1:
+                pg.pipeline_sync()
+            while pg.flush():  # on the wire before the next post
+                select.select([], [pg.socket], [])
+        if unread:
+            _floor_read(pg, unread)
         return time.perf_counter() - start
 
 
 def _floor_read(pg: Any, count: int) -> None:
-    """Wait for ``count`` marks' results; each must have written its row."""
+    """Read a group of ``count`` marks' results, up to its Sync; each must have written
+    its row."""
     from psycopg.pq import ExecStatus
 
-    synced = 0
-    while synced < count:
-        while pg.is_busy():
-            select.select([pg.socket], [], [])
+    results = []
+    while True:
+        if pg.is_busy():
             pg.consume_input()
+            while pg.is_busy():
+                select.select([pg.socket], [], [])
+                pg.consume_input()
         res = pg.get_result()
         if res is None:
             continue
         if res.status == ExecStatus.PIPELINE_SYNC:
-            synced += 1
-        elif res.status != ExecStatus.COMMAND_OK or res.command_tuples != 1:
-            raise RuntimeError("floor: a mark failed or wrote nothing")
+            break
+        results.append(res)
+    updated = [r.command_tuples for r in results[1::3]]
+    if any(r.status != ExecStatus.COMMAND_OK for r in results) or updated != [1] * count:
+        raise RuntimeError("floor: a mark failed or wrote nothing")
 
 
 def run(backend: str, n: int, repeat: int, batch: int, workdir: Path) -> dict[str, Any]:
