@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import select
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 # Marks per Sync: the server's answers to a group (about 70 bytes a mark) must fit in its
@@ -34,13 +33,9 @@ GROUP = 64
 _SKIPPED = object()  # not carried out: an earlier mark of its group failed
 
 
-@dataclass(slots=True)
-class _Sent:
-    """A mark on the wire whose answer is unread."""
-
-    settled: Callable[[bool], None]
-    name: bytes
-    params: list[bytes | None]
+# A mark on the wire whose answer is unread: what to tell, its statement and parameters (a
+# plain tuple: one is made between every two sends).
+_Sent = tuple[Callable[[bool], None], bytes, list[bytes | None]]
 
 
 class Pipeline:
@@ -65,11 +60,17 @@ class Pipeline:
         group's answers are read."""
         if self._synced:
             self._answers()  # nothing goes out behind an unanswered Sync
-        self._sent.append(_Sent(settled, name, params))
-        self._statements(name, params)
-        if len(self._sent) >= GROUP:
-            self._sync()
-        self._flush()
+        sent = self._sent
+        sent.append((settled, name, params))
+        pg = self._pg
+        pg.send_query_prepared(self._begin, None)
+        pg.send_query_prepared(name, params)
+        pg.send_query_prepared(self._commit, None)
+        if len(sent) >= GROUP:
+            pg.pipeline_sync()
+            self._synced = len(sent)
+        if pg.flush():  # 0: all on the wire; else the socket is full and must drain
+            self._drain()
 
     def close(self) -> str | None:
         """Read every answer, leave pipeline mode and return the first failure's message."""
@@ -82,21 +83,19 @@ class Pipeline:
         self._pg.exit_pipeline_mode()
         return self.error
 
-    def _statements(self, name: bytes, params: list[bytes | None]) -> None:
-        pg = self._pg
-        pg.send_query_prepared(self._begin, None)
-        pg.send_query_prepared(name, params)
-        pg.send_query_prepared(self._commit, None)
-
     def _sync(self) -> None:
         self._pg.pipeline_sync()
         self._synced = len(self._sent)
 
     def _flush(self) -> None:
-        if self._pg.flush():  # 0: all on the wire; else the socket is full and must drain
-            from psycopg.generators import send
+        if self._pg.flush():
+            self._drain()
 
-            self._raw.wait(send(self._pg))
+    def _drain(self) -> None:
+        """Wait until all that was sent is on the wire (reading answers meanwhile)."""
+        from psycopg.generators import send
+
+        self._raw.wait(send(self._pg))
 
     def _answers(self) -> None:
         """Read the answers up to the last Sync and settle their marks; a group with a
@@ -110,14 +109,16 @@ class Pipeline:
             if outcome is _SKIPPED:
                 skipped.append(sent)
             elif isinstance(outcome, bool):
-                sent.settled(outcome)
+                sent[0](outcome)
         if error is None:
             return
         self.error = self.error or error
         self._rollback()
         for sent in skipped:
             self._sent.append(sent)
-            self._statements(sent.name, sent.params)
+            self._pg.send_query_prepared(self._begin, None)
+            self._pg.send_query_prepared(sent[1], sent[2])
+            self._pg.send_query_prepared(self._commit, None)
             self._sync()
             self._flush()
             self._answers()
@@ -157,15 +158,18 @@ def _read_group(pg: Any, count: int) -> tuple[list[Any], str | None]:
     results = _read_results(pg)
     if len(results) != 3 * count:
         return [None] * count, f"expected {3 * count} results, got {len(results)}"
+    ok = ExecStatus.COMMAND_OK
     outcomes: list[Any] = []
     error: str | None = None
-    for i in range(count):
-        statuses = [r.status for r in results[3 * i : 3 * i + 3]]
-        if all(s == ExecStatus.COMMAND_OK for s in statuses):
-            outcomes.append(int(results[3 * i + 1].command_tuples or 0) == 1)
-        elif ExecStatus.FATAL_ERROR in statuses:
+    for i in range(0, 3 * count, 3):
+        begin, update, commit = results[i : i + 3]
+        if begin.status == ok and update.status == ok and commit.status == ok:
+            outcomes.append(update.command_tuples == 1)
+            continue
+        statuses = [begin.status, update.status, commit.status]
+        if ExecStatus.FATAL_ERROR in statuses:
             outcomes.append(None)
-            failed = results[3 * i + statuses.index(ExecStatus.FATAL_ERROR)]
+            failed = results[i + statuses.index(ExecStatus.FATAL_ERROR)]
             error = error or (failed.error_message or b"").decode(errors="replace")
         else:
             outcomes.append(_SKIPPED)
