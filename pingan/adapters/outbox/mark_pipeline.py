@@ -17,8 +17,9 @@ the first of them and lose the rest, one duplicate each. Here no mark ever waits
 Sync, so every mark that reached the server is committed.
 
 A mark that fails (its UPDATE or COMMIT returns an error) aborts its transaction, and the
-server skips what follows up to the group's Sync; those marks are rolled back and sent again
-one by one, so a failure costs only its own mark.
+server skips what follows up to the group's Sync. The failed transaction is then rolled back
+and the marks skipped after it are sent again one by one, so a failure costs only its own
+mark.
 """
 
 from __future__ import annotations
