@@ -59,9 +59,34 @@ class FrozenBatch:
 def _load(run: DispatchRun, ids: Sequence[int], today: date) -> Sequence[Any]:
     """The notifications' stored texts with whatever else sending them needs (whether the
     obligation is done, the recipient, the facts for templates), in one statement."""
-    stmt = _load_statement(run.conn.dialect.name == "postgresql")
+    if run.conn.dialect.name == "postgresql":
+        return _load_pg(run, ids, today)
     # .all(): one fetch of the whole batch, not a driver call per row.
-    return run.conn.execute(stmt, {"ids": list(ids), "today": today}).all()
+    return run.conn.execute(_load_statement(False), {"ids": list(ids), "today": today}).all()
+
+
+def _load_pg(run: DispatchRun, ids: Sequence[int], today: date) -> Sequence[Any]:
+    """``_load`` on PostgreSQL, through the driver: SQLAlchemy's rows took a third of the
+    statement's time, once per batch between two sends. Rows carry the same names."""
+    from psycopg.rows import namedtuple_row
+
+    sql, fixed = _load_pg_text(run.conn.dialect)
+    raw: Any = run.conn.connection.driver_connection
+    cur = raw.cursor(row_factory=namedtuple_row)
+    try:
+        cur.execute(sql, {**fixed, "ids": list(ids), "today": today})
+        rows: list[Any] = cur.fetchall()
+        return rows
+    finally:
+        cur.close()
+
+
+@lru_cache(maxsize=4)
+def _load_pg_text(dialect: Any) -> tuple[str, dict[str, Any]]:
+    """``_load``'s statement as PostgreSQL text, with its fixed parameters, compiled once."""
+    compiled = _load_statement(True).compile(dialect=dialect)
+    state = compiled.construct_expanded_state({"ids": [], "today": date.min})
+    return state.statement, dict(state.parameters)
 
 
 @lru_cache(maxsize=2)
